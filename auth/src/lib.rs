@@ -1,0 +1,1 @@
+//! Principals and API keys: the only code that mints a TenantScope.

@@ -1,0 +1,22 @@
+//! The database schema as a history of migrations, run on SQLite, PostgreSQL and MySQL/MariaDB alike.
+//!
+//! Invariant: migrations never import entities; the schema is history and must not change when code does.
+//! Every tenant-owned table has its own `tenant_id NOT NULL`, its unique keys start with the tenant, and
+//! its foreign keys are composite `(tenant_id, parent_id)` so no row can point into another tenant.
+//! Timestamps are milliseconds since the Unix epoch in `BIGINT` columns, identical on every backend.
+
+mod m20261124_000001_core;
+mod schema;
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+/// Runs every migration in order.
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_core::Migration)]
+    }
+}

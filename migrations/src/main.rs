@@ -1,0 +1,6 @@
+//! The migration command line: `flagent-migrations up|down|status|fresh` against `DATABASE_URL`.
+
+#[tokio::main]
+async fn main() {
+    sea_orm_migration::cli::run_cli(flagent_migrations::Migrator).await;
+}

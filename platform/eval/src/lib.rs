@@ -1,0 +1,13 @@
+//! The evaluation engine: given one environment's compiled [`Snapshot`] and a request, decide the variant.
+//!
+//! Architecture Invariant: this crate is pure. It does no I/O, reads no clock, draws no random numbers,
+//! starts no tasks and never panics on any configuration or context; bad data yields an [`Evaluation`]
+//! whose [`Reason`] and debug log say what went wrong.
+//! The contract is `evaluation.md`; its vectors are the tests in `tests/vectors.rs`.
+
+mod model;
+
+pub use model::{
+    Bucketing, ConstraintConfig, DistributionConfig, FlagConfig, Prerequisite, SegmentConfig,
+    VariantConfig,
+};

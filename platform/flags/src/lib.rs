@@ -1,0 +1,1 @@
+//! Flags, variants, segments, constraints, distributions, snapshots, publishing and import/export.

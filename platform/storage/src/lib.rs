@@ -1,0 +1,1 @@
+//! Database entities, the tenant-scoped access layer and storage errors.

@@ -1,0 +1,1 @@
+//! Logging setup, the request root span and the Prometheus registry.

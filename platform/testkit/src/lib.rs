@@ -1,0 +1,1 @@
+//! Test databases on SQLite, PostgreSQL and MySQL, and two-tenant fixtures.

@@ -1,0 +1,16 @@
+//! Identifier newtypes, validated values and the scopes through which tenant data is reached.
+//!
+//! This crate is the ground floor: it depends on no other workspace crate.
+//! Invariant: a [`TenantScope`] can only be minted by [`TenantScope::assume_authenticated`], which
+//! `clippy.toml` bans everywhere except the authentication code and the test kit.
+
+mod ids;
+mod key;
+mod scope;
+
+pub use ids::{
+    ConstraintId, DistributionId, EnvironmentId, FlagId, ProjectId, SegmentId, SnapshotId, TagId,
+    TenantId, VariantId,
+};
+pub use key::{FlagKey, KeyError, valid_key};
+pub use scope::{Permission, Principal, Scope, ScopeSet, SystemScope, TenantScope, perm};

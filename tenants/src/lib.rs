@@ -1,0 +1,1 @@
+//! Tenants, projects, environments and the first-start bootstrap.
