@@ -1,1 +1,24 @@
-//! Database entities, the tenant-scoped access layer and storage errors.
+//! Storage: sea-orm entities, the [`Db`] handle, tenant-scoped access ([`TenantDb`], [`TenantTx`]) and
+//! [`StorageError`].
+//!
+//! Architecture Invariant: only this crate and `flagent-migrations` name sea-orm. Tenant rows are reached
+//! only through [`Db::scoped`], whose every statement carries the scope's tenant (see `scoped.rs`).
+
+mod db;
+pub mod entities;
+mod error;
+mod flags;
+mod row;
+mod scoped;
+mod system;
+mod tenancy;
+
+pub use db::{Backend, Db};
+pub use error::StorageError;
+pub use flags::{FlagRows, FlagSelection};
+pub use row::Row;
+pub use scoped::{Scoped, TenantDb, TenantOwned, TenantTx};
+pub use system::SystemDb;
+
+/// Milliseconds since the Unix epoch, as timestamps are stored.
+pub type Millis = i64;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The longest key a flag or variant may have, as in Flagr.
-pub const MAX_KEY_LEN: usize = 63;
+pub(crate) const MAX_KEY_LEN: usize = 63;
 
 /// Why a key was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,82 @@
+//! The database handle: connecting, and the two doors to data ([`Db::scoped`] and [`Db::system`]).
+
+use crate::{Scoped, StorageError, SystemDb, TenantDb};
+use flagent_types::{SystemScope, TenantId, TenantScope};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use std::time::Duration;
+
+/// Which database engine is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+/// A pool of connections to the configured database.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) conn: DatabaseConnection,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://…`, `postgres://…` or `mysql://…`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        Ok(Db { conn })
+    }
+
+    /// The engine behind this pool.
+    pub fn backend(&self) -> Backend {
+        match self.conn.get_database_backend() {
+            sea_orm::DbBackend::Postgres => Backend::Postgres,
+            sea_orm::DbBackend::MySql => Backend::MySql,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// Tenant data, filtered by the scope's tenant in every statement.
+    pub fn scoped(&self, scope: &TenantScope) -> TenantDb {
+        Scoped::new(self.conn.clone(), scope.tenant_id())
+    }
+
+    /// Tenant data for a tenant named by the system (bootstrap, cache warm-up).
+    pub fn scoped_for_system(&self, _system: &SystemScope, tenant: TenantId) -> TenantDb {
+        Scoped::new(self.conn.clone(), tenant)
+    }
+
+    /// Cross-tenant access.
+    pub fn system(&self, _system: &SystemScope) -> SystemDb<'_> {
+        SystemDb { db: self }
+    }
+
+    /// The raw connection, for running migrations only.
+    pub fn migration_connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        Ok(self.conn.ping().await?)
+    }
+
+    /// Closes every connection; later statements fail with [`StorageError::Unavailable`].
+    pub async fn close(&self) -> Result<(), StorageError> {
+        Ok(self.conn.close_by_ref().await?)
+    }
+
+    /// Runs a statement that needs no tenant (used by health checks).
+    pub async fn execute_health_probe(&self) -> Result<(), StorageError> {
+        self.conn.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! The `projects` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `projects`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "projects")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub tenant_id: i64,
+    pub key: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// No relations are declared: joins are written in the repositories, always tenant-filtered.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

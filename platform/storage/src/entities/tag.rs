@@ -1,0 +1,20 @@
+//! The `tags` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `tags`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "tags")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub tenant_id: i64,
+    pub project_id: i64,
+    pub value: String,
+}
+
+/// No relations are declared: joins are written in the repositories, always tenant-filtered.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

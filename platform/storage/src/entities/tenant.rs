@@ -1,0 +1,22 @@
+//! The `tenants` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `tenants`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub status: String,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+/// No relations are declared: joins are written in the repositories, always tenant-filtered.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,167 @@
+//! The one module that touches tenant rows: every read, insert, update and delete of a tenant-owned table
+//! goes through [`Scoped`], which adds `tenant_id = <scope's tenant>` by construction.
+//!
+//! Invariant: `EntityTrait::find*`, `update_many`, `delete_many` and `execute_unprepared` are called only
+//! here (`clippy.toml` bans them elsewhere). Inserts take the tenant from the scope, never from input.
+
+use crate::{StorageError, entities::*};
+use flagent_types::TenantId;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+    Select, TransactionTrait, sea_query::SimpleExpr,
+};
+
+/// A tenant-owned table: it has a `tenant_id` and an `id` column.
+pub trait TenantOwned: EntityTrait {
+    /// The `tenant_id` column.
+    fn tenant_column() -> Self::Column;
+    /// The `id` primary key column.
+    fn id_column() -> Self::Column;
+}
+
+macro_rules! tenant_owned {
+    ($($module:ident),* $(,)?) => {$(
+        impl TenantOwned for $module::Entity {
+            fn tenant_column() -> Self::Column {
+                $module::Column::TenantId
+            }
+            fn id_column() -> Self::Column {
+                $module::Column::Id
+            }
+        }
+    )*};
+}
+
+tenant_owned!(
+    project,
+    environment,
+    flag,
+    flag_state,
+    variant,
+    segment,
+    constraint,
+    distribution,
+    tag,
+    flag_tag,
+    entity_type,
+    flag_snapshot,
+    api_key,
+);
+
+/// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).
+pub struct Scoped<C> {
+    pub(crate) conn: C,
+    tenant: TenantId,
+}
+
+/// Tenant-scoped access over the connection pool (each statement commits on its own).
+pub type TenantDb = Scoped<DatabaseConnection>;
+
+/// Tenant-scoped access inside a transaction; nothing is written unless [`Scoped::commit`] is called.
+pub type TenantTx = Scoped<DatabaseTransaction>;
+
+impl<C> Scoped<C> {
+    pub(crate) fn new(conn: C, tenant: TenantId) -> Self {
+        Self { conn, tenant }
+    }
+
+    /// The tenant every statement is filtered by.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+}
+
+impl TenantDb {
+    /// Opens a transaction for the same tenant.
+    pub async fn begin(&self) -> Result<TenantTx, StorageError> {
+        Ok(Scoped::new(self.conn.begin().await?, self.tenant))
+    }
+}
+
+impl TenantTx {
+    /// Commits everything written through this transaction.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        Ok(self.conn.commit().await?)
+    }
+}
+
+impl<C: ConnectionTrait> Scoped<C> {
+    /// `SELECT … FROM E WHERE tenant_id = <tenant>`, ready for more filters.
+    pub(crate) fn select<E: TenantOwned>(&self) -> Select<E> {
+        E::find().filter(E::tenant_column().eq(self.tenant.0))
+    }
+
+    /// The row of `E` with this `id` in this tenant.
+    pub(crate) async fn by_id<E: TenantOwned>(
+        &self,
+        id: i64,
+    ) -> Result<Option<E::Model>, StorageError> {
+        Ok(self
+            .select::<E>()
+            .filter(E::id_column().eq(id))
+            .one(&self.conn)
+            .await?)
+    }
+
+    /// Inserts `model` (its `id` and `tenant_id` are ignored) and returns the stored row.
+    pub(crate) async fn insert<E>(&self, model: E::Model) -> Result<E::Model, StorageError>
+    where
+        E: TenantOwned,
+        E::Model: IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        let mut row = model.into_active_model().reset_all();
+        row.not_set(E::id_column());
+        row.set(E::tenant_column(), self.tenant.0.into());
+        Ok(row.insert(&self.conn).await?)
+    }
+
+    /// Writes every column of `model` to the row with its `id` in this tenant.
+    pub(crate) async fn update<E>(&self, model: E::Model) -> Result<(), StorageError>
+    where
+        E: TenantOwned,
+        E::Model: IntoActiveModel<E::ActiveModel> + ModelTrait<Entity = E>,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        let id = model.get(E::id_column());
+        let mut row = model.into_active_model().reset_all();
+        row.not_set(E::id_column());
+        row.not_set(E::tenant_column());
+        E::update_many()
+            .set(row)
+            .filter(E::tenant_column().eq(self.tenant.0))
+            .filter(E::id_column().eq(id))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets `columns` on this tenant's rows of `E` matching `condition`; returns how many changed.
+    pub(crate) async fn update_columns<E: TenantOwned>(
+        &self,
+        condition: Condition,
+        columns: Vec<(E::Column, SimpleExpr)>,
+    ) -> Result<u64, StorageError> {
+        let mut update = E::update_many()
+            .filter(E::tenant_column().eq(self.tenant.0))
+            .filter(condition);
+        for (column, value) in columns {
+            update = update.col_expr(column, value);
+        }
+        Ok(update.exec(&self.conn).await?.rows_affected)
+    }
+
+    /// Deletes this tenant's rows of `E` matching `condition`; returns how many went.
+    pub(crate) async fn delete_where<E: TenantOwned>(
+        &self,
+        condition: Condition,
+    ) -> Result<u64, StorageError> {
+        let res = E::delete_many()
+            .filter(E::tenant_column().eq(self.tenant.0))
+            .filter(condition)
+            .exec(&self.conn)
+            .await?;
+        Ok(res.rows_affected)
+    }
+}

@@ -1,0 +1,55 @@
+//! Cross-tenant access for the composition root: bootstrap, key authentication and cache warm-up.
+//!
+//! Invariant: reached only through [`crate::Db::system`], which needs a `SystemScope`.
+
+use crate::{Db, StorageError, entities::*};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+
+/// Access across tenants, for the few jobs that must have it.
+pub struct SystemDb<'a> {
+    pub(crate) db: &'a Db,
+}
+
+impl SystemDb<'_> {
+    /// How many tenants exist.
+    pub async fn tenant_count(&self) -> Result<u64, StorageError> {
+        use sea_orm::PaginatorTrait;
+        Ok(tenant::Entity::find().count(&self.db.conn).await?)
+    }
+
+    /// The tenant with `key`.
+    pub async fn tenant_by_key(&self, key: &str) -> Result<Option<tenant::Model>, StorageError> {
+        Ok(tenant::Entity::find()
+            .filter(tenant::Column::Key.eq(key))
+            .one(&self.db.conn)
+            .await?)
+    }
+
+    /// The tenant with `id`.
+    pub async fn tenant(&self, id: i64) -> Result<Option<tenant::Model>, StorageError> {
+        Ok(tenant::Entity::find_by_id(id).one(&self.db.conn).await?)
+    }
+
+    /// Creates a tenant (its `id` is ignored).
+    pub async fn insert_tenant(&self, model: tenant::Model) -> Result<tenant::Model, StorageError> {
+        let mut row = model.into_active_model().reset_all();
+        row.not_set(tenant::Column::Id);
+        Ok(row.insert(&self.db.conn).await?)
+    }
+
+    /// The API key whose SHA-256 is `hash`, in whichever tenant holds it.
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<api_key::Model>, StorageError> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(hash))
+            .one(&self.db.conn)
+            .await?)
+    }
+
+    /// Every environment of every tenant, for warming the evaluation cache at start.
+    pub async fn all_environments(&self) -> Result<Vec<environment::Model>, StorageError> {
+        Ok(environment::Entity::find()
+            .order_by_asc(environment::Column::Id)
+            .all(&self.db.conn)
+            .await?)
+    }
+}
