@@ -1,1 +1,15 @@
-//! Principals and API keys: the only code that mints a TenantScope.
+//! Authentication: API keys (format, hashing, creation) and the cached lookup that turns a presented key
+//! into a [`TenantScope`](flagent_types::TenantScope).
+//!
+//! Architecture Invariant: this crate holds the only production call to
+//! `TenantScope::assume_authenticated`; whoever holds a scope was authenticated here.
+//! Key lookups are cached (positive and negative), so evaluation costs no database round trip and a
+//! flood of invalid keys never reaches the database; a cached key keeps working while the database is down.
+
+mod error;
+mod keys;
+mod lookup;
+
+pub use error::AuthError;
+pub use keys::{CreatedKey, NewKey, create_key, hash_key};
+pub use lookup::{Authenticator, Credentials};

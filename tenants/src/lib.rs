@@ -1,1 +1,6 @@
-//! Tenants, projects, environments and the first-start bootstrap.
+//! Tenants, projects and environments. For now: the first-start bootstrap that gives a self-hosted server
+//! its `default` tenant, `default` project and `development` / `production` environments.
+
+mod bootstrap;
+
+pub use bootstrap::{BootstrapOutcome, TenantsError, bootstrap};

@@ -1,1 +1,159 @@
-//! Settings and how they are loaded.
+//! Server settings and how they are loaded: defaults < `config/base.toml` < `config/$FLAGENT_ENV.toml`
+//! < environment variables `FLAGENT_SECTION__KEY` (and `DATABASE_URL`).
+//!
+//! Bad configuration fails at start, naming the key.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP listener.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// First-start bootstrap.
+    pub bootstrap: BootstrapSettings,
+    /// Evaluation limits.
+    pub evaluation: EvaluationSettings,
+}
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind (0 picks a free one).
+    pub port: u16,
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`.
+    pub url: String,
+    /// Pool size (SQLite always uses 1).
+    pub max_connections: u32,
+}
+
+/// Log settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` (development) or `json` (production).
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// First-start bootstrap settings: chosen keys for scripted installs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// The management (admin) key to create instead of a random one.
+    #[serde(default, skip_serializing)]
+    pub management_key: Option<SecretString>,
+    /// The evaluation key (production environment) to create instead of a random one.
+    #[serde(default, skip_serializing)]
+    pub evaluation_key: Option<SecretString>,
+}
+
+/// Evaluation limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSettings {
+    /// Most results one batch request may produce (entities × flags).
+    pub max_batch_results: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings {
+                host: "127.0.0.1".to_owned(),
+                port: 18000,
+                workers: 0,
+            },
+            database: DatabaseSettings {
+                url: "sqlite://data/flagent.db?mode=rwc".to_owned(),
+                max_connections: 10,
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+            },
+            bootstrap: BootstrapSettings::default(),
+            evaluation: EvaluationSettings {
+                max_batch_results: 10_000,
+                max_body_bytes: 4 * 1024 * 1024,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from the layered sources.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let env = std::env::var("FLAGENT_ENV").unwrap_or_else(|_| "local".to_owned());
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file("config/base.toml"))
+            .merge(Toml::file(format!("config/{env}.toml")))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(Env::prefixed("FLAGENT_").split("__").ignore(&["ENV"]))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// Settings for tests: a free port, the given database, quiet logs.
+    pub fn for_tests(database_url: &str) -> Settings {
+        let mut s = Settings::default();
+        s.server.port = 0;
+        s.server.workers = 2;
+        s.database.url = database_url.to_owned();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_names_bad_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FLAGENT_SERVER__PORT", "19000");
+            jail.set_env("DATABASE_URL", "postgres://x/y");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.server.port, 19000);
+            assert_eq!(s.database.url, "postgres://x/y");
+            jail.set_env("FLAGENT_SERVER__PORT", "not-a-port");
+            let err = Settings::load().expect_err("bad port must fail").to_string();
+            assert!(err.contains("port"), "{err}");
+            Ok(())
+        });
+    }
+}

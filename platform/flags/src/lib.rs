@@ -1,1 +1,60 @@
-//! Flags, variants, segments, constraints, distributions, snapshots, publishing and import/export.
+//! Flag management: flags, variants, segments, constraints, distributions, tags and snapshots; keeping the
+//! evaluation cache current; import and export.
+//!
+//! Every use case is a method of [`Flags`] taking the caller's `TenantScope`. Every change runs in one
+//! transaction that also writes a flag snapshot per touched environment and bumps those environments'
+//! revisions, and is applied to the [`EvalCache`] before the method returns.
+
+mod assemble;
+mod cache;
+mod error;
+mod flag_ops;
+mod flagr;
+mod import;
+mod model;
+mod segment_ops;
+mod service;
+mod tag_ops;
+mod transfer;
+mod validate;
+mod variant_ops;
+
+pub use cache::{CacheWriter, EvalCache};
+pub use error::{FlagsError, Resource, Result};
+pub use flag_ops::{FlagFilter, FlagPatch, NewFlag, SIMPLE_BOOLEAN_FLAG};
+pub use flagr::{FlagrExport, from_flagr, to_flagr};
+pub use import::validate_document;
+pub use model::{Constraint, Distribution, Flag, FlagSnapshot, Segment, Tag, Variant};
+pub use segment_ops::{ConstraintInput, DistributionInput, NEW_SEGMENT_RANK, SegmentInput};
+pub use service::Flags;
+pub use tag_ops::SnapshotPage;
+pub use transfer::{
+    ConstraintDoc, DistributionDoc, Document, FlagDoc, ImportProblem, ImportReport, SegmentDoc,
+    VariantDoc, flag_doc,
+};
+pub use variant_ops::VariantInput;
+
+use flagent_types::TenantScope;
+
+impl Flags {
+    /// The caller's environment as an import document (live flags, ascending id).
+    pub async fn export_document(&self, scope: &TenantScope) -> Result<Document> {
+        let flags = self.all_flags(scope).await?;
+        Ok(Document {
+            flags: flags.iter().map(flag_doc).collect(),
+        })
+    }
+
+    /// The caller's environment in Flagr's eval-cache export shape.
+    pub async fn export_flagr(&self, scope: &TenantScope) -> Result<FlagrExport> {
+        Ok(to_flagr(&self.all_flags(scope).await?))
+    }
+
+    async fn all_flags(&self, scope: &TenantScope) -> Result<Vec<Flag>> {
+        let filter = FlagFilter {
+            preload: true,
+            ..FlagFilter::default()
+        };
+        self.list_flags(scope, &filter).await
+    }
+}

@@ -17,7 +17,7 @@ pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use flags::{FlagRows, FlagSelection};
 pub use row::Row;
-pub use scoped::{Scoped, TenantDb, TenantOwned, TenantTx};
+pub use scoped::{Connection, Scoped, TenantDb, TenantOwned, TenantTx};
 pub use system::SystemDb;
 
 /// Milliseconds since the Unix epoch, as timestamps are stored.

@@ -165,3 +165,10 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(res.rows_affected)
     }
 }
+
+/// A connection tenant data can be read over: the pool or an open transaction.
+///
+/// Domain crates use it as a bound (`Scoped<impl Connection>`) without naming sea-orm.
+pub trait Connection: ConnectionTrait {}
+
+impl<T: ConnectionTrait> Connection for T {}

@@ -1,0 +1,186 @@
+//! Turning presented credentials into a [`TenantScope`], with positive and negative caching.
+//!
+//! Invariant: a key found in the cache is served without the database. When the database is unreachable
+//! a stale entry keeps being served, so evaluation never depends on it.
+
+use crate::{AuthError, hash_key};
+use flagent_storage::Db;
+use flagent_storage::entities::api_key;
+use flagent_types::{
+    EnvironmentId, Principal, ProjectId, ScopeSet, SystemScope, TenantId, TenantScope,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// What a request presented.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// The API key, from `Authorization: Bearer` or `X-API-Key`.
+    pub key: Option<&'a str>,
+    /// The environment asked for with `X-Environment` or `?environment=`.
+    pub environment: Option<&'a str>,
+}
+
+/// A key as cached: the row, its tenant's status and its project's environments in order.
+struct Entry {
+    key: api_key::Model,
+    tenant_active: bool,
+    environments: Vec<(String, i64)>,
+    fetched: Instant,
+}
+
+/// Most negative entries kept before the negative cache is emptied.
+const NEGATIVE_CAPACITY: usize = 100_000;
+
+/// Authenticates API keys.
+pub struct Authenticator {
+    db: Db,
+    system: SystemScope,
+    ttl: Duration,
+    positive: RwLock<HashMap<String, Arc<Entry>>>,
+    negative: RwLock<HashMap<String, Instant>>,
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Authenticator {
+    /// An authenticator over `db`, re-checking cached keys every `ttl`.
+    pub fn new(db: Db, system: SystemScope, ttl: Duration) -> Self {
+        Self {
+            db,
+            system,
+            ttl,
+            positive: RwLock::default(),
+            negative: RwLock::default(),
+        }
+    }
+
+    /// Resolves `credentials` to a scope in the key's tenant, project and environment.
+    pub async fn authenticate(&self, credentials: Credentials<'_>) -> Result<TenantScope, AuthError> {
+        let key = credentials.key.filter(|k| !k.is_empty()).ok_or(AuthError::Missing)?;
+        if !key.starts_with("flg_") || key.len() > 128 {
+            return Err(AuthError::Invalid);
+        }
+        let entry = self.lookup(&hash_key(key)).await?.ok_or(AuthError::Invalid)?;
+        let row = &entry.key;
+        let now = now_millis();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(AuthError::Invalid);
+        }
+        if !entry.tenant_active {
+            return Err(AuthError::Suspended);
+        }
+        let environment = resolve_environment(&entry, credentials.environment)?;
+        let scopes = ScopeSet::from_csv(&row.scopes).map_err(|_| AuthError::Invalid)?;
+        let principal = Principal::ApiKey {
+            id: row.id,
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+        };
+        #[allow(clippy::disallowed_methods)]
+        let scope = TenantScope::assume_authenticated(
+            TenantId(row.tenant_id),
+            ProjectId(row.project_id),
+            EnvironmentId(environment),
+            principal,
+            scopes,
+        );
+        Ok(scope)
+    }
+
+    /// Drops every cached entry (after keys, tenants or environments change).
+    pub fn forget_all(&self) {
+        if let Ok(mut p) = self.positive.write() {
+            p.clear();
+        }
+        if let Ok(mut n) = self.negative.write() {
+            n.clear();
+        }
+    }
+
+    async fn lookup(&self, hash: &str) -> Result<Option<Arc<Entry>>, AuthError> {
+        let cached = self.positive.read().ok().and_then(|p| p.get(hash).cloned());
+        if let Some(entry) = cached.as_ref().filter(|e| e.fetched.elapsed() < self.ttl) {
+            return Ok(Some(entry.clone()));
+        }
+        let negative = self.negative.read().ok().and_then(|n| n.get(hash).copied());
+        if cached.is_none() && negative.is_some_and(|at| at.elapsed() < self.ttl) {
+            return Ok(None);
+        }
+        match self.load(hash).await {
+            Ok(Some(entry)) => {
+                let entry = Arc::new(entry);
+                if let Ok(mut p) = self.positive.write() {
+                    p.insert(hash.to_owned(), entry.clone());
+                }
+                Ok(Some(entry))
+            }
+            Ok(None) => {
+                if let Ok(mut n) = self.negative.write() {
+                    if n.len() >= NEGATIVE_CAPACITY {
+                        n.clear();
+                    }
+                    n.insert(hash.to_owned(), Instant::now());
+                }
+                if let Ok(mut p) = self.positive.write() {
+                    p.remove(hash);
+                }
+                Ok(None)
+            }
+            Err(AuthError::Unavailable(_)) if cached.is_some() => Ok(cached),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn load(&self, hash: &str) -> Result<Option<Entry>, AuthError> {
+        let system = self.db.system(&self.system);
+        let Some(key) = system.api_key_by_hash(hash).await? else {
+            return Ok(None);
+        };
+        let tenant_active = system
+            .tenant(key.tenant_id)
+            .await?
+            .is_some_and(|t| t.status == "active");
+        let environments = self
+            .db
+            .scoped_for_system(&self.system, TenantId(key.tenant_id))
+            .environments_of_project(key.project_id)
+            .await?
+            .into_iter()
+            .map(|e| (e.key, e.id))
+            .collect();
+        Ok(Some(Entry {
+            key,
+            tenant_active,
+            environments,
+            fetched: Instant::now(),
+        }))
+    }
+}
+
+/// The environment a request acts in: the key's own, or the requested one of its project, or the
+/// project's first.
+fn resolve_environment(entry: &Entry, requested: Option<&str>) -> Result<i64, AuthError> {
+    let requested = requested.filter(|r| !r.is_empty());
+    match (entry.key.environment_id, requested) {
+        (Some(bound), None) => Ok(bound),
+        (Some(bound), Some(name)) => match entry.environments.iter().find(|(k, _)| k == name) {
+            Some((_, id)) if *id == bound => Ok(bound),
+            _ => Err(AuthError::EnvironmentForbidden(name.to_owned())),
+        },
+        (None, Some(name)) => entry
+            .environments
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| AuthError::EnvironmentNotFound(name.to_owned())),
+        (None, None) => entry
+            .environments
+            .first()
+            .map(|(_, id)| *id)
+            .ok_or_else(|| AuthError::EnvironmentNotFound(String::new())),
+    }
+}

@@ -1,0 +1,331 @@
+//! The all-or-nothing import: a pure validation pass over the whole document, then one transaction.
+
+use crate::service::{lock_flag, now_millis, record};
+use crate::transfer::{Document, FlagDoc, ImportProblem, ImportReport, flag_doc};
+use crate::{Flags, FlagsError, Result, validate};
+use flagent_eval::Bucketing;
+use flagent_storage::TenantTx;
+use flagent_storage::entities::{constraint, distribution, flag, flag_tag, segment, tag, variant};
+use flagent_types::TenantScope;
+use std::collections::{HashMap, HashSet};
+
+/// Collects problems with their document paths.
+#[derive(Default)]
+struct Problems(Vec<ImportProblem>);
+
+impl Problems {
+    fn check<T>(&mut self, path: &str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(FlagsError::Invalid { reason, .. }) => {
+                self.add(path, reason);
+                None
+            }
+            Err(other) => {
+                self.add(path, other.to_string());
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, path: &str, message: impl Into<String>) {
+        self.0.push(ImportProblem {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Checks every item of `doc` that can be checked without the database; `existing` are the live flag keys
+/// of the project (prerequisites may name them).
+pub fn validate_document(doc: &Document, existing: &HashSet<String>) -> Vec<ImportProblem> {
+    let mut p = Problems::default();
+    let mut keys = HashSet::new();
+    for (i, f) in doc.flags.iter().enumerate() {
+        let at = format!("flags[{i}]");
+        p.check(&format!("{at}.key"), validate::flag_key("key", &f.key));
+        if !keys.insert(f.key.as_str()) {
+            p.add(&format!("{at}.key"), format!("flag key {:?} appears more than once", f.key));
+        }
+        validate_flag(&mut p, &at, f);
+    }
+    let known: HashSet<&str> = keys.iter().copied().chain(existing.iter().map(String::as_str)).collect();
+    let mut edges: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, f) in doc.flags.iter().enumerate() {
+        for (j, d) in f.depends_on.iter().enumerate() {
+            if !known.contains(d.flag_key.as_str()) || d.flag_key == f.key {
+                p.add(&format!("flags[{i}].dependsOn[{j}]"), format!("no other flag has key {:?}", d.flag_key));
+            }
+        }
+        edges.insert(f.key.clone(), f.depends_on.iter().map(|d| d.flag_key.clone()).collect());
+    }
+    for (i, f) in doc.flags.iter().enumerate() {
+        if let Some(cycle) = flagent_eval::prerequisite_cycle(&edges, &f.key) {
+            p.add(&format!("flags[{i}].dependsOn"), format!("prerequisites form a cycle: {}", cycle.join(" -> ")));
+        }
+    }
+    p.0
+}
+
+fn validate_flag(p: &mut Problems, at: &str, f: &FlagDoc) {
+    p.check(&format!("{at}.description"), validate::description(&f.description));
+    p.check(&format!("{at}.bucketing"), validate::bucketing(f.bucketing.as_deref()));
+    if let Some(s) = &f.salt {
+        p.check(&format!("{at}.salt"), validate::salt(s));
+    }
+    p.check(&format!("{at}.notes"), validate::bounded("notes", &f.notes));
+    let mut variant_keys = HashSet::new();
+    for (j, v) in f.variants.iter().enumerate() {
+        p.check(&format!("{at}.variants[{j}].key"), validate::flag_key("key", &v.key));
+        if !variant_keys.insert(v.key.as_str()) {
+            p.add(&format!("{at}.variants[{j}].key"), format!("variant key {:?} appears more than once", v.key));
+        }
+        if !(v.attachment.is_object() || v.attachment.is_null()) {
+            p.add(&format!("{at}.variants[{j}].attachment"), "attachment must be a JSON object");
+        }
+    }
+    if let Some(d) = f.default_variant.as_ref().filter(|d| !variant_keys.contains(d.as_str())) {
+        p.add(&format!("{at}.defaultVariant"), format!("the flag has no variant {d:?}"));
+    }
+    for (j, t) in f.tags.iter().enumerate() {
+        p.check(&format!("{at}.tags[{j}]"), validate::flag_key("tag", t));
+    }
+    for (j, s) in f.segments.iter().enumerate() {
+        let at = format!("{at}.segments[{j}]");
+        p.check(&format!("{at}.rolloutPercent"), validate::percent("rolloutPercent", s.rollout_percent));
+        for (k, c) in s.constraints.iter().enumerate() {
+            if let Err(e) = flagent_eval::validate_constraint(&c.property, &c.operator, &c.value) {
+                p.add(&format!("{at}.constraints[{k}].{}", e.field), e.message);
+            }
+        }
+        let mut sum = 0;
+        for (k, d) in s.distributions.iter().enumerate() {
+            p.check(&format!("{at}.distributions[{k}].percent"), validate::percent("percent", d.percent));
+            if !variant_keys.contains(d.variant_key.as_str()) {
+                p.add(&format!("{at}.distributions[{k}].variantKey"), format!("the flag has no variant {:?}", d.variant_key));
+            }
+            sum += d.percent;
+        }
+        if !s.distributions.is_empty() && sum != 100 {
+            p.add(&format!("{at}.distributions"), format!("percents must sum to 100, got {sum}"));
+        }
+    }
+}
+
+impl Flags {
+    /// Imports `doc` into the caller's environment: creates missing flags, brings existing ones to the
+    /// document's state, and reports what changed. With `dry_run`, reports without writing.
+    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), flags = doc.flags.len()))]
+    pub async fn import(&self, scope: &TenantScope, doc: Document, dry_run: bool) -> Result<ImportReport> {
+        let project = scope.project_id().0;
+        let db = self.db.scoped(scope);
+        let existing: HashSet<String> = db.flags_of_project(project, false).await?.into_iter().map(|f| f.key).collect();
+        let problems = validate_document(&doc, &existing);
+        if !problems.is_empty() {
+            return Err(FlagsError::ImportInvalid(problems));
+        }
+        let current: HashMap<String, crate::Flag> = self
+            .list_flags(scope, &crate::FlagFilter { preload: true, ..Default::default() })
+            .await?
+            .into_iter()
+            .map(|f| (f.key.clone(), f))
+            .collect();
+        let tx = db.begin().await?;
+        let mut report = ImportReport { dry_run, ..ImportReport::default() };
+        let mut changed = Vec::new();
+        for f in &doc.flags {
+            match current.get(&f.key) {
+                Some(now) if same(&flag_doc(now), f) => report.unchanged.push(f.key.clone()),
+                Some(now) => {
+                    apply_flag(&tx, scope, Some(now.id), f).await?;
+                    report.updated.push(f.key.clone());
+                    changed.push(now.id);
+                }
+                None => {
+                    changed.push(apply_flag(&tx, scope, None, f).await?);
+                    report.created.push(f.key.clone());
+                }
+            }
+        }
+        if dry_run || changed.is_empty() {
+            return Ok(report);
+        }
+        let (_, project_row) = self.names(&tx, scope).await?;
+        let envs = tx.environments_of_project(project).await?;
+        let recorded = record(&tx, scope, &project_row, &envs, &changed).await?;
+        self.commit_and_publish(tx, scope, recorded.updates).await?;
+        Ok(report)
+    }
+}
+
+/// Whether a document entry already describes the flag (a missing salt or bucketing means "keep").
+fn same(current: &FlagDoc, wanted: &FlagDoc) -> bool {
+    let mut w = wanted.clone();
+    w.salt = w.salt.or_else(|| current.salt.clone());
+    w.bucketing = w.bucketing.or_else(|| current.bucketing.clone());
+    for v in &mut w.variants {
+        if v.attachment.is_null() {
+            v.attachment = serde_json::json!({});
+        }
+    }
+    &w == current
+}
+
+/// Writes one flag's document state into the caller's environment; returns its id.
+async fn apply_flag(tx: &TenantTx, scope: &TenantScope, id: Option<i64>, f: &FlagDoc) -> Result<i64> {
+    let actor = scope.principal().actor();
+    let now = now_millis();
+    let bucketing = validate::bucketing(f.bucketing.as_deref())?;
+    let row = match id {
+        Some(id) => lock_flag(tx, scope, id, None, false).await?,
+        None => {
+            tx.insert_row(flag::Model {
+                id: 0,
+                tenant_id: 0,
+                project_id: scope.project_id().0,
+                key: f.key.clone(),
+                description: String::new(),
+                salt: f.key.clone(),
+                bucketing: Bucketing::default().as_str().to_owned(),
+                entity_type: None,
+                notes: String::new(),
+                data_records_enabled: false,
+                default_variant: None,
+                depends_on: serde_json::json!([]),
+                version: 1,
+                created_by: actor.clone(),
+                updated_by: actor.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .await?
+        }
+    };
+    let fields = flag::Model {
+        description: f.description.trim().to_owned(),
+        salt: f.salt.clone().unwrap_or_else(|| row.salt.clone()),
+        bucketing: if f.bucketing.is_some() { bucketing.as_str().to_owned() } else { row.bucketing.clone() },
+        entity_type: f.entity_type.clone().filter(|e| !e.is_empty()),
+        notes: f.notes.clone(),
+        data_records_enabled: f.data_records_enabled,
+        default_variant: f.default_variant.clone(),
+        depends_on: serde_json::to_value(&f.depends_on).map_err(|e| FlagsError::Unexpected(e.into()))?,
+        ..row
+    };
+    tx.update_row(fields.clone()).await?;
+    let variants = sync_variants(tx, &fields, f).await?;
+    sync_tags(tx, &fields, f).await?;
+    replace_segments(tx, scope.environment_id().0, &fields, f, &variants).await?;
+    prune_variants(tx, &fields, f, variants).await?;
+    crate::flag_ops::set_state(tx, fields.id, scope.environment_id().0, f.enabled).await?;
+    Ok(fields.id)
+}
+
+/// Creates and updates the document's variants; returns every variant of the flag by key.
+async fn sync_variants(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<HashMap<String, variant::Model>> {
+    let mut by_key: HashMap<String, variant::Model> =
+        tx.variants_of_flag(row.id).await?.into_iter().map(|v| (v.key.clone(), v)).collect();
+    for v in &f.variants {
+        let attachment = if v.attachment.is_null() { serde_json::json!({}) } else { v.attachment.clone() };
+        match by_key.get(&v.key) {
+            Some(existing) if existing.attachment == attachment => {}
+            Some(existing) => tx.update_row(variant::Model { attachment, ..existing.clone() }).await?,
+            None => {
+                let created = tx
+                    .insert_row(variant::Model { id: 0, tenant_id: 0, flag_id: row.id, key: v.key.clone(), attachment })
+                    .await?;
+                by_key.insert(v.key.clone(), created);
+            }
+        }
+    }
+    Ok(by_key)
+}
+
+/// Removes variants the document does not list, unless a distribution of another environment uses them.
+async fn prune_variants(
+    tx: &TenantTx,
+    row: &flag::Model,
+    f: &FlagDoc,
+    variants: HashMap<String, variant::Model>,
+) -> Result<()> {
+    let wanted: HashSet<&str> = f.variants.iter().map(|v| v.key.as_str()).collect();
+    for v in variants.values().filter(|v| !wanted.contains(v.key.as_str())) {
+        if !tx.variant_in_use(v.id).await? {
+            tx.delete_variant(row.id, v.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the flag's tags those of the document.
+async fn sync_tags(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<()> {
+    let project_tags = tx.tags_of_project(row.project_id, None).await?;
+    for value in &f.tags {
+        let tag = match project_tags.iter().find(|t| &t.value == value) {
+            Some(t) => t.clone(),
+            None => tx.insert_row(tag::Model { id: 0, tenant_id: 0, project_id: row.project_id, value: value.clone() }).await?,
+        };
+        if tx.flag_tag(row.id, tag.id).await?.is_none() {
+            tx.insert_row(flag_tag::Model { id: 0, tenant_id: 0, flag_id: row.id, tag_id: tag.id }).await?;
+        }
+    }
+    for t in project_tags.iter().filter(|t| !f.tags.contains(&t.value)) {
+        tx.delete_flag_tag(row.id, t.id).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the flag's segments in `env` with the document's.
+async fn replace_segments(
+    tx: &TenantTx,
+    env: i64,
+    row: &flag::Model,
+    f: &FlagDoc,
+    variants: &HashMap<String, variant::Model>,
+) -> Result<()> {
+    for s in tx.segments_of_flag(row.id, env).await? {
+        tx.delete_segment(s.id).await?;
+    }
+    for s in &f.segments {
+        let seg = tx
+            .insert_row(segment::Model {
+                id: 0,
+                tenant_id: 0,
+                flag_id: row.id,
+                environment_id: env,
+                description: s.description.clone(),
+                rank: s.rank,
+                rollout_percent: s.rollout_percent,
+            })
+            .await?;
+        for c in &s.constraints {
+            tx.insert_row(constraint::Model {
+                id: 0,
+                tenant_id: 0,
+                segment_id: seg.id,
+                property: c.property.clone(),
+                operator: c.operator.clone(),
+                value: c.value.clone(),
+            })
+            .await?;
+        }
+        let rows = s
+            .distributions
+            .iter()
+            .filter_map(|d| {
+                let v = variants.get(&d.variant_key)?;
+                Some(distribution::Model {
+                    id: 0,
+                    tenant_id: 0,
+                    segment_id: seg.id,
+                    variant_id: v.id,
+                    variant_key: v.key.clone(),
+                    percent: d.percent,
+                })
+            })
+            .collect();
+        tx.replace_distributions(seg.id, rows).await?;
+    }
+    Ok(())
+}

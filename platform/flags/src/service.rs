@@ -1,0 +1,256 @@
+//! The flag service: the one entry point for reading and changing flags, and the transaction shape every
+//! change follows (lock the flag, change rows, write snapshots, bump revisions, commit, publish).
+//!
+//! Invariant: a change is applied to this node's [`EvalCache`] before the call that made it returns.
+
+use crate::assemble::{self, Names};
+use crate::cache::{EnvUpdate, EvalCache};
+use crate::{Flag, FlagsError, Resource, Result};
+use flagent_storage::entities::{environment, flag, flag_snapshot, project};
+use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
+use flagent_types::{EnvironmentId, SystemScope, TenantId, TenantScope};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Flag management and the evaluation cache it keeps current.
+#[derive(Clone)]
+pub struct Flags {
+    pub(crate) db: Db,
+    cache: Arc<EvalCache>,
+}
+
+/// Which environments a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Touch {
+    /// Only the caller's environment (segments, enabled…).
+    Current,
+    /// Every environment of the project (key, variants, tags…).
+    AllEnvironments,
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Flags {
+    /// A service over `db` publishing into `cache`.
+    pub fn new(db: Db, cache: Arc<EvalCache>) -> Self {
+        Self { db, cache }
+    }
+
+    /// The evaluation cache this service publishes to.
+    pub fn cache(&self) -> &Arc<EvalCache> {
+        &self.cache
+    }
+
+    /// Loads every environment of every tenant into the cache (at start, before serving).
+    #[tracing::instrument(skip_all)]
+    pub async fn warm(&self, system: &SystemScope) -> Result<usize> {
+        let envs = self.db.system(system).all_environments().await?;
+        for env in &envs {
+            let tdb = self.db.scoped_for_system(system, TenantId(env.tenant_id));
+            self.reload_environment(&tdb, env).await?;
+        }
+        Ok(envs.len())
+    }
+
+    /// Rebuilds one environment's snapshot from the database.
+    pub(crate) async fn reload_environment(
+        &self,
+        tdb: &TenantDb,
+        env: &environment::Model,
+    ) -> Result<()> {
+        let rows = tdb
+            .load_flag_rows(env.project_id, env.id, &FlagSelection::Live)
+            .await?;
+        let snapshot =
+            flagent_eval::Snapshot::build(env.revision.max(0) as u64, assemble::configs(&rows));
+        let writer = self.cache.writer().await;
+        writer.replace(TenantId(env.tenant_id), EnvironmentId(env.id), snapshot);
+        Ok(())
+    }
+
+    /// Reloads the caller's environment (used after bulk changes such as imports).
+    pub async fn reload(&self, scope: &TenantScope) -> Result<()> {
+        let tdb = self.db.scoped(scope);
+        let env = tdb
+            .get::<environment::Model>(scope.environment_id().0)
+            .await?
+            .ok_or(FlagsError::NotFound(Resource::Environment))?;
+        self.reload_environment(&tdb, &env).await
+    }
+
+    /// The keys of the caller's environment and project.
+    pub(crate) async fn names(
+        &self,
+        db: &Scoped<impl Connection>,
+        scope: &TenantScope,
+    ) -> Result<(environment::Model, project::Model)> {
+        let env = db
+            .get::<environment::Model>(scope.environment_id().0)
+            .await?
+            .ok_or(FlagsError::NotFound(Resource::Environment))?;
+        let project = db
+            .get::<project::Model>(scope.project_id().0)
+            .await?
+            .ok_or(FlagsError::NotFound(Resource::Environment))?;
+        Ok((env, project))
+    }
+}
+
+impl Flags {
+    /// Runs `body` as one change to a live flag: locks the flag at `expected` (or its current version),
+    /// runs the body, then writes snapshots, bumps revisions, commits and publishes.
+    /// Returns the body's value and the flag as seen in the caller's environment after the change.
+    pub(crate) async fn change<T>(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        expected: Option<i64>,
+        touch: Touch,
+        body: impl AsyncFnOnce(&TenantTx, &flag::Model) -> Result<T>,
+    ) -> Result<(T, Flag)> {
+        let tx = self.db.scoped(scope).begin().await?;
+        let row = lock_flag(&tx, scope, flag_id, expected, false).await?;
+        let value = body(&tx, &row).await?;
+        let view = self.finish(tx, scope, row.id, touch).await?;
+        Ok((value, view))
+    }
+
+    /// Writes a snapshot and a new revision for each touched environment, commits, and applies the
+    /// flag's new configuration to the cache. Returns the flag in the caller's environment.
+    pub(crate) async fn finish(
+        &self,
+        tx: TenantTx,
+        scope: &TenantScope,
+        flag_id: i64,
+        touch: Touch,
+    ) -> Result<Flag> {
+        let (env, project) = self.names(&tx, scope).await?;
+        let envs = match touch {
+            Touch::Current => vec![env.clone()],
+            Touch::AllEnvironments => tx.environments_of_project(project.id).await?,
+        };
+        let recorded = record(&tx, scope, &project, &envs, &[flag_id]).await?;
+        let writer = self.cache.writer().await;
+        tx.commit().await?;
+        writer.apply(scope.tenant_id(), recorded.updates);
+        recorded
+            .views
+            .into_iter()
+            .find(|(e, _)| *e == env.id)
+            .map(|(_, view)| view)
+            .ok_or(FlagsError::NotFound(Resource::Flag))
+    }
+
+    /// Commits `tx` and applies recorded changes to the cache in commit order.
+    pub(crate) async fn commit_and_publish(
+        &self,
+        tx: TenantTx,
+        scope: &TenantScope,
+        updates: Vec<EnvUpdate>,
+    ) -> Result<()> {
+        let writer = self.cache.writer().await;
+        tx.commit().await?;
+        writer.apply(scope.tenant_id(), updates);
+        Ok(())
+    }
+}
+
+/// What [`record`] wrote: cache updates per environment and the flag views per environment.
+pub(crate) struct Recorded {
+    pub(crate) updates: Vec<EnvUpdate>,
+    pub(crate) views: Vec<(i64, Flag)>,
+}
+
+/// For each environment, writes a snapshot of each flag as it now stands in the transaction and bumps
+/// the environment's revision once; returns the cache updates to apply after commit.
+pub(crate) async fn record(
+    tx: &TenantTx,
+    scope: &TenantScope,
+    project: &project::Model,
+    envs: &[environment::Model],
+    flag_ids: &[i64],
+) -> Result<Recorded> {
+    let actor = scope.principal().actor();
+    let now = now_millis();
+    let mut recorded = Recorded {
+        updates: Vec::with_capacity(envs.len()),
+        views: Vec::new(),
+    };
+    for e in envs {
+        let names = Names {
+            environment: &e.key,
+            project: &project.key,
+        };
+        let rows = tx
+            .load_flag_rows(project.id, e.id, &FlagSelection::Ids(flag_ids.to_vec()))
+            .await?;
+        let mut update = EnvUpdate {
+            environment: EnvironmentId(e.id),
+            revision: 0,
+            upserts: Vec::new(),
+            removed: Vec::new(),
+        };
+        for view in assemble::flags(&rows, &names) {
+            let snapshot = tx
+                .insert_row(flag_snapshot::Model {
+                    id: 0,
+                    tenant_id: 0,
+                    flag_id: view.id,
+                    environment_id: e.id,
+                    flag: serde_json::to_value(&view)
+                        .map_err(|e| FlagsError::Unexpected(e.into()))?,
+                    updated_by: actor.clone(),
+                    created_at: now,
+                })
+                .await?;
+            if view.archived {
+                update.removed.push(view.id);
+            } else {
+                let ids = HashMap::from([(view.id, snapshot.id)]);
+                update.upserts.push(assemble::config(view.clone(), &ids));
+            }
+            recorded.views.push((e.id, view));
+        }
+        update.revision = tx.bump_revision(e.id).await?.max(0) as u64;
+        recorded.updates.push(update);
+    }
+    Ok(recorded)
+}
+
+/// Locks a flag of the caller's project for a change: raises its version if it is at `expected`.
+pub(crate) async fn lock_flag(
+    tx: &TenantTx,
+    scope: &TenantScope,
+    flag_id: i64,
+    expected: Option<i64>,
+    deleted: bool,
+) -> Result<flag::Model> {
+    let row = tx
+        .get::<flag::Model>(flag_id)
+        .await?
+        .filter(|f| f.project_id == scope.project_id().0 && f.deleted_at.is_some() == deleted)
+        .ok_or(FlagsError::NotFound(Resource::Flag))?;
+    let expected = expected.unwrap_or(row.version);
+    let conflict = FlagsError::VersionConflict {
+        expected,
+        current: row.version,
+    };
+    if expected != row.version {
+        return Err(conflict);
+    }
+    let actor = scope.principal().actor();
+    let now = now_millis();
+    if !tx.bump_flag_version(row.id, row.version, &actor, now).await? {
+        let current = tx.get::<flag::Model>(flag_id).await?.map_or(0, |f| f.version);
+        return Err(FlagsError::VersionConflict { expected, current });
+    }
+    Ok(flag::Model {
+        version: row.version + 1,
+        updated_by: actor,
+        updated_at: now,
+        ..row
+    })
+}

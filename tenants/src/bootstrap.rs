@@ -1,0 +1,86 @@
+//! The first-start bootstrap.
+//!
+//! Invariant: it only ever runs against a database with no tenant, so restarting a server never creates
+//! a second default tenant.
+
+use flagent_storage::entities::{environment, project, tenant};
+use flagent_storage::{Db, StorageError};
+use flagent_types::{SystemScope, TenantId};
+
+/// Why the bootstrap failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantsError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a bootstrap created.
+#[derive(Debug, Clone)]
+pub struct BootstrapOutcome {
+    /// The new tenant.
+    pub tenant: TenantId,
+    /// The default project's id.
+    pub project_id: i64,
+    /// The environments, in order (`development`, `production`).
+    pub environments: Vec<environment::Model>,
+}
+
+/// The environments a new project gets: key, name, colour.
+const DEFAULT_ENVIRONMENTS: [(&str, &str, &str); 2] = [
+    ("development", "Development", "#2e7d32"),
+    ("production", "Production", "#c62828"),
+];
+
+/// Creates the default tenant, project and environments if the database has no tenant yet.
+/// Returns `None` when there was already a tenant.
+#[tracing::instrument(skip_all)]
+pub async fn bootstrap(db: &Db, system: &SystemScope) -> Result<Option<BootstrapOutcome>, TenantsError> {
+    let sys = db.system(system);
+    if sys.tenant_count().await? > 0 {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let tenant = sys
+        .insert_tenant(tenant::Model {
+            id: 0,
+            key: "default".to_owned(),
+            name: "Default".to_owned(),
+            status: "active".to_owned(),
+            plan: "self-hosted".to_owned(),
+            created_at: now,
+        })
+        .await?;
+    let tdb = db.scoped_for_system(system, TenantId(tenant.id));
+    let project = tdb
+        .insert_row(project::Model {
+            id: 0,
+            tenant_id: 0,
+            key: "default".to_owned(),
+            name: "Default".to_owned(),
+            created_at: now,
+        })
+        .await?;
+    let mut environments = Vec::new();
+    for (order, (key, name, color)) in DEFAULT_ENVIRONMENTS.iter().enumerate() {
+        environments.push(
+            tdb.insert_row(environment::Model {
+                id: 0,
+                tenant_id: 0,
+                project_id: project.id,
+                key: (*key).to_owned(),
+                name: (*name).to_owned(),
+                sort_order: order as i64,
+                color: (*color).to_owned(),
+                revision: 0,
+                created_at: now,
+            })
+            .await?,
+        );
+    }
+    Ok(Some(BootstrapOutcome {
+        tenant: TenantId(tenant.id),
+        project_id: project.id,
+        environments,
+    }))
+}
