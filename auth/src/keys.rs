@@ -47,7 +47,10 @@ pub struct CreatedKey {
 }
 
 fn kind(scopes: ScopeSet) -> &'static str {
-    if scopes.contains(Scope::Admin) || scopes.contains(Scope::Write) || scopes.contains(Scope::Read) {
+    if scopes.contains(Scope::Admin)
+        || scopes.contains(Scope::Write)
+        || scopes.contains(Scope::Read)
+    {
         "mgmt"
     } else if scopes.contains(Scope::Evaluate) {
         "eval"
@@ -84,7 +87,9 @@ fn check_plaintext(key: &str) -> Result<(), AuthError> {
 /// Creates a key in `db`'s tenant and returns its plaintext once.
 pub async fn create_key(db: &TenantDb, new: NewKey, now: i64) -> Result<CreatedKey, AuthError> {
     if new.scopes == ScopeSet::default() {
-        return Err(AuthError::InvalidKeySpec("a key needs at least one scope".to_owned()));
+        return Err(AuthError::InvalidKeySpec(
+            "a key needs at least one scope".to_owned(),
+        ));
     }
     let plaintext = match new.plaintext {
         Some(p) => {

@@ -59,12 +59,21 @@ impl Authenticator {
     }
 
     /// Resolves `credentials` to a scope in the key's tenant, project and environment.
-    pub async fn authenticate(&self, credentials: Credentials<'_>) -> Result<TenantScope, AuthError> {
-        let key = credentials.key.filter(|k| !k.is_empty()).ok_or(AuthError::Missing)?;
+    pub async fn authenticate(
+        &self,
+        credentials: Credentials<'_>,
+    ) -> Result<TenantScope, AuthError> {
+        let key = credentials
+            .key
+            .filter(|k| !k.is_empty())
+            .ok_or(AuthError::Missing)?;
         if !key.starts_with("flg_") || key.len() > 128 {
             return Err(AuthError::Invalid);
         }
-        let entry = self.lookup(&hash_key(key)).await?.ok_or(AuthError::Invalid)?;
+        let entry = self
+            .lookup(&hash_key(key))
+            .await?
+            .ok_or(AuthError::Invalid)?;
         let row = &entry.key;
         let now = now_millis();
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {

@@ -39,7 +39,12 @@ fn tenants() -> TableCreateStatement {
         .col(text("status", 16))
         .col(text("plan", 32))
         .col(big("created_at"))
-        .index(Index::create().name("ux_tenants_key").unique().col(n("key")))
+        .index(
+            Index::create()
+                .name("ux_tenants_key")
+                .unique()
+                .col(n("key")),
+        )
         .to_owned()
 }
 
@@ -60,7 +65,12 @@ fn environments() -> TableCreateStatement {
         .col(text("color", 16))
         .col(big("revision"))
         .col(big("created_at"))
-        .foreign_key(&mut parent("environments", "project_id", "projects", CASCADE))
+        .foreign_key(&mut parent(
+            "environments",
+            "project_id",
+            "projects",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -93,7 +103,12 @@ fn flag_states() -> TableCreateStatement {
         .col(boolean("enabled"))
         .col(big("updated_at"))
         .foreign_key(&mut parent("flag_states", "flag_id", "flags", CASCADE))
-        .foreign_key(&mut parent("flag_states", "environment_id", "environments", CASCADE))
+        .foreign_key(&mut parent(
+            "flag_states",
+            "environment_id",
+            "environments",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -114,7 +129,12 @@ fn segments() -> TableCreateStatement {
         .col(big("rank"))
         .col(big("rollout_percent"))
         .foreign_key(&mut parent("segments", "flag_id", "flags", CASCADE))
-        .foreign_key(&mut parent("segments", "environment_id", "environments", CASCADE))
+        .foreign_key(&mut parent(
+            "segments",
+            "environment_id",
+            "environments",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -124,7 +144,12 @@ fn segment_constraints() -> TableCreateStatement {
         .col(text("property", 255))
         .col(text("operator", 32))
         .col(long_text("value"))
-        .foreign_key(&mut parent("segment_constraints", "segment_id", "segments", CASCADE))
+        .foreign_key(&mut parent(
+            "segment_constraints",
+            "segment_id",
+            "segments",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -134,8 +159,18 @@ fn distributions() -> TableCreateStatement {
         .col(big("variant_id"))
         .col(text("variant_key", 64))
         .col(big("percent"))
-        .foreign_key(&mut parent("distributions", "segment_id", "segments", CASCADE))
-        .foreign_key(&mut parent("distributions", "variant_id", "variants", RESTRICT))
+        .foreign_key(&mut parent(
+            "distributions",
+            "segment_id",
+            "segments",
+            CASCADE,
+        ))
+        .foreign_key(&mut parent(
+            "distributions",
+            "variant_id",
+            "variants",
+            RESTRICT,
+        ))
         .to_owned()
 }
 
@@ -160,7 +195,12 @@ fn entity_types() -> TableCreateStatement {
     tenant_table("entity_types")
         .col(big("project_id"))
         .col(text("key", 128))
-        .foreign_key(&mut parent("entity_types", "project_id", "projects", CASCADE))
+        .foreign_key(&mut parent(
+            "entity_types",
+            "project_id",
+            "projects",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -172,7 +212,12 @@ fn flag_snapshots() -> TableCreateStatement {
         .col(text("updated_by", 200))
         .col(big("created_at"))
         .foreign_key(&mut parent("flag_snapshots", "flag_id", "flags", CASCADE))
-        .foreign_key(&mut parent("flag_snapshots", "environment_id", "environments", CASCADE))
+        .foreign_key(&mut parent(
+            "flag_snapshots",
+            "environment_id",
+            "environments",
+            CASCADE,
+        ))
         .to_owned()
 }
 
@@ -189,8 +234,18 @@ fn api_keys() -> TableCreateStatement {
         .col(big_null("revoked_at"))
         .col(big_null("last_used_at"))
         .foreign_key(&mut parent("api_keys", "project_id", "projects", CASCADE))
-        .foreign_key(&mut parent("api_keys", "environment_id", "environments", CASCADE))
-        .index(Index::create().name("ux_api_keys_key_hash").unique().col(n("key_hash")))
+        .foreign_key(&mut parent(
+            "api_keys",
+            "environment_id",
+            "environments",
+            CASCADE,
+        ))
+        .index(
+            Index::create()
+                .name("ux_api_keys_key_hash")
+                .unique()
+                .col(n("key_hash")),
+        )
         .to_owned()
 }
 
@@ -207,7 +262,10 @@ fn indexes() -> Vec<IndexCreateStatement> {
         unique("tags", &["tenant_id", "project_id", "value"]),
         unique("flag_tags", &["tenant_id", "flag_id", "tag_id"]),
         unique("entity_types", &["tenant_id", "project_id", "key"]),
-        index("flag_snapshots", &["tenant_id", "flag_id", "environment_id"]),
+        index(
+            "flag_snapshots",
+            &["tenant_id", "flag_id", "environment_id"],
+        ),
     ]
 }
 

@@ -92,7 +92,10 @@ pub(crate) fn big_null(name: &'static str) -> ColumnDef {
 
 /// A non-null `VARCHAR(len)` column.
 pub(crate) fn text(name: &'static str, len: u32) -> ColumnDef {
-    ColumnDef::new(n(name)).string_len(len).not_null().to_owned()
+    ColumnDef::new(n(name))
+        .string_len(len)
+        .not_null()
+        .to_owned()
 }
 
 /// A nullable `VARCHAR(len)` column.

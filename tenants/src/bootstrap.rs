@@ -35,7 +35,10 @@ const DEFAULT_ENVIRONMENTS: [(&str, &str, &str); 2] = [
 /// Creates the default tenant, project and environments if the database has no tenant yet.
 /// Returns `None` when there was already a tenant.
 #[tracing::instrument(skip_all)]
-pub async fn bootstrap(db: &Db, system: &SystemScope) -> Result<Option<BootstrapOutcome>, TenantsError> {
+pub async fn bootstrap(
+    db: &Db,
+    system: &SystemScope,
+) -> Result<Option<BootstrapOutcome>, TenantsError> {
     let sys = db.system(system);
     if sys.tenant_count().await? > 0 {
         return Ok(None);

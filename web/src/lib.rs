@@ -1,1 +1,39 @@
-//! The actix-web HTTP adapter: routes, extractors, DTOs and the API error table.
+//! The HTTP adapter: every route, the `Auth<P>` extractor, request and view types, and `ApiError` with
+//! its one table of error codes.
+//!
+//! Architecture Invariant: only this crate and `flagent-server` name actix-web. Handlers call exactly one
+//! service function and map its result; they hold no SQL and no business rules.
+//! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
+//! import/export, and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
+
+mod auth;
+mod error;
+mod evaluation;
+mod extract;
+mod flags;
+mod middleware;
+mod openapi;
+mod ops;
+mod state;
+mod transfer;
+
+pub use auth::Auth;
+pub use error::{ApiError, ErrorCode};
+pub use middleware::{json_errors, record_metrics};
+pub use openapi::ApiDoc;
+pub use state::{AppState, Limits};
+
+use actix_web::web::{self, ServiceConfig};
+
+/// Registers every route and the body, query and path error handlers.
+pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
+    extract::configure_extractors(cfg, limits);
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(flags::configure_flags)
+            .configure(evaluation::configure_evaluation)
+            .configure(transfer::configure_transfer)
+            .configure(ops::configure_api_ops),
+    )
+    .configure(ops::configure_root_ops);
+}

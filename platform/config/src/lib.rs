@@ -122,7 +122,11 @@ impl Settings {
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file("config/base.toml"))
             .merge(Toml::file(format!("config/{env}.toml")))
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
             .merge(Env::prefixed("FLAGENT_").split("__").ignore(&["ENV"]))
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
@@ -151,7 +155,9 @@ mod tests {
             assert_eq!(s.server.port, 19000);
             assert_eq!(s.database.url, "postgres://x/y");
             jail.set_env("FLAGENT_SERVER__PORT", "not-a-port");
-            let err = Settings::load().expect_err("bad port must fail").to_string();
+            let err = Settings::load()
+                .expect_err("bad port must fail")
+                .to_string();
             assert!(err.contains("port"), "{err}");
             Ok(())
         });

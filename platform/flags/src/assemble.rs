@@ -38,19 +38,21 @@ struct Grouped<'r> {
     variants: HashMap<i64, Vec<Variant>>,
     segments: HashMap<i64, Vec<Segment>>,
     tags: HashMap<i64, Vec<Tag>>,
-    snapshots: HashMap<i64, i64>,
     rows: &'r FlagRows,
 }
 
 fn group(rows: &FlagRows) -> Grouped<'_> {
     let mut constraints: HashMap<i64, Vec<Constraint>> = HashMap::new();
     for c in &rows.constraints {
-        constraints.entry(c.segment_id).or_default().push(Constraint {
-            id: c.id,
-            property: c.property.clone(),
-            operator: c.operator.clone(),
-            value: c.value.clone(),
-        });
+        constraints
+            .entry(c.segment_id)
+            .or_default()
+            .push(Constraint {
+                id: c.id,
+                property: c.property.clone(),
+                operator: c.operator.clone(),
+                value: c.value.clone(),
+            });
     }
     let mut distributions: HashMap<i64, Vec<&distribution::Model>> = HashMap::new();
     for d in &rows.distributions {
@@ -102,7 +104,6 @@ fn group(rows: &FlagRows) -> Grouped<'_> {
         variants,
         segments,
         tags,
-        snapshots: rows.snapshot_ids.iter().copied().collect(),
         rows,
     }
 }

@@ -46,7 +46,9 @@ pub enum FlagsError {
     #[error("variant key {0:?} is already taken in this flag")]
     VariantKeyTaken(String),
     /// The flag changed since the version the caller sent.
-    #[error("flag was changed by someone else: it is at version {current}, the request was based on version {expected}")]
+    #[error(
+        "flag was changed by someone else: it is at version {current}, the request was based on version {expected}"
+    )]
     VersionConflict {
         /// The version the caller based the change on.
         expected: i64,

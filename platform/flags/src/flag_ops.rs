@@ -4,10 +4,10 @@ use crate::assemble::{self, Names};
 use crate::service::{Touch, lock_flag, now_millis};
 use crate::validate;
 use crate::{Flag, Flags, FlagsError, Resource, Result};
-use flagent_eval::{Bucketing, Prerequisite};
+use flagent_eval::Prerequisite;
 use flagent_storage::FlagSelection;
-use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
 use flagent_storage::TenantTx;
+use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
 use flagent_types::TenantScope;
 
 /// The template that gives a new flag an `on` variant served to everyone.
@@ -100,6 +100,7 @@ impl Flags {
         }
         let actor = scope.principal().actor();
         let now = now_millis();
+        let taken = key.clone();
         let row = tx
             .insert_row(flag::Model {
                 id: 0,
@@ -122,7 +123,7 @@ impl Flags {
                 deleted_at: None,
             })
             .await
-            .map_err(|e| key_taken_or(e, &new.description))?;
+            .map_err(|e| key_taken_or(e, &taken))?;
         init_states(&tx, &row, template.is_some()).await?;
         self.finish(tx, scope, row.id, Touch::AllEnvironments).await
     }
@@ -165,7 +166,12 @@ impl Flags {
             .into_iter()
             .filter(|f| filter.enabled.is_none_or(|e| f.enabled == e))
             .filter(|f| filter.key.as_ref().is_none_or(|k| &f.key == k))
-            .filter(|f| filter.description.as_ref().is_none_or(|d| &f.description == d))
+            .filter(|f| {
+                filter
+                    .description
+                    .as_ref()
+                    .is_none_or(|d| &f.description == d)
+            })
             .filter(|f| {
                 like.as_ref()
                     .is_none_or(|l| f.description.to_lowercase().contains(l))
@@ -239,14 +245,19 @@ impl Flags {
 
     /// Soft-deletes a flag: it stops evaluating everywhere and can be restored.
     pub async fn delete_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<()> {
-        self.change(scope, flag_id, None, Touch::AllEnvironments, async |tx, row| {
-            let deleted = flag::Model {
-                deleted_at: Some(now_millis()),
-                ..row.clone()
-            };
-            tx.update_row(deleted).await
-                .map_err(FlagsError::from)
-        })
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::AllEnvironments,
+            async |tx, row| {
+                let deleted = flag::Model {
+                    deleted_at: Some(now_millis()),
+                    ..row.clone()
+                };
+                tx.update_row(deleted).await.map_err(FlagsError::from)
+            },
+        )
         .await?;
         Ok(())
     }
@@ -353,9 +364,4 @@ async fn init_states(tx: &TenantTx, row: &flag::Model, boolean_template: bool) -
         }
     }
     Ok(())
-}
-
-/// Reads `bucketing` from a flag row.
-pub(crate) fn bucketing_of(row: &flag::Model) -> Bucketing {
-    Bucketing::parse(&row.bucketing).unwrap_or_default()
 }

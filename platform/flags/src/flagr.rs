@@ -164,7 +164,15 @@ fn flagr_flag(f: &Flag) -> FlagrFlag {
         key: f.key.clone(),
         description: f.description.clone(),
         enabled: f.enabled,
-        tags: Some(f.tags.iter().map(|t| FlagrTag { id: t.id, value: t.value.clone() }).collect()),
+        tags: Some(
+            f.tags
+                .iter()
+                .map(|t| FlagrTag {
+                    id: t.id,
+                    value: t.value.clone(),
+                })
+                .collect(),
+        ),
         segments: Some(
             f.segments
                 .iter()
@@ -204,7 +212,12 @@ fn flagr_flag(f: &Flag) -> FlagrFlag {
         variants: Some(
             f.variants
                 .iter()
-                .map(|v| FlagrVariant { id: v.id, flag_id: f.id, key: v.key.clone(), attachment: v.attachment.clone() })
+                .map(|v| FlagrVariant {
+                    id: v.id,
+                    flag_id: f.id,
+                    key: v.key.clone(),
+                    attachment: v.attachment.clone(),
+                })
                 .collect(),
         ),
         data_records_enabled: f.data_records_enabled,
@@ -219,14 +232,19 @@ fn flagr_flag(f: &Flag) -> FlagrFlag {
 pub fn from_flagr(export: FlagrExport) -> Document {
     let mut flags = export.flags;
     flags.sort_by_key(|f| f.id);
-    Document { flags: flags.into_iter().map(flag_doc).collect() }
+    Document {
+        flags: flags.into_iter().map(flag_doc).collect(),
+    }
 }
 
 fn flag_doc(f: FlagrFlag) -> FlagDoc {
     let mut variants = f.variants.unwrap_or_default();
     variants.sort_by_key(|v| v.id);
     let key_of = |id: i64, fallback: &str| {
-        variants.iter().find(|v| v.id == id).map_or_else(|| fallback.to_owned(), |v| v.key.clone())
+        variants
+            .iter()
+            .find(|v| v.id == id)
+            .map_or_else(|| fallback.to_owned(), |v| v.key.clone())
     };
     let (salt, bucketing) = match (f.salt, f.bucketing) {
         (Some(salt), bucketing) => (Some(salt), bucketing),
@@ -244,19 +262,30 @@ fn flag_doc(f: FlagrFlag) -> FlagDoc {
                 .constraints
                 .unwrap_or_default()
                 .into_iter()
-                .map(|c| ConstraintDoc { property: c.property, operator: c.operator, value: c.value })
+                .map(|c| ConstraintDoc {
+                    property: c.property,
+                    operator: c.operator,
+                    value: c.value,
+                })
                 .collect(),
             distributions: s
                 .distributions
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| DistributionDoc { variant_key: key_of(d.variant_id, &d.variant_key), percent: d.percent })
+                .map(|d| DistributionDoc {
+                    variant_key: key_of(d.variant_id, &d.variant_key),
+                    percent: d.percent,
+                })
                 .collect(),
         })
         .collect();
     FlagDoc {
         key: f.key,
-        description: if f.description.trim().is_empty() { "imported from Flagr".to_owned() } else { f.description },
+        description: if f.description.trim().is_empty() {
+            "imported from Flagr".to_owned()
+        } else {
+            f.description
+        },
         enabled: f.enabled,
         salt,
         bucketing,
@@ -265,8 +294,19 @@ fn flag_doc(f: FlagrFlag) -> FlagDoc {
         data_records_enabled: f.data_records_enabled,
         default_variant: None,
         depends_on: Vec::new(),
-        tags: f.tags.unwrap_or_default().into_iter().map(|t| t.value).collect(),
-        variants: variants.into_iter().map(|v| VariantDoc { key: v.key, attachment: v.attachment }).collect(),
+        tags: f
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.value)
+            .collect(),
+        variants: variants
+            .into_iter()
+            .map(|v| VariantDoc {
+                key: v.key,
+                attachment: v.attachment,
+            })
+            .collect(),
         segments,
     }
 }

@@ -45,54 +45,95 @@ pub fn validate_document(doc: &Document, existing: &HashSet<String>) -> Vec<Impo
         let at = format!("flags[{i}]");
         p.check(&format!("{at}.key"), validate::flag_key("key", &f.key));
         if !keys.insert(f.key.as_str()) {
-            p.add(&format!("{at}.key"), format!("flag key {:?} appears more than once", f.key));
+            p.add(
+                &format!("{at}.key"),
+                format!("flag key {:?} appears more than once", f.key),
+            );
         }
         validate_flag(&mut p, &at, f);
     }
-    let known: HashSet<&str> = keys.iter().copied().chain(existing.iter().map(String::as_str)).collect();
+    let known: HashSet<&str> = keys
+        .iter()
+        .copied()
+        .chain(existing.iter().map(String::as_str))
+        .collect();
     let mut edges: HashMap<String, Vec<String>> = HashMap::new();
     for (i, f) in doc.flags.iter().enumerate() {
         for (j, d) in f.depends_on.iter().enumerate() {
             if !known.contains(d.flag_key.as_str()) || d.flag_key == f.key {
-                p.add(&format!("flags[{i}].dependsOn[{j}]"), format!("no other flag has key {:?}", d.flag_key));
+                p.add(
+                    &format!("flags[{i}].dependsOn[{j}]"),
+                    format!("no other flag has key {:?}", d.flag_key),
+                );
             }
         }
-        edges.insert(f.key.clone(), f.depends_on.iter().map(|d| d.flag_key.clone()).collect());
+        edges.insert(
+            f.key.clone(),
+            f.depends_on.iter().map(|d| d.flag_key.clone()).collect(),
+        );
     }
     for (i, f) in doc.flags.iter().enumerate() {
         if let Some(cycle) = flagent_eval::prerequisite_cycle(&edges, &f.key) {
-            p.add(&format!("flags[{i}].dependsOn"), format!("prerequisites form a cycle: {}", cycle.join(" -> ")));
+            p.add(
+                &format!("flags[{i}].dependsOn"),
+                format!("prerequisites form a cycle: {}", cycle.join(" -> ")),
+            );
         }
     }
     p.0
 }
 
 fn validate_flag(p: &mut Problems, at: &str, f: &FlagDoc) {
-    p.check(&format!("{at}.description"), validate::description(&f.description));
-    p.check(&format!("{at}.bucketing"), validate::bucketing(f.bucketing.as_deref()));
+    p.check(
+        &format!("{at}.description"),
+        validate::description(&f.description),
+    );
+    p.check(
+        &format!("{at}.bucketing"),
+        validate::bucketing(f.bucketing.as_deref()),
+    );
     if let Some(s) = &f.salt {
         p.check(&format!("{at}.salt"), validate::salt(s));
     }
     p.check(&format!("{at}.notes"), validate::bounded("notes", &f.notes));
     let mut variant_keys = HashSet::new();
     for (j, v) in f.variants.iter().enumerate() {
-        p.check(&format!("{at}.variants[{j}].key"), validate::flag_key("key", &v.key));
+        p.check(
+            &format!("{at}.variants[{j}].key"),
+            validate::flag_key("key", &v.key),
+        );
         if !variant_keys.insert(v.key.as_str()) {
-            p.add(&format!("{at}.variants[{j}].key"), format!("variant key {:?} appears more than once", v.key));
+            p.add(
+                &format!("{at}.variants[{j}].key"),
+                format!("variant key {:?} appears more than once", v.key),
+            );
         }
         if !(v.attachment.is_object() || v.attachment.is_null()) {
-            p.add(&format!("{at}.variants[{j}].attachment"), "attachment must be a JSON object");
+            p.add(
+                &format!("{at}.variants[{j}].attachment"),
+                "attachment must be a JSON object",
+            );
         }
     }
-    if let Some(d) = f.default_variant.as_ref().filter(|d| !variant_keys.contains(d.as_str())) {
-        p.add(&format!("{at}.defaultVariant"), format!("the flag has no variant {d:?}"));
+    if let Some(d) = f
+        .default_variant
+        .as_ref()
+        .filter(|d| !variant_keys.contains(d.as_str()))
+    {
+        p.add(
+            &format!("{at}.defaultVariant"),
+            format!("the flag has no variant {d:?}"),
+        );
     }
     for (j, t) in f.tags.iter().enumerate() {
         p.check(&format!("{at}.tags[{j}]"), validate::flag_key("tag", t));
     }
     for (j, s) in f.segments.iter().enumerate() {
         let at = format!("{at}.segments[{j}]");
-        p.check(&format!("{at}.rolloutPercent"), validate::percent("rolloutPercent", s.rollout_percent));
+        p.check(
+            &format!("{at}.rolloutPercent"),
+            validate::percent("rolloutPercent", s.rollout_percent),
+        );
         for (k, c) in s.constraints.iter().enumerate() {
             if let Err(e) = flagent_eval::validate_constraint(&c.property, &c.operator, &c.value) {
                 p.add(&format!("{at}.constraints[{k}].{}", e.field), e.message);
@@ -100,14 +141,23 @@ fn validate_flag(p: &mut Problems, at: &str, f: &FlagDoc) {
         }
         let mut sum = 0;
         for (k, d) in s.distributions.iter().enumerate() {
-            p.check(&format!("{at}.distributions[{k}].percent"), validate::percent("percent", d.percent));
+            p.check(
+                &format!("{at}.distributions[{k}].percent"),
+                validate::percent("percent", d.percent),
+            );
             if !variant_keys.contains(d.variant_key.as_str()) {
-                p.add(&format!("{at}.distributions[{k}].variantKey"), format!("the flag has no variant {:?}", d.variant_key));
+                p.add(
+                    &format!("{at}.distributions[{k}].variantKey"),
+                    format!("the flag has no variant {:?}", d.variant_key),
+                );
             }
             sum += d.percent;
         }
         if !s.distributions.is_empty() && sum != 100 {
-            p.add(&format!("{at}.distributions"), format!("percents must sum to 100, got {sum}"));
+            p.add(
+                &format!("{at}.distributions"),
+                format!("percents must sum to 100, got {sum}"),
+            );
         }
     }
 }
@@ -116,22 +166,41 @@ impl Flags {
     /// Imports `doc` into the caller's environment: creates missing flags, brings existing ones to the
     /// document's state, and reports what changed. With `dry_run`, reports without writing.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), flags = doc.flags.len()))]
-    pub async fn import(&self, scope: &TenantScope, doc: Document, dry_run: bool) -> Result<ImportReport> {
+    pub async fn import(
+        &self,
+        scope: &TenantScope,
+        doc: Document,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
         let project = scope.project_id().0;
         let db = self.db.scoped(scope);
-        let existing: HashSet<String> = db.flags_of_project(project, false).await?.into_iter().map(|f| f.key).collect();
+        let existing: HashSet<String> = db
+            .flags_of_project(project, false)
+            .await?
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
         let problems = validate_document(&doc, &existing);
         if !problems.is_empty() {
             return Err(FlagsError::ImportInvalid(problems));
         }
         let current: HashMap<String, crate::Flag> = self
-            .list_flags(scope, &crate::FlagFilter { preload: true, ..Default::default() })
+            .list_flags(
+                scope,
+                &crate::FlagFilter {
+                    preload: true,
+                    ..Default::default()
+                },
+            )
             .await?
             .into_iter()
             .map(|f| (f.key.clone(), f))
             .collect();
         let tx = db.begin().await?;
-        let mut report = ImportReport { dry_run, ..ImportReport::default() };
+        let mut report = ImportReport {
+            dry_run,
+            ..ImportReport::default()
+        };
         let mut changed = Vec::new();
         for f in &doc.flags {
             match current.get(&f.key) {
@@ -172,7 +241,12 @@ fn same(current: &FlagDoc, wanted: &FlagDoc) -> bool {
 }
 
 /// Writes one flag's document state into the caller's environment; returns its id.
-async fn apply_flag(tx: &TenantTx, scope: &TenantScope, id: Option<i64>, f: &FlagDoc) -> Result<i64> {
+async fn apply_flag(
+    tx: &TenantTx,
+    scope: &TenantScope,
+    id: Option<i64>,
+    f: &FlagDoc,
+) -> Result<i64> {
     let actor = scope.principal().actor();
     let now = now_millis();
     let bucketing = validate::bucketing(f.bucketing.as_deref())?;
@@ -205,12 +279,17 @@ async fn apply_flag(tx: &TenantTx, scope: &TenantScope, id: Option<i64>, f: &Fla
     let fields = flag::Model {
         description: f.description.trim().to_owned(),
         salt: f.salt.clone().unwrap_or_else(|| row.salt.clone()),
-        bucketing: if f.bucketing.is_some() { bucketing.as_str().to_owned() } else { row.bucketing.clone() },
+        bucketing: if f.bucketing.is_some() {
+            bucketing.as_str().to_owned()
+        } else {
+            row.bucketing.clone()
+        },
         entity_type: f.entity_type.clone().filter(|e| !e.is_empty()),
         notes: f.notes.clone(),
         data_records_enabled: f.data_records_enabled,
         default_variant: f.default_variant.clone(),
-        depends_on: serde_json::to_value(&f.depends_on).map_err(|e| FlagsError::Unexpected(e.into()))?,
+        depends_on: serde_json::to_value(&f.depends_on)
+            .map_err(|e| FlagsError::Unexpected(e.into()))?,
         ..row
     };
     tx.update_row(fields.clone()).await?;
@@ -223,17 +302,41 @@ async fn apply_flag(tx: &TenantTx, scope: &TenantScope, id: Option<i64>, f: &Fla
 }
 
 /// Creates and updates the document's variants; returns every variant of the flag by key.
-async fn sync_variants(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<HashMap<String, variant::Model>> {
-    let mut by_key: HashMap<String, variant::Model> =
-        tx.variants_of_flag(row.id).await?.into_iter().map(|v| (v.key.clone(), v)).collect();
+async fn sync_variants(
+    tx: &TenantTx,
+    row: &flag::Model,
+    f: &FlagDoc,
+) -> Result<HashMap<String, variant::Model>> {
+    let mut by_key: HashMap<String, variant::Model> = tx
+        .variants_of_flag(row.id)
+        .await?
+        .into_iter()
+        .map(|v| (v.key.clone(), v))
+        .collect();
     for v in &f.variants {
-        let attachment = if v.attachment.is_null() { serde_json::json!({}) } else { v.attachment.clone() };
+        let attachment = if v.attachment.is_null() {
+            serde_json::json!({})
+        } else {
+            v.attachment.clone()
+        };
         match by_key.get(&v.key) {
             Some(existing) if existing.attachment == attachment => {}
-            Some(existing) => tx.update_row(variant::Model { attachment, ..existing.clone() }).await?,
+            Some(existing) => {
+                tx.update_row(variant::Model {
+                    attachment,
+                    ..existing.clone()
+                })
+                .await?
+            }
             None => {
                 let created = tx
-                    .insert_row(variant::Model { id: 0, tenant_id: 0, flag_id: row.id, key: v.key.clone(), attachment })
+                    .insert_row(variant::Model {
+                        id: 0,
+                        tenant_id: 0,
+                        flag_id: row.id,
+                        key: v.key.clone(),
+                        attachment,
+                    })
                     .await?;
                 by_key.insert(v.key.clone(), created);
             }
@@ -250,7 +353,10 @@ async fn prune_variants(
     variants: HashMap<String, variant::Model>,
 ) -> Result<()> {
     let wanted: HashSet<&str> = f.variants.iter().map(|v| v.key.as_str()).collect();
-    for v in variants.values().filter(|v| !wanted.contains(v.key.as_str())) {
+    for v in variants
+        .values()
+        .filter(|v| !wanted.contains(v.key.as_str()))
+    {
         if !tx.variant_in_use(v.id).await? {
             tx.delete_variant(row.id, v.id).await?;
         }
@@ -264,10 +370,24 @@ async fn sync_tags(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<()> 
     for value in &f.tags {
         let tag = match project_tags.iter().find(|t| &t.value == value) {
             Some(t) => t.clone(),
-            None => tx.insert_row(tag::Model { id: 0, tenant_id: 0, project_id: row.project_id, value: value.clone() }).await?,
+            None => {
+                tx.insert_row(tag::Model {
+                    id: 0,
+                    tenant_id: 0,
+                    project_id: row.project_id,
+                    value: value.clone(),
+                })
+                .await?
+            }
         };
         if tx.flag_tag(row.id, tag.id).await?.is_none() {
-            tx.insert_row(flag_tag::Model { id: 0, tenant_id: 0, flag_id: row.id, tag_id: tag.id }).await?;
+            tx.insert_row(flag_tag::Model {
+                id: 0,
+                tenant_id: 0,
+                flag_id: row.id,
+                tag_id: tag.id,
+            })
+            .await?;
         }
     }
     for t in project_tags.iter().filter(|t| !f.tags.contains(&t.value)) {

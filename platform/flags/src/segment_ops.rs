@@ -40,7 +40,12 @@ pub struct DistributionInput {
     pub percent: i64,
 }
 
-async fn segment_of(tx: &TenantTx, scope: &TenantScope, flag: &flag::Model, id: i64) -> Result<segment::Model> {
+async fn segment_of(
+    tx: &TenantTx,
+    scope: &TenantScope,
+    flag: &flag::Model,
+    id: i64,
+) -> Result<segment::Model> {
     tx.get::<segment::Model>(id)
         .await?
         .filter(|s| s.flag_id == flag.id && s.environment_id == scope.environment_id().0)
@@ -87,7 +92,12 @@ impl Flags {
     }
 
     /// One segment of a flag in the caller's environment.
-    pub async fn segment(&self, scope: &TenantScope, flag_id: i64, segment_id: i64) -> Result<Segment> {
+    pub async fn segment(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        segment_id: i64,
+    ) -> Result<Segment> {
         self.segments(scope, flag_id)
             .await?
             .into_iter()
@@ -96,7 +106,12 @@ impl Flags {
     }
 
     /// Adds a segment (rank 999, after the others) in the caller's environment.
-    pub async fn create_segment(&self, scope: &TenantScope, flag_id: i64, input: SegmentInput) -> Result<Segment> {
+    pub async fn create_segment(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        input: SegmentInput,
+    ) -> Result<Segment> {
         let input = checked_segment(input)?;
         let env = scope.environment_id().0;
         let (row, _) = self
@@ -142,7 +157,12 @@ impl Flags {
     }
 
     /// Deletes a segment with its constraints and distributions.
-    pub async fn delete_segment(&self, scope: &TenantScope, flag_id: i64, segment_id: i64) -> Result<()> {
+    pub async fn delete_segment(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        segment_id: i64,
+    ) -> Result<()> {
         self.change(scope, flag_id, None, Touch::Current, async |tx, flag| {
             segment_of(tx, scope, flag, segment_id).await?;
             Ok(tx.delete_segment(segment_id).await?)
@@ -152,7 +172,12 @@ impl Flags {
     }
 
     /// Sets segment ranks to their position in `order`, which must list every segment exactly once.
-    pub async fn reorder_segments(&self, scope: &TenantScope, flag_id: i64, order: Vec<i64>) -> Result<()> {
+    pub async fn reorder_segments(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        order: Vec<i64>,
+    ) -> Result<()> {
         let env = scope.environment_id().0;
         self.change(scope, flag_id, None, Touch::Current, async |tx, flag| {
             let segments = tx.segments_of_flag(flag.id, env).await?;
@@ -161,12 +186,19 @@ impl Flags {
             if have != want || want.len() != order.len() {
                 return Err(FlagsError::invalid(
                     "segmentIDs",
-                    format!("segmentIDs must list each of the flag's segments exactly once: {:?}", sorted(&have)),
+                    format!(
+                        "segmentIDs must list each of the flag's segments exactly once: {:?}",
+                        sorted(&have)
+                    ),
                 ));
             }
             for (rank, id) in order.iter().enumerate() {
                 if let Some(s) = segments.iter().find(|s| s.id == *id) {
-                    tx.update_row(segment::Model { rank: rank as i64, ..s.clone() }).await?;
+                    tx.update_row(segment::Model {
+                        rank: rank as i64,
+                        ..s.clone()
+                    })
+                    .await?;
                 }
             }
             Ok(())
@@ -176,7 +208,12 @@ impl Flags {
     }
 
     /// The constraints of a segment, ascending id.
-    pub async fn constraints(&self, scope: &TenantScope, flag_id: i64, segment_id: i64) -> Result<Vec<Constraint>> {
+    pub async fn constraints(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        segment_id: i64,
+    ) -> Result<Vec<Constraint>> {
         Ok(self.segment(scope, flag_id, segment_id).await?.constraints)
     }
 
@@ -259,8 +296,16 @@ impl Flags {
     }
 
     /// The distributions of a segment, ascending variant id.
-    pub async fn distributions(&self, scope: &TenantScope, flag_id: i64, segment_id: i64) -> Result<Vec<Distribution>> {
-        Ok(self.segment(scope, flag_id, segment_id).await?.distributions)
+    pub async fn distributions(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        segment_id: i64,
+    ) -> Result<Vec<Distribution>> {
+        Ok(self
+            .segment(scope, flag_id, segment_id)
+            .await?
+            .distributions)
     }
 
     /// Replaces a segment's distributions; the percents must be 0..=100, name the flag's variants at most
@@ -308,9 +353,15 @@ pub(crate) fn checked_distributions(
     for (i, d) in input.iter().enumerate() {
         let field = format!("distributions[{i}]");
         validate::percent(&format!("{field}.percent"), d.percent)?;
-        let variant = variants.iter().find(|v| v.id == d.variant_id).ok_or_else(|| {
-            FlagsError::invalid(format!("{field}.variantID"), format!("the flag has no variant {}", d.variant_id))
-        })?;
+        let variant = variants
+            .iter()
+            .find(|v| v.id == d.variant_id)
+            .ok_or_else(|| {
+                FlagsError::invalid(
+                    format!("{field}.variantID"),
+                    format!("the flag has no variant {}", d.variant_id),
+                )
+            })?;
         if !seen.insert(d.variant_id) {
             return Err(FlagsError::invalid(
                 format!("{field}.variantID"),

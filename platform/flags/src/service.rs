@@ -243,8 +243,14 @@ pub(crate) async fn lock_flag(
     }
     let actor = scope.principal().actor();
     let now = now_millis();
-    if !tx.bump_flag_version(row.id, row.version, &actor, now).await? {
-        let current = tx.get::<flag::Model>(flag_id).await?.map_or(0, |f| f.version);
+    if !tx
+        .bump_flag_version(row.id, row.version, &actor, now)
+        .await?
+    {
+        let current = tx
+            .get::<flag::Model>(flag_id)
+            .await?
+            .map_or(0, |f| f.version);
         return Err(FlagsError::VersionConflict { expected, current });
     }
     Ok(flag::Model {

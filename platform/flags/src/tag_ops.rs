@@ -19,8 +19,18 @@ pub struct SnapshotPage {
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like`.
     pub async fn tags(&self, scope: &TenantScope, like: Option<&str>) -> Result<Vec<Tag>> {
-        let rows = self.db.scoped(scope).tags_of_project(scope.project_id().0, like).await?;
-        Ok(rows.into_iter().map(|t| Tag { id: t.id, value: t.value }).collect())
+        let rows = self
+            .db
+            .scoped(scope)
+            .tags_of_project(scope.project_id().0, like)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| Tag {
+                id: t.id,
+                value: t.value,
+            })
+            .collect())
     }
 
     /// The tags of a flag.
@@ -32,55 +42,99 @@ impl Flags {
     pub async fn add_tag(&self, scope: &TenantScope, flag_id: i64, value: &str) -> Result<Tag> {
         let value = validate::flag_key("value", value)?;
         let (tag, _) = self
-            .change(scope, flag_id, None, Touch::AllEnvironments, async |tx, flag| {
-                let tag = match tx.tag_by_value(flag.project_id, &value).await? {
-                    Some(t) => t,
-                    None => {
-                        tx.insert_row(tag::Model { id: 0, tenant_id: 0, project_id: flag.project_id, value: value.clone() })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::AllEnvironments,
+                async |tx, flag| {
+                    let tag = match tx.tag_by_value(flag.project_id, &value).await? {
+                        Some(t) => t,
+                        None => {
+                            tx.insert_row(tag::Model {
+                                id: 0,
+                                tenant_id: 0,
+                                project_id: flag.project_id,
+                                value: value.clone(),
+                            })
                             .await?
+                        }
+                    };
+                    if tx.flag_tag(flag.id, tag.id).await?.is_none() {
+                        tx.insert_row(flag_tag::Model {
+                            id: 0,
+                            tenant_id: 0,
+                            flag_id: flag.id,
+                            tag_id: tag.id,
+                        })
+                        .await?;
                     }
-                };
-                if tx.flag_tag(flag.id, tag.id).await?.is_none() {
-                    tx.insert_row(flag_tag::Model { id: 0, tenant_id: 0, flag_id: flag.id, tag_id: tag.id }).await?;
-                }
-                Ok(tag)
-            })
+                    Ok(tag)
+                },
+            )
             .await?;
-        Ok(Tag { id: tag.id, value: tag.value })
+        Ok(Tag {
+            id: tag.id,
+            value: tag.value,
+        })
     }
 
     /// Removes a tag from a flag.
     pub async fn remove_tag(&self, scope: &TenantScope, flag_id: i64, tag_id: i64) -> Result<()> {
-        self.change(scope, flag_id, None, Touch::AllEnvironments, async |tx, flag| {
-            tx.flag_tag(flag.id, tag_id).await?.ok_or(FlagsError::NotFound(Resource::Tag))?;
-            Ok(tx.delete_flag_tag(flag.id, tag_id).await?)
-        })
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::AllEnvironments,
+            async |tx, flag| {
+                tx.flag_tag(flag.id, tag_id)
+                    .await?
+                    .ok_or(FlagsError::NotFound(Resource::Tag))?;
+                Ok(tx.delete_flag_tag(flag.id, tag_id).await?)
+            },
+        )
         .await?;
         Ok(())
     }
 
     /// The entity types used in the caller's project, ascending.
     pub async fn entity_types(&self, scope: &TenantScope) -> Result<Vec<String>> {
-        let rows = self.db.scoped(scope).entity_types_of_project(scope.project_id().0).await?;
+        let rows = self
+            .db
+            .scoped(scope)
+            .entity_types_of_project(scope.project_id().0)
+            .await?;
         Ok(rows.into_iter().map(|e| e.key).collect())
     }
 
     /// The saved snapshots of a flag in the caller's environment.
-    pub async fn snapshots(&self, scope: &TenantScope, flag_id: i64, page: SnapshotPage) -> Result<Vec<FlagSnapshot>> {
+    pub async fn snapshots(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        page: SnapshotPage,
+    ) -> Result<Vec<FlagSnapshot>> {
         let db = self.db.scoped(scope);
         db.get::<flagent_storage::entities::flag::Model>(flag_id)
             .await?
             .filter(|f| f.project_id == scope.project_id().0)
             .ok_or(FlagsError::NotFound(Resource::Flag))?;
         let rows = db
-            .snapshots_of_flag(flag_id, scope.environment_id().0, page.limit.min(1000), page.offset, page.ascending)
+            .snapshots_of_flag(
+                flag_id,
+                scope.environment_id().0,
+                page.limit.min(1000),
+                page.offset,
+                page.ascending,
+            )
             .await?;
         rows.into_iter()
             .map(|s| {
                 Ok(FlagSnapshot {
                     id: s.id,
                     updated_by: s.updated_by,
-                    flag: serde_json::from_value(s.flag).map_err(|e| FlagsError::Unexpected(e.into()))?,
+                    flag: serde_json::from_value(s.flag)
+                        .map_err(|e| FlagsError::Unexpected(e.into()))?,
                     updated_at: crate::assemble::rfc3339(s.created_at),
                 })
             })
@@ -89,7 +143,12 @@ impl Flags {
 
     /// Copies a flag (variants, tags, and the caller's environment's segments) under a new key, disabled,
     /// in one transaction.
-    pub async fn duplicate_flag(&self, scope: &TenantScope, flag_id: i64, key: Option<String>) -> Result<Flag> {
+    pub async fn duplicate_flag(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        key: Option<String>,
+    ) -> Result<Flag> {
         let source = self.flag(scope, flag_id).await?;
         if source.archived {
             return Err(FlagsError::NotFound(Resource::Flag));
@@ -99,12 +158,23 @@ impl Flags {
         doc.key = key.clone();
         doc.salt = None;
         doc.enabled = false;
-        if self.db.scoped(scope).flag_by_key(scope.project_id().0, &key).await?.is_some() {
+        if self
+            .db
+            .scoped(scope)
+            .flag_by_key(scope.project_id().0, &key)
+            .await?
+            .is_some()
+        {
             return Err(FlagsError::FlagKeyTaken(key));
         }
         let document = crate::transfer::Document { flags: vec![doc] };
         self.import(scope, document, false).await?;
-        let copy = self.db.scoped(scope).flag_by_key(scope.project_id().0, &key).await?;
-        self.flag(scope, copy.ok_or(FlagsError::NotFound(Resource::Flag))?.id).await
+        let copy = self
+            .db
+            .scoped(scope)
+            .flag_by_key(scope.project_id().0, &key)
+            .await?;
+        self.flag(scope, copy.ok_or(FlagsError::NotFound(Resource::Flag))?.id)
+            .await
     }
 }

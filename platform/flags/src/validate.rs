@@ -13,7 +13,10 @@ const MAX_TEXT: usize = 10_000;
 pub(crate) fn description(text: &str) -> Result<String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(FlagsError::invalid("description", "description must not be empty"));
+        return Err(FlagsError::invalid(
+            "description",
+            "description must not be empty",
+        ));
     }
     bounded("description", trimmed)
 }
@@ -52,7 +55,10 @@ pub(crate) fn bucketing(name: Option<&str>) -> Result<Bucketing> {
 /// A non-empty salt of at most 128 characters.
 pub(crate) fn salt(text: &str) -> Result<String> {
     if text.is_empty() || text.chars().count() > 128 {
-        return Err(FlagsError::invalid("salt", "salt must be 1 to 128 characters"));
+        return Err(FlagsError::invalid(
+            "salt",
+            "salt must be 1 to 128 characters",
+        ));
     }
     Ok(text.to_owned())
 }
@@ -82,7 +88,10 @@ pub(crate) async fn patch(tx: &TenantTx, row: &flag::Model, p: FlagPatch) -> Res
         if let Some(dependent) = dependents(tx, row).await?.first() {
             return Err(FlagsError::invalid(
                 "key",
-                format!("flag {dependent:?} depends on {:?}; change its prerequisites first", row.key),
+                format!(
+                    "flag {dependent:?} depends on {:?}; change its prerequisites first",
+                    row.key
+                ),
             ));
         }
     }
@@ -153,7 +162,11 @@ pub(crate) async fn dependents(tx: &TenantTx, row: &flag::Model) -> Result<Vec<S
     let flags = tx.flags_of_project(row.project_id, false).await?;
     Ok(flags
         .iter()
-        .filter(|f| crate::assemble::prerequisites(f).iter().any(|p| p.flag_key == row.key))
+        .filter(|f| {
+            crate::assemble::prerequisites(f)
+                .iter()
+                .any(|p| p.flag_key == row.key)
+        })
         .map(|f| f.key.clone())
         .collect())
 }
@@ -188,11 +201,16 @@ async fn prerequisites(
         .iter()
         .filter(|f| f.id != row.id)
         .map(|f| {
-            let keys = crate::assemble::prerequisites(f).into_iter().map(|p| p.flag_key);
+            let keys = crate::assemble::prerequisites(f)
+                .into_iter()
+                .map(|p| p.flag_key);
             (f.key.clone(), keys.collect())
         })
         .collect();
-    edges.insert(row.key.clone(), deps.iter().map(|d| d.flag_key.clone()).collect());
+    edges.insert(
+        row.key.clone(),
+        deps.iter().map(|d| d.flag_key.clone()).collect(),
+    );
     if let Some(cycle) = flagent_eval::prerequisite_cycle(&edges, &row.key) {
         return Err(FlagsError::invalid(
             "dependsOn",
@@ -201,4 +219,3 @@ async fn prerequisites(
     }
     serde_json::to_value(&deps).map_err(|e| FlagsError::Unexpected(e.into()))
 }
-

@@ -68,21 +68,27 @@ impl Flags {
     ) -> Result<Variant> {
         let input = checked(input)?;
         let (row, _) = self
-            .change(scope, flag_id, None, Touch::AllEnvironments, async |tx, flag| {
-                let existing = tx.variants_of_flag(flag.id).await?;
-                if existing.iter().any(|v| v.key == input.key) {
-                    return Err(FlagsError::VariantKeyTaken(input.key.clone()));
-                }
-                tx.insert_row(variant::Model {
-                    id: 0,
-                    tenant_id: 0,
-                    flag_id: flag.id,
-                    key: input.key.clone(),
-                    attachment: input.attachment.clone(),
-                })
-                .await
-                .map_err(|e| key_taken(e, &input.key))
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::AllEnvironments,
+                async |tx, flag| {
+                    let existing = tx.variants_of_flag(flag.id).await?;
+                    if existing.iter().any(|v| v.key == input.key) {
+                        return Err(FlagsError::VariantKeyTaken(input.key.clone()));
+                    }
+                    tx.insert_row(variant::Model {
+                        id: 0,
+                        tenant_id: 0,
+                        flag_id: flag.id,
+                        key: input.key.clone(),
+                        attachment: input.attachment.clone(),
+                    })
+                    .await
+                    .map_err(|e| key_taken(e, &input.key))
+                },
+            )
             .await?;
         Ok(view(row))
     }
@@ -97,29 +103,39 @@ impl Flags {
     ) -> Result<Variant> {
         let input = checked(input)?;
         let (row, _) = self
-            .change(scope, flag_id, None, Touch::AllEnvironments, async |tx, flag| {
-                let current = variant_of(tx, flag.id, variant_id).await?;
-                let existing = tx.variants_of_flag(flag.id).await?;
-                if existing.iter().any(|v| v.key == input.key && v.id != variant_id) {
-                    return Err(FlagsError::VariantKeyTaken(input.key.clone()));
-                }
-                if flag.default_variant.as_deref() == Some(current.key.as_str())
-                    && current.key != input.key
-                {
-                    return Err(FlagsError::invalid(
-                        "key",
-                        "this variant is the flag's defaultVariant; change that first",
-                    ));
-                }
-                let next = variant::Model {
-                    key: input.key.clone(),
-                    attachment: input.attachment.clone(),
-                    ..current
-                };
-                tx.update_row(next.clone()).await?;
-                tx.rename_variant_in_distributions(variant_id, &input.key).await?;
-                Ok(next)
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::AllEnvironments,
+                async |tx, flag| {
+                    let current = variant_of(tx, flag.id, variant_id).await?;
+                    let existing = tx.variants_of_flag(flag.id).await?;
+                    if existing
+                        .iter()
+                        .any(|v| v.key == input.key && v.id != variant_id)
+                    {
+                        return Err(FlagsError::VariantKeyTaken(input.key.clone()));
+                    }
+                    if flag.default_variant.as_deref() == Some(current.key.as_str())
+                        && current.key != input.key
+                    {
+                        return Err(FlagsError::invalid(
+                            "key",
+                            "this variant is the flag's defaultVariant; change that first",
+                        ));
+                    }
+                    let next = variant::Model {
+                        key: input.key.clone(),
+                        attachment: input.attachment.clone(),
+                        ..current
+                    };
+                    tx.update_row(next.clone()).await?;
+                    tx.rename_variant_in_distributions(variant_id, &input.key)
+                        .await?;
+                    Ok(next)
+                },
+            )
             .await?;
         Ok(view(row))
     }
@@ -131,20 +147,26 @@ impl Flags {
         flag_id: i64,
         variant_id: i64,
     ) -> Result<()> {
-        self.change(scope, flag_id, None, Touch::AllEnvironments, async |tx, flag| {
-            let current = variant_of(tx, flag.id, variant_id).await?;
-            if tx.variant_in_use(variant_id).await? {
-                return Err(FlagsError::VariantInUse(current.key));
-            }
-            if flag.default_variant.as_deref() == Some(current.key.as_str()) {
-                return Err(FlagsError::invalid(
-                    "variantID",
-                    "this variant is the flag's defaultVariant; change that first",
-                ));
-            }
-            tx.delete_variant(flag.id, variant_id).await?;
-            Ok(())
-        })
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::AllEnvironments,
+            async |tx, flag| {
+                let current = variant_of(tx, flag.id, variant_id).await?;
+                if tx.variant_in_use(variant_id).await? {
+                    return Err(FlagsError::VariantInUse(current.key));
+                }
+                if flag.default_variant.as_deref() == Some(current.key.as_str()) {
+                    return Err(FlagsError::invalid(
+                        "variantID",
+                        "this variant is the flag's defaultVariant; change that first",
+                    ));
+                }
+                tx.delete_variant(flag.id, variant_id).await?;
+                Ok(())
+            },
+        )
         .await?;
         Ok(())
     }

@@ -3,8 +3,7 @@
 use crate::{Scoped, StorageError, entities::*};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Which flags of a project to load with [`Scoped::load_flag_rows`].
@@ -117,7 +116,10 @@ impl<C: ConnectionTrait> Scoped<C> {
     }
 
     /// A flag's variants, ascending id.
-    pub async fn variants_of_flag(&self, flag_id: i64) -> Result<Vec<variant::Model>, StorageError> {
+    pub async fn variants_of_flag(
+        &self,
+        flag_id: i64,
+    ) -> Result<Vec<variant::Model>, StorageError> {
         Ok(self
             .select::<variant::Entity>()
             .filter(variant::Column::FlagId.eq(flag_id))
@@ -218,8 +220,10 @@ impl<C: ConnectionTrait> Scoped<C> {
             Condition::all().add(distribution::Column::SegmentId.eq(segment_id)),
         )
         .await?;
-        self.delete_where::<segment::Entity>(Condition::all().add(segment::Column::Id.eq(segment_id)))
-            .await?;
+        self.delete_where::<segment::Entity>(
+            Condition::all().add(segment::Column::Id.eq(segment_id)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -251,11 +255,8 @@ impl<C: ConnectionTrait> Scoped<C> {
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
             stored.push(
-                self.insert_row(distribution::Model {
-                    segment_id,
-                    ..row
-                })
-                .await?,
+                self.insert_row(distribution::Model { segment_id, ..row })
+                    .await?,
             );
         }
         Ok(stored)

@@ -3,7 +3,9 @@
 //! Invariant: reached only through [`crate::Db::system`], which needs a `SystemScope`.
 
 use crate::{Db, StorageError, entities::*};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 
 /// Access across tenants, for the few jobs that must have it.
 pub struct SystemDb<'a> {
@@ -38,7 +40,10 @@ impl SystemDb<'_> {
     }
 
     /// The API key whose SHA-256 is `hash`, in whichever tenant holds it.
-    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<api_key::Model>, StorageError> {
+    pub async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<api_key::Model>, StorageError> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::KeyHash.eq(hash))
             .one(&self.db.conn)

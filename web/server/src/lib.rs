@@ -1,1 +1,170 @@
-//! The composition root and the flagent binary.
+//! The composition root: builds every service from `Settings`, runs migrations and the first-start
+//! bootstrap, warms the evaluation cache, and serves HTTP.
+//!
+//! `main` and the API tests call the same [`Application::build`].
+
+mod bootstrap;
+
+pub use bootstrap::BootstrapKeys;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use flagent_auth::Authenticator;
+use flagent_config::Settings;
+use flagent_flags::{EvalCache, Flags};
+use flagent_migrations::{Migrator, MigratorTrait};
+use flagent_storage::Db;
+use flagent_telemetry::{Metrics, RootSpan};
+use flagent_types::SystemScope;
+use flagent_web::{AppState, Limits};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_actix_web::TracingLogger;
+
+/// How long a cached API key is trusted before it is checked against the database again.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+    bootstrap: Option<BootstrapKeys>,
+}
+
+/// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
+    let url = &settings.database.url;
+    let max = if url.starts_with("sqlite:") {
+        prepare_sqlite_dir(url)?;
+        1
+    } else {
+        settings.database.max_connections
+    };
+    let db = Db::connect(url, max)
+        .await
+        .with_context(|| format!("connect to the database at {}", redact(url)))?;
+    Migrator::up(db.migration_connection(), None)
+        .await
+        .context("run database migrations")?;
+    Ok(db)
+}
+
+impl Application {
+    /// Builds everything `settings` describe and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = connect_and_migrate(&settings).await?;
+        #[allow(clippy::disallowed_methods)]
+        let startup = SystemScope::assume_system("first-start bootstrap and cache warm-up");
+        let bootstrap = bootstrap::run(&db, &startup, &settings.bootstrap).await?;
+        let flags = Flags::new(db.clone(), Arc::new(EvalCache::new()));
+        let environments = flags
+            .warm(&startup)
+            .await
+            .context("load flags into the evaluation cache")?;
+        tracing::info!(environments, "evaluation cache loaded");
+        #[allow(clippy::disallowed_methods)]
+        let auth_scope = SystemScope::assume_system("API key authentication");
+        let state = web::Data::new(AppState {
+            flags,
+            auth: Arc::new(Authenticator::new(db.clone(), auth_scope, KEY_CACHE_TTL)),
+            metrics: Metrics::new().context("register metrics")?,
+            db: db.clone(),
+            limits: Limits {
+                max_batch_results: settings.evaluation.max_batch_results,
+                max_body_bytes: settings.evaluation.max_body_bytes,
+            },
+            features: vec![
+                "flagr-api",
+                "evaluation",
+                "import-export",
+                "metrics",
+                "openapi",
+            ],
+        });
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).with_context(|| format!("bind {address}"))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state, settings.server.workers)?;
+        Ok(Application {
+            port,
+            server,
+            db,
+            bootstrap,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database handle the server uses (tests close it to simulate an outage).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The keys created by the first-start bootstrap, if it ran.
+    pub fn bootstrap_keys(&self) -> Option<&BootstrapKeys> {
+        self.bootstrap.as_ref()
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    workers: usize,
+) -> anyhow::Result<Server> {
+    let limits = state.limits.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(flagent_web::json_errors())
+            .wrap(from_fn(flagent_web::record_metrics))
+            .wrap(Compress::default())
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(TracingLogger::<RootSpan>::new())
+            .app_data(state.clone())
+            .configure(|cfg| flagent_web::configure(cfg, &limits))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Creates the folder of a `sqlite://path/file.db` URL.
+fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

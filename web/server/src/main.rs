@@ -1,0 +1,67 @@
+//! The `flagent` binary: `flagent` (or `flagent serve`) runs the server; `flagent migrate` only migrates.
+
+use clap::{Parser, Subcommand};
+use flagent_config::{LogFormat, Settings};
+use flagent_server::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "flagent",
+    version,
+    about = "Feature flags and experimentation server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load()?;
+    flagent_telemetry::init(match settings.log.format {
+        LogFormat::Json => flagent_telemetry::Format::Json,
+        LogFormat::Pretty => flagent_telemetry::Format::Pretty,
+    });
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            flagent_server::connect_and_migrate(&settings).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let host = settings.server.host.clone();
+    let app = Application::build(settings).await?;
+    if let Some(keys) = app.bootstrap_keys() {
+        println!();
+        println!(
+            "  Flagent created the default tenant, project and environments (development, production)."
+        );
+        println!("  These API keys are shown once; store them now.");
+        println!();
+        println!(
+            "    management key (admin, all environments): {}",
+            keys.management
+        );
+        println!(
+            "    evaluation key (production):              {}",
+            keys.evaluation
+        );
+        println!();
+    }
+    tracing::info!(address = %format!("http://{host}:{}", app.port()), "serving");
+    app.run_until_stopped().await?;
+    Ok(())
+}

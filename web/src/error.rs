@@ -1,0 +1,242 @@
+//! `ApiError` and the one table of machine-readable error codes, their HTTP statuses and docs anchors.
+//!
+//! Every error body is `{"error": {"code", "message", "field"?, "problems"?}, "message"}`; the top-level
+//! `message` keeps Flagr clients, which read it, working. 5xx bodies are opaque: the cause is logged once
+//! by the root span, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use flagent_auth::AuthError;
+use flagent_flags::{FlagsError, ImportProblem, Resource};
+use serde::Serialize;
+use std::fmt;
+
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal, $status:ident;)*) => {
+        /// Every machine-readable error code the API answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            /// Every code, for the documentation table and its test.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),* }
+            }
+
+            /// The HTTP status it is sent with.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidJson => "invalid_json", BAD_REQUEST;
+    InvalidQuery => "invalid_query", BAD_REQUEST;
+    InvalidPath => "invalid_path", BAD_REQUEST;
+    InvalidHeader => "invalid_header", BAD_REQUEST;
+    ValidationFailed => "validation_failed", BAD_REQUEST;
+    EmptySelector => "empty_selector", BAD_REQUEST;
+    ImportInvalid => "import_invalid", UNPROCESSABLE_ENTITY;
+    MissingCredentials => "missing_credentials", UNAUTHORIZED;
+    InvalidApiKey => "invalid_api_key", UNAUTHORIZED;
+    Forbidden => "forbidden", FORBIDDEN;
+    EnvironmentForbidden => "environment_forbidden", FORBIDDEN;
+    TenantSuspended => "tenant_suspended", FORBIDDEN;
+    RouteNotFound => "route_not_found", NOT_FOUND;
+    FlagNotFound => "flag_not_found", NOT_FOUND;
+    VariantNotFound => "variant_not_found", NOT_FOUND;
+    SegmentNotFound => "segment_not_found", NOT_FOUND;
+    ConstraintNotFound => "constraint_not_found", NOT_FOUND;
+    TagNotFound => "tag_not_found", NOT_FOUND;
+    EnvironmentNotFound => "environment_not_found", NOT_FOUND;
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
+    FlagKeyTaken => "flag_key_taken", CONFLICT;
+    VariantKeyTaken => "variant_key_taken", CONFLICT;
+    VersionConflict => "version_conflict", CONFLICT;
+    VariantInUse => "variant_in_use", CONFLICT;
+    PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
+    BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
+    UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
+    Internal => "internal", INTERNAL_SERVER_ERROR;
+}
+
+/// An error answered to an API caller.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    field: Option<String>,
+    problems: Vec<ImportProblem>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    /// An error with `code` and a message (lower case, no trailing period).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            problems: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// A validation error about `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(ErrorCode::ValidationFailed, message)
+        }
+    }
+
+    /// An internal error: the cause is logged, never sent.
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            source: Some(Box::new(source)),
+            ..Self::new(ErrorCode::Internal, "internal error")
+        }
+    }
+
+    fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The error's code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)?;
+        let mut source = self.source.as_deref().map(|s| s as &dyn std::error::Error);
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'a [ImportProblem],
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = Body {
+            error: Inner {
+                code: self.code.as_str(),
+                message: &self.message,
+                field: self.field.as_deref(),
+                problems: &self.problems,
+            },
+            message: &self.message,
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code == ErrorCode::DatabaseUnavailable {
+            response.insert_header(("Retry-After", "5"));
+        }
+        response.json(body)
+    }
+}
+
+fn not_found(resource: Resource) -> ErrorCode {
+    match resource {
+        Resource::Flag => ErrorCode::FlagNotFound,
+        Resource::Variant => ErrorCode::VariantNotFound,
+        Resource::Segment => ErrorCode::SegmentNotFound,
+        Resource::Constraint => ErrorCode::ConstraintNotFound,
+        Resource::Tag => ErrorCode::TagNotFound,
+        Resource::Environment => ErrorCode::EnvironmentNotFound,
+    }
+}
+
+impl From<FlagsError> for ApiError {
+    fn from(err: FlagsError) -> Self {
+        let message = err.to_string();
+        match err {
+            FlagsError::NotFound(r) => ApiError::new(not_found(r), message),
+            FlagsError::FlagKeyTaken(_) => ApiError::new(ErrorCode::FlagKeyTaken, message),
+            FlagsError::VariantKeyTaken(_) => ApiError::new(ErrorCode::VariantKeyTaken, message),
+            FlagsError::VersionConflict { .. } => {
+                ApiError::new(ErrorCode::VersionConflict, message)
+            }
+            FlagsError::VariantInUse(_) => ApiError::new(ErrorCode::VariantInUse, message),
+            FlagsError::Invalid { field, reason } => ApiError::invalid(field, reason),
+            FlagsError::ImportInvalid(problems) => ApiError {
+                problems,
+                ..ApiError::new(ErrorCode::ImportInvalid, message)
+            },
+            FlagsError::Unavailable(source) => ApiError::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database is unavailable; try again shortly",
+            )
+            .with_source(source),
+            FlagsError::Unexpected(source) => ApiError::internal(AnyError(source)),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let message = err.to_string();
+        match err {
+            AuthError::Missing => ApiError::new(ErrorCode::MissingCredentials, message),
+            AuthError::Invalid => ApiError::new(ErrorCode::InvalidApiKey, message),
+            AuthError::Suspended => ApiError::new(ErrorCode::TenantSuspended, message),
+            AuthError::EnvironmentForbidden(_) => {
+                ApiError::new(ErrorCode::EnvironmentForbidden, message)
+            }
+            AuthError::EnvironmentNotFound(_) => {
+                ApiError::new(ErrorCode::EnvironmentNotFound, message)
+            }
+            AuthError::InvalidKeySpec(m) => ApiError::invalid("key", m),
+            AuthError::Unavailable(source) => ApiError::new(
+                ErrorCode::DatabaseUnavailable,
+                "authentication is temporarily unavailable",
+            )
+            .with_source(source),
+            AuthError::Unexpected(source) => ApiError::internal(AnyError(source)),
+        }
+    }
+}
+
+/// Carries an `anyhow::Error` as a standard error source.
+#[derive(Debug)]
+struct AnyError(anyhow::Error);
+
+impl fmt::Display for AnyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for AnyError {}

@@ -1,0 +1,74 @@
+//! Middleware of the API: request metrics, and JSON bodies for errors raised outside handlers
+//! (unknown routes, methods not allowed).
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{ResponseError, web};
+use std::time::Instant;
+
+/// Counts requests and records their latency by matched route.
+pub async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().as_str().to_owned();
+    let response = next.call(req).await?;
+    if let Some(state) = state {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let status = response.status().as_u16().to_string();
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[&route, &method, &status])
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .with_label_values(&[&route, &method])
+            .observe(start.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+/// Replaces the empty bodies of 404 and 405 answers from the router with our error shape.
+pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new()
+        .handler(StatusCode::NOT_FOUND, |res| {
+            rewrite(res, ErrorCode::RouteNotFound, "no such route")
+        })
+        .handler(StatusCode::METHOD_NOT_ALLOWED, |res| {
+            rewrite(
+                res,
+                ErrorCode::MethodNotAllowed,
+                "this route does not accept this method",
+            )
+        })
+}
+
+fn rewrite<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    code: ErrorCode,
+    message: &str,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, _) = res.into_parts();
+    let body: actix_web::HttpResponse<BoxBody> = ApiError::new(code, message).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, body).map_into_right_body::<B>(),
+    ))
+}

@@ -1,0 +1,44 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//!
+//! Each operation's `security` names the API key scope it needs; tests read it to enumerate routes.
+
+use crate::{evaluation, flags, ops, transfer};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Flagent", description = "Feature flags and experimentation. Flagr-compatible management and evaluation API."),
+    paths(
+        flags::find_flags, flags::create_flag, flags::get_flag, flags::put_flag, flags::delete_flag,
+        flags::set_flag_enabled, flags::restore_flag, flags::duplicate_flag, flags::get_flag_snapshots,
+        flags::get_entity_types, flags::find_flag_tags, flags::create_flag_tag, flags::delete_flag_tag,
+        flags::find_all_tags, flags::find_variants, flags::create_variant, flags::put_variant, flags::delete_variant,
+        flags::find_segments, flags::create_segment, flags::reorder_segments, flags::put_segment, flags::delete_segment,
+        flags::find_constraints, flags::create_constraint, flags::put_constraint, flags::delete_constraint,
+        flags::find_distributions, flags::put_distributions,
+        evaluation::post_evaluation, evaluation::get_evaluation, evaluation::post_evaluation_batch,
+        evaluation::get_evaluation_batch,
+        transfer::export_gitops, transfer::export_eval_cache, transfer::import_flags,
+        ops::health, ops::info,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "x_api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! What every handler can reach: the services, the authenticator, metrics and limits.
+
+use flagent_auth::Authenticator;
+use flagent_flags::Flags;
+use flagent_storage::Db;
+use flagent_telemetry::Metrics;
+use std::sync::Arc;
+
+/// Limits the HTTP layer enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most results one batch evaluation may produce.
+    pub max_batch_results: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Shared application state (`web::Data<AppState>`).
+pub struct AppState {
+    /// Flag management and the evaluation cache.
+    pub flags: Flags,
+    /// API key authentication.
+    pub auth: Arc<Authenticator>,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// The database, for health checks.
+    pub db: Db,
+    /// Limits.
+    pub limits: Limits,
+    /// Features this build serves, for `/api/v1/info`.
+    pub features: Vec<&'static str>,
+}
