@@ -39,18 +39,32 @@ pub async fn bootstrap(
     db: &Db,
     system: &SystemScope,
 ) -> Result<Option<BootstrapOutcome>, TenantsError> {
-    let sys = db.system(system);
-    if sys.tenant_count().await? > 0 {
+    if db.system(system).tenant_count().await? > 0 {
         return Ok(None);
     }
+    create_tenant(db, system, "default", "Default", "self-hosted")
+        .await
+        .map(Some)
+}
+
+/// Creates a tenant with a `default` project holding `development` and `production`.
+#[tracing::instrument(skip_all, fields(tenant_key = key))]
+pub async fn create_tenant(
+    db: &Db,
+    system: &SystemScope,
+    key: &str,
+    name: &str,
+    plan: &str,
+) -> Result<BootstrapOutcome, TenantsError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let tenant = sys
+    let tenant = db
+        .system(system)
         .insert_tenant(tenant::Model {
             id: 0,
-            key: "default".to_owned(),
-            name: "Default".to_owned(),
+            key: key.to_owned(),
+            name: name.to_owned(),
             status: "active".to_owned(),
-            plan: "self-hosted".to_owned(),
+            plan: plan.to_owned(),
             created_at: now,
         })
         .await?;
@@ -81,9 +95,9 @@ pub async fn bootstrap(
             .await?,
         );
     }
-    Ok(Some(BootstrapOutcome {
+    Ok(BootstrapOutcome {
         tenant: TenantId(tenant.id),
         project_id: project.id,
         environments,
-    }))
+    })
 }

@@ -28,12 +28,11 @@ use actix_web::web::{self, ServiceConfig};
 /// Registers every route and the body, query and path error handlers.
 pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     extract::configure_extractors(cfg, limits);
-    cfg.service(
+    cfg.configure(ops::configure_root_ops).service(
         web::scope("/api/v1")
             .configure(flags::configure_flags)
             .configure(evaluation::configure_evaluation)
             .configure(transfer::configure_transfer)
             .configure(ops::configure_api_ops),
-    )
-    .configure(ops::configure_root_ops);
+    );
 }

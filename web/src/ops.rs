@@ -8,12 +8,13 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-/// Registers `/health`, `/metrics` and the docs page at the root.
+/// Registers `/health`, `/metrics`, the OpenAPI document and the docs page; must come before the
+/// `/api/v1` scope, which would otherwise answer 404 for `/api/v1/openapi.json`.
 pub(crate) fn configure_root_ops(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/metrics").route(web::get().to(metrics)))
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()))
-        .service(web::resource("/api/docs").route(web::get().to(docs_redirect)));
+        .service(web::resource("/api/docs").route(web::get().to(docs_redirect)))
+        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()));
 }
 
 /// Registers `/health` and `/info` under `/api/v1`.
@@ -89,6 +90,6 @@ async fn metrics(state: Data<AppState>) -> HttpResponse {
 
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::Found()
-        .insert_header(("Location", "/api/docs/"))
+        .insert_header(("Location", "/api/docs/index.html"))
         .finish()
 }

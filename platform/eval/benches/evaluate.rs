@@ -12,24 +12,49 @@ use flagent_eval::{
 use serde_json::{Value, json};
 use std::hint::black_box;
 
-/// A flag whose first segment has the three benchmarked constraints and splits 50/50.
-fn target_flag(id: i64) -> FlagConfig {
-    let constraint = |n: i64, property: &str, operator: &str, value: &str| ConstraintConfig {
-        id: id * 10 + n,
+/// The three benchmarked constraints.
+fn constraints(flag_id: i64) -> Vec<ConstraintConfig> {
+    [
+        ("country", "EQ", r#""CA""#),
+        ("plan", "IN", r#"["pro","team","enterprise"]"#),
+        ("app.version", "GTE", r#"semver:"2.1.0""#),
+    ]
+    .into_iter()
+    .zip(1..)
+    .map(|((property, operator, value), n)| ConstraintConfig {
+        id: flag_id * 10 + n,
         property: property.to_owned(),
         operator: operator.to_owned(),
         value: value.to_owned(),
-    };
-    let distribution = |variant_id: i64| DistributionConfig {
-        id: id * 10 + variant_id,
-        variant_id,
-        variant_key: String::new(),
-        percent: 50,
-    };
-    let variant = |variant_id: i64, key: &str| VariantConfig {
-        id: variant_id,
-        key: key.to_owned(),
-        attachment: json!({ "color": key, "limits": { "items": 10 } }),
+    })
+    .collect()
+}
+
+/// A flag whose one segment has the three benchmarked constraints and splits 50/50.
+fn target_flag(id: i64) -> FlagConfig {
+    let distributions = (1..=2)
+        .map(|variant_id| DistributionConfig {
+            id: id * 10 + variant_id,
+            variant_id,
+            variant_key: String::new(),
+            percent: 50,
+        })
+        .collect();
+    let variants = [(1, "control"), (2, "treatment")]
+        .into_iter()
+        .map(|(variant_id, key)| VariantConfig {
+            id: variant_id,
+            key: key.to_owned(),
+            attachment: json!({ "color": key, "limits": { "items": 10 } }),
+        })
+        .collect();
+    let segment = SegmentConfig {
+        id,
+        description: String::new(),
+        rank: 0,
+        rollout_percent: 100,
+        constraints: constraints(id),
+        distributions,
     };
     FlagConfig {
         id,
@@ -40,19 +65,8 @@ fn target_flag(id: i64) -> FlagConfig {
         snapshot_id: id,
         tags: vec!["bench".to_owned()],
         entity_type: None,
-        variants: vec![variant(1, "control"), variant(2, "treatment")],
-        segments: vec![SegmentConfig {
-            id,
-            description: String::new(),
-            rank: 0,
-            rollout_percent: 100,
-            constraints: vec![
-                constraint(1, "country", "EQ", r#""CA""#),
-                constraint(2, "plan", "IN", r#"["pro","team","enterprise"]"#),
-                constraint(3, "app.version", "GTE", r#"semver:"2.1.0""#),
-            ],
-            distributions: vec![distribution(1), distribution(2)],
-        }],
+        variants,
+        segments: vec![segment],
         depends_on: Vec::new(),
         default_variant: None,
     }
@@ -76,39 +90,38 @@ fn request<'a>(key: &'a str, context: &'a Value, debug: bool) -> Request<'a> {
     }
 }
 
-fn bench_evaluate(c: &mut Criterion) {
+/// One flag evaluated alone, with 10,000 flags loaded, and with the debug log on.
+fn bench_single(c: &mut Criterion) {
     let context = context();
     let one = Snapshot::build(1, vec![target_flag(1)]);
     let many = Snapshot::build(1, (1..=10_000).map(target_flag).collect());
     let probe = evaluate(&many, &request("flag-1", &context, false));
     assert!(probe.variant.is_some(), "the benchmarked flag must match");
-
     let mut group = c.benchmark_group("evaluate");
-    group.bench_function("single/1-flag", |b| {
-        b.iter(|| {
-            black_box(evaluate(
-                black_box(&one),
-                &request(black_box("flag-1"), &context, false),
-            ))
-        })
-    });
-    group.bench_function("single/10000-flags", |b| {
-        b.iter(|| {
-            black_box(evaluate(
-                black_box(&many),
-                &request(black_box("flag-1"), &context, false),
-            ))
-        })
-    });
-    group.bench_function("single/10000-flags/debug", |b| {
-        b.iter(|| {
-            black_box(evaluate(
-                black_box(&many),
-                &request(black_box("flag-1"), &context, true),
-            ))
-        })
-    });
+    for (name, snapshot, debug) in [
+        ("single/1-flag", &one, false),
+        ("single/10000-flags", &many, false),
+        ("single/1-flag/debug", &one, true),
+        ("single/10000-flags/debug", &many, true),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(evaluate(
+                    black_box(snapshot),
+                    &request(black_box("flag-1"), &context, debug),
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// 100 different flags for one entity, out of 10,000 loaded.
+fn bench_batch(c: &mut Criterion) {
+    let context = context();
+    let many = Snapshot::build(1, (1..=10_000).map(target_flag).collect());
     let keys: Vec<String> = (1..=100).map(|id| format!("flag-{}", id * 97)).collect();
+    let mut group = c.benchmark_group("evaluate");
     group.bench_function("batch-100/10000-flags", |b| {
         b.iter(|| {
             for key in &keys {
@@ -119,5 +132,5 @@ fn bench_evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_evaluate);
+criterion_group!(benches, bench_single, bench_batch);
 criterion_main!(benches);

@@ -192,7 +192,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_bare_word_gives_quoting_hint() {
+    fn parse_bare_word_returns_quoting_hint() {
         let message = Literal::parse("CA").err().unwrap_or_default();
         assert!(
             message.contains("string values must be quoted: \"CA\""),
@@ -201,13 +201,13 @@ mod tests {
     }
 
     #[test]
-    fn parse_unquoted_array_gives_quoted_array_hint() {
+    fn parse_unquoted_array_returns_quoted_array_hint() {
         let message = Literal::parse("[CA, NY]").err().unwrap_or_default();
         assert!(message.contains("[\"CA\",\"NY\"]"), "{message}");
     }
 
     #[test]
-    fn parse_bare_version_suggests_semver_form() {
+    fn parse_bare_version_returns_semver_hint() {
         let message = Literal::parse("1.2.3").err().unwrap_or_default();
         assert!(message.contains("semver:\"1.2.3\""), "{message}");
     }

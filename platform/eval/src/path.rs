@@ -119,7 +119,7 @@ mod tests {
     }
 
     #[test]
-    fn parse_malformed_paths_is_rejected() {
+    fn parse_malformed_path_returns_error() {
         for bad in [
             "", ".", "a.", ".a", "a..b", "a[", "a[]", "a[x]", "a[0", "[0]", "a[0]b", "a b", "{a}",
             "a[+1]",
@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn resolve_nested_and_indexed_paths_finds_values() {
+    fn resolve_nested_indexed_and_flat_paths_finds_values() {
         let context = json!({"a": {"b": [1, {"c": "x"}]}, "items": [10, 20, 30], "a.b": "flat"});
         assert_eq!(resolve("a.b[1].c", &context), Some(json!("x")));
         assert_eq!(resolve("items[0]", &context), Some(json!(10)));

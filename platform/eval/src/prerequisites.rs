@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn cycle_through_start_is_reported_in_order() {
+    fn find_cycle_through_start_returns_keys_in_order() {
         let edges = graph(&[("a", &["x", "b"]), ("b", &["c"]), ("c", &["a"])]);
         assert_eq!(
             prerequisite_cycle(&edges, "a"),
@@ -164,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn cycle_reachable_from_start_is_reported() {
+    fn find_cycle_reachable_from_start_returns_that_cycle() {
         let edges = graph(&[("a", &["b"]), ("b", &["c"]), ("c", &["b"])]);
         assert_eq!(
             prerequisite_cycle(&edges, "a"),
@@ -173,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn self_dependency_is_a_cycle() {
+    fn find_cycle_on_self_dependency_returns_one_key_twice() {
         let edges = graph(&[("a", &["a"])]);
         assert_eq!(
             prerequisite_cycle(&edges, "a"),
@@ -182,13 +182,13 @@ mod tests {
     }
 
     #[test]
-    fn diamond_without_cycle_gives_none() {
+    fn find_cycle_in_diamond_returns_none() {
         let edges = graph(&[("a", &["b", "c"]), ("b", &["d"]), ("c", &["d"]), ("d", &[])]);
         assert_eq!(prerequisite_cycle(&edges, "a"), None);
     }
 
     #[test]
-    fn long_chain_without_cycle_does_not_overflow() {
+    fn find_cycle_in_long_chain_returns_none_without_overflow() {
         let keys: Vec<String> = (0..100_000).map(|i| format!("f{i}")).collect();
         let edges: HashMap<String, Vec<String>> = keys
             .windows(2)

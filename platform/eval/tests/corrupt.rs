@@ -52,14 +52,29 @@ fn evaluate_percents_below_hundred_gives_no_variant_past_last_window() {
 
 #[test]
 fn evaluate_out_of_range_percents_are_clamped() {
-    let segments = vec![segment(1, 0, 100, Vec::new(), &[(1, -40), (2, 250)])];
-    let snapshot = Snapshot::build(1, vec![flag(1, "f", &VARIANTS, segments)]);
+    let whole = vec![segment(1, 0, 100, Vec::new(), &[(1, -40), (2, 250)])];
+    let half = vec![segment(2, 0, 50, Vec::new(), &[(2, 250)])];
+    let snapshot = Snapshot::build(
+        1,
+        vec![
+            flag(1, "f", &VARIANTS, whole),
+            flag(2, "half", &VARIANTS, half),
+        ],
+    );
     for (entity, _) in entities() {
         let evaluation = eval(&snapshot, "f", &entity, None);
         assert_eq!(
             (variant_key(&evaluation), evaluation.reason),
             (Some("two"), Reason::TargetingMatch),
             "{entity}"
+        );
+        let b = bucket(Bucketing::Murmur3, "half", &entity);
+        // The window is [0, 1000), not [0, 2500): rollout 50% keeps 100 * b <= 999 * 50.
+        let expected = (b <= 499).then_some("two");
+        assert_eq!(
+            variant_key(&eval(&snapshot, "half", &entity, None)),
+            expected,
+            "{entity} bucket {b}"
         );
     }
 }
@@ -169,4 +184,8 @@ fn build_duplicate_ids_and_keys_keeps_last_config_and_lowest_id_key() {
     assert_eq!(variant_key(&eval(&snapshot, "dup", "u", None)), Some("two"));
     let removed = snapshot.updated(2, Vec::new(), &[5]);
     assert_eq!(removed.flag_by_key("dup").map(|f| f.id()), Some(9));
+    let lower = removed.updated(3, vec![flag(2, "dup", &VARIANTS, Vec::new())], &[]);
+    assert_eq!(lower.flag_by_key("dup").map(|f| f.id()), Some(2));
+    let higher = removed.updated(3, vec![flag(12, "dup", &VARIANTS, Vec::new())], &[]);
+    assert_eq!(higher.flag_by_key("dup").map(|f| f.id()), Some(9));
 }

@@ -4,7 +4,9 @@
 mod fixtures;
 
 use fixtures::{constraint, eval, flag, log_lines, segment, variant_key};
-use flagent_eval::{DebugLog, FlagRef, Reason, Request, SegmentDebugLog, Snapshot, evaluate};
+use flagent_eval::{
+    DebugLog, FlagRef, Reason, Request, SegmentConfig, SegmentDebugLog, Snapshot, evaluate,
+};
 use serde_json::json;
 
 const VARIANTS: [(i64, &str); 3] = [(1, "one"), (2, "two"), (3, "three")];
@@ -49,62 +51,67 @@ fn evaluate_disabled_flag_returns_disabled_without_visiting_segments() {
 #[test]
 fn evaluate_segments_visits_by_rank_then_id() {
     let segments = vec![
-        segment(9, 2, 100, Vec::new(), &[(1, 100)]),
-        segment(5, 1, 100, Vec::new(), &[(2, 100)]),
-        segment(3, 1, 100, Vec::new(), &[(3, 100)]),
+        segment(3, 2, 100, Vec::new(), &[(1, 100)]),
+        segment(9, 1, 100, Vec::new(), &[(2, 100)]),
+        segment(5, 1, 100, Vec::new(), &[(3, 100)]),
     ];
     let snapshot = Snapshot::build(1, vec![flag(1, "f", &VARIANTS, segments)]);
     let evaluation = eval(&snapshot, "f", "u", None);
     assert_eq!(
         (evaluation.segment_id, variant_key(&evaluation)),
-        (Some(3), Some("three"))
+        (Some(5), Some("three"))
     );
     assert_eq!(evaluation.reason, Reason::TargetingMatch);
 }
 
+/// A segment giving `variant` to entities whose `state` is `state`.
+fn state_segment(id: i64, rank: i64, state: &str, variant: i64) -> SegmentConfig {
+    let value = format!("{state:?}");
+    segment(
+        id,
+        rank,
+        100,
+        vec![constraint(id * 10 + 1, "state", "EQ", &value)],
+        &[(variant, 100)],
+    )
+}
+
 #[test]
 fn evaluate_first_unmatched_segment_falls_through_to_next() {
-    let segments = vec![
-        segment(
-            1,
-            0,
-            100,
-            vec![constraint(11, "state", "EQ", r#""CA""#)],
-            &[(1, 100)],
-        ),
-        segment(
-            2,
-            1,
-            100,
-            vec![constraint(21, "state", "EQ", r#""NY""#)],
-            &[(2, 100)],
-        ),
-    ];
+    let segments = vec![state_segment(1, 0, "CA", 1), state_segment(2, 1, "NY", 2)];
     let snapshot = Snapshot::build(1, vec![flag(1, "f", &VARIANTS, segments)]);
     let evaluation = eval(&snapshot, "f", "u", Some(&json!({"state": "NY"})));
     assert_eq!(
         (evaluation.segment_id, variant_key(&evaluation)),
         (Some(2), Some("two"))
     );
-    let lines = log_lines(&evaluation);
-    assert_eq!(lines.len(), 3, "{lines:?}");
+}
+
+#[test]
+fn evaluate_with_debug_logs_each_visited_segment() {
+    let segments = vec![
+        state_segment(1, 0, "CA", 1),
+        state_segment(2, 1, "NY", 2),
+        state_segment(3, 2, "NY", 3),
+    ];
+    let snapshot = Snapshot::build(1, vec![flag(1, "f", &VARIANTS, segments)]);
+    let lines = log_lines(&eval(&snapshot, "f", "u", Some(&json!({"state": "NY"}))));
+    let [summary, first, second] = lines.as_slice() else {
+        panic!("expected a summary and two segment lines: {lines:?}");
+    };
+    assert_eq!(summary, r#"matched segment 2: variant 2 ("two")"#);
     assert_eq!(
-        lines.first().map(String::as_str),
-        Some(r#"matched segment 2: variant 2 ("two")"#)
-    );
-    assert_eq!(
-        lines.get(1).map(String::as_str),
-        Some(r#"segment 1: constraint 11 (state EQ "CA") did not match: property "state" is "NY""#)
-    );
-    let matched = lines.get(2).cloned().unwrap_or_default();
-    assert!(
-        matched.starts_with("segment 2: matched: bucket ")
-            && matched.contains("window [0, 1000) of variant 2"),
-        "{matched}"
+        first,
+        r#"segment 1: constraint 11 (state EQ "CA") did not match: property "state" is "NY""#
     );
     assert!(
-        matched.ends_with("rollout 100%: the entity is in"),
-        "{matched}"
+        second.starts_with("segment 2: matched: bucket "),
+        "{second}"
+    );
+    assert!(
+        second
+            .ends_with(r#"window [0, 1000) of variant 2 ("two"); rollout 100%: the entity is in"#),
+        "{second}"
     );
 }
 
@@ -205,35 +212,26 @@ fn evaluate_without_debug_returns_borrowed_variant_and_no_log() {
 }
 
 #[test]
-fn serialize_reason_and_debug_log_use_flagr_names() {
-    let names: Vec<&str> = [
-        Reason::TargetingMatch,
-        Reason::Split,
-        Reason::Default,
-        Reason::Disabled,
-        Reason::PrerequisiteFailed,
-        Reason::FlagNotFound,
-        Reason::Error,
-    ]
-    .iter()
-    .map(|reason| reason.as_str())
-    .collect();
-    assert_eq!(
-        names,
-        [
-            "TARGETING_MATCH",
-            "SPLIT",
-            "DEFAULT",
-            "DISABLED",
-            "PREREQUISITE_FAILED",
-            "FLAG_NOT_FOUND",
-            "ERROR"
-        ]
-    );
-    assert_eq!(
-        serde_json::to_value(Reason::PrerequisiteFailed).ok(),
-        Some(json!("PREREQUISITE_FAILED"))
-    );
+fn serialize_reason_uses_wire_names() {
+    for (reason, name) in [
+        (Reason::TargetingMatch, "TARGETING_MATCH"),
+        (Reason::Split, "SPLIT"),
+        (Reason::Default, "DEFAULT"),
+        (Reason::Disabled, "DISABLED"),
+        (Reason::PrerequisiteFailed, "PREREQUISITE_FAILED"),
+        (Reason::FlagNotFound, "FLAG_NOT_FOUND"),
+        (Reason::Error, "ERROR"),
+    ] {
+        assert_eq!(
+            (reason.as_str(), reason.to_string()),
+            (name, name.to_owned())
+        );
+        assert_eq!(serde_json::to_value(reason).ok(), Some(json!(name)));
+    }
+}
+
+#[test]
+fn serialize_debug_log_uses_flagr_shape() {
     let log = DebugLog {
         msg: "m".to_owned(),
         segment_debug_logs: vec![SegmentDebugLog {
@@ -241,8 +239,6 @@ fn serialize_reason_and_debug_log_use_flagr_names() {
             msg: "s".to_owned(),
         }],
     };
-    assert_eq!(
-        serde_json::to_value(&log).ok(),
-        Some(json!({"msg": "m", "segmentDebugLogs": [{"segmentID": 4, "msg": "s"}]}))
-    );
+    let expected = json!({"msg": "m", "segmentDebugLogs": [{"segmentID": 4, "msg": "s"}]});
+    assert_eq!(serde_json::to_value(&log).ok(), Some(expected));
 }

@@ -6,7 +6,7 @@ mod fixtures;
 use fixtures::{flag, segment};
 use flagent_eval::{
     Bucketing, ConstraintConfig, DistributionConfig, FlagConfig, FlagRef, Prerequisite, Request,
-    SegmentConfig, Snapshot, VariantConfig, bucket, evaluate, validate_constraint,
+    SegmentConfig, Snapshot, TagMatch, VariantConfig, bucket, evaluate, validate_constraint,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -64,6 +64,8 @@ proptest! {
         let snapshot = Snapshot::build(1, flags.clone());
         let updated = snapshot.updated(2, flags.iter().take(2).cloned().collect(), &[1, 2]);
         for snapshot in [&snapshot, &updated] {
+            let tagged = snapshot.flag_ids_with_tags(&["f1".to_owned(), "f2".to_owned()], TagMatch::Any);
+            prop_assert!(tagged.len() <= snapshot.flags().count());
             for key in KEYS {
                 for debug in [false, true] {
                     let request = Request { flag: FlagRef::Key(key), entity_id: &entity_id, context: Some(&context), debug };
@@ -274,43 +276,49 @@ fn segment_config() -> impl Strategy<Value = SegmentConfig> {
         )
 }
 
+fn prerequisite() -> impl Strategy<Value = Prerequisite> {
+    let variant = prop::option::of(select(vec!["v1", "v2", "zz"]));
+    (select(KEYS.to_vec()), variant).prop_map(|(key, variant)| Prerequisite {
+        flag_key: key.to_owned(),
+        variant_key: variant.map(str::to_owned),
+    })
+}
+
+/// Variants with small ids, so that distributions sometimes name a variant the flag lacks.
+fn variants() -> impl Strategy<Value = Vec<VariantConfig>> {
+    prop::collection::vec(1i64..5, 0..4).prop_map(|ids| {
+        ids.into_iter()
+            .map(|id| VariantConfig {
+                id,
+                key: format!("v{id}"),
+                attachment: Value::Null,
+            })
+            .collect()
+    })
+}
+
 fn flag_config() -> impl Strategy<Value = FlagConfig> {
-    let prerequisite = (
-        select(KEYS.to_vec()),
-        prop::option::of(select(vec!["v1", "v2", "zz"])),
-    )
-        .prop_map(|(key, variant)| Prerequisite {
-            flag_key: key.to_owned(),
-            variant_key: variant.map(str::to_owned),
-        });
     (
-        1i64..6,
-        select(KEYS.to_vec()),
-        "\\PC{0,8}",
-        select(vec![Bucketing::Murmur3, Bucketing::FlagrCrc32]),
-        any::<bool>(),
-        prop::collection::vec(1i64..5, 0..4),
+        (1i64..6, select(KEYS.to_vec()), "\\PC{0,8}"),
+        (
+            select(vec![Bucketing::Murmur3, Bucketing::FlagrCrc32]),
+            any::<bool>(),
+        ),
+        variants(),
         prop::collection::vec(segment_config(), 0..4),
-        prop::collection::vec(prerequisite, 0..3),
+        prop::collection::vec(prerequisite(), 0..3),
     )
         .prop_map(
-            |(id, key, salt, bucketing, enabled, variant_ids, segments, depends_on)| FlagConfig {
+            |((id, key, salt), (bucketing, enabled), variants, segments, depends_on)| FlagConfig {
                 id,
                 key: key.to_owned(),
                 salt,
                 bucketing,
                 enabled,
                 snapshot_id: 0,
-                tags: Vec::new(),
+                tags: vec![key.to_owned()],
                 entity_type: None,
-                variants: variant_ids
-                    .into_iter()
-                    .map(|id| VariantConfig {
-                        id,
-                        key: format!("v{id}"),
-                        attachment: Value::Null,
-                    })
-                    .collect(),
+                variants,
                 segments,
                 depends_on,
                 default_variant: None,

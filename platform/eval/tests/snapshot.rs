@@ -28,7 +28,7 @@ fn shared(a: &Snapshot, b: &Snapshot, id: i64) -> bool {
 }
 
 #[test]
-fn default_snapshot_is_empty_at_revision_zero() {
+fn default_snapshot_has_no_flags_and_revision_zero() {
     let snapshot = Snapshot::default();
     assert_eq!(
         (snapshot.revision(), snapshot.len(), snapshot.is_empty()),
@@ -63,7 +63,7 @@ fn build_indexes_by_id_and_key_in_ascending_order() {
 }
 
 #[test]
-fn clone_shares_every_flag() {
+fn clone_snapshot_shares_every_flag() {
     let snapshot = Snapshot::build(1, vec![tagged(1, "a", &[])]);
     let copy = snapshot.clone();
     assert!(shared(&snapshot, &copy, 1));

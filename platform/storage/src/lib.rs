@@ -4,6 +4,7 @@
 //! Architecture Invariant: only this crate and `flagent-migrations` name sea-orm. Tenant rows are reached
 //! only through [`Db::scoped`], whose every statement carries the scope's tenant (see `scoped.rs`).
 
+pub mod admin;
 mod db;
 pub mod entities;
 mod error;

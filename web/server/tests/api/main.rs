@@ -1,0 +1,14 @@
+//! API tests: one binary, one module per area. Each test spawns the real application on a fresh
+//! database (SQLite by default; PostgreSQL or MariaDB when `DATABASE_URL` names one).
+
+mod helpers;
+
+mod auth;
+mod evaluation;
+mod flags;
+mod health;
+mod resilience;
+mod segments;
+mod tags_snapshots;
+mod transfer;
+mod variants;
