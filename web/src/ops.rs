@@ -35,10 +35,7 @@ pub(crate) struct Health {
 /// Whether the server answers, and whether its database does.
 #[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, body = Health)))]
 pub(crate) async fn health(state: Data<AppState>) -> Json<Health> {
-    let database = match state.db.execute_health_probe().await {
-        Ok(()) => "up",
-        Err(_) => "down",
-    };
+    let database = if state.flags.database_ok().await { "up" } else { "down" };
     Json(Health {
         status: "OK",
         database,
@@ -68,11 +65,7 @@ pub(crate) async fn info(state: Data<AppState>) -> Json<Info> {
         } else {
             "release"
         },
-        database: match state.db.backend() {
-            flagent_storage::Backend::Sqlite => "sqlite",
-            flagent_storage::Backend::Postgres => "postgres",
-            flagent_storage::Backend::MySql => "mysql",
-        },
+        database: state.flags.database_backend(),
         features: state.features.clone(),
     })
 }

@@ -2,7 +2,6 @@
 
 use flagent_auth::Authenticator;
 use flagent_flags::Flags;
-use flagent_storage::Db;
 use flagent_telemetry::Metrics;
 use std::sync::Arc;
 
@@ -23,8 +22,6 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Prometheus metrics.
     pub metrics: Metrics,
-    /// The database, for health checks.
-    pub db: Db,
     /// Limits.
     pub limits: Limits,
     /// Features this build serves, for `/api/v1/info`.

@@ -147,6 +147,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail dictates the closure's error type.
     fn environment_overrides_defaults_and_names_bad_keys() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FLAGENT_SERVER__PORT", "19000");

@@ -1,8 +1,11 @@
 //! Matching a compiled [`Constraint`] against a request context, and wording why it did not match.
 //!
-//! Invariant: matching allocates nothing; a [`Miss`] borrows the values it mentions and is turned into text
-//! only when the caller asked for a debug log.
+//! Invariant: matching allocates nothing (except that parsing a context version with long pre-release or
+//! build identifiers may); a [`Miss`] borrows the values it mentions and is turned into text only when the
+//! caller asked for a debug log.
 //! A missing property, `null`, a type mismatch or an empty array never matches, for negated operators too.
+//! Numbers compare as `f64` with a relative tolerance of 1e-9 for every operator, so `LTE` and `GTE` hold
+//! for numbers `EQ` considers equal; versions compare by semantic-version precedence (build metadata ignored).
 //! Deliberate Flagr compatibility: `CONTAINS`/`NOTCONTAINS` with a string context and a string literal test
 //! for a substring.
 

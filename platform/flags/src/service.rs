@@ -39,6 +39,20 @@ impl Flags {
         Self { db, cache }
     }
 
+    /// Whether the database answers (health checks).
+    pub async fn database_ok(&self) -> bool {
+        self.db.execute_health_probe().await.is_ok()
+    }
+
+    /// The database engine's name: `sqlite`, `postgres` or `mysql`.
+    pub fn database_backend(&self) -> &'static str {
+        match self.db.backend() {
+            flagent_storage::Backend::Sqlite => "sqlite",
+            flagent_storage::Backend::Postgres => "postgres",
+            flagent_storage::Backend::MySql => "mysql",
+        }
+    }
+
     /// The evaluation cache this service publishes to.
     pub fn cache(&self) -> &Arc<EvalCache> {
         &self.cache

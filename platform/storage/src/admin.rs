@@ -1,4 +1,5 @@
 //! Creating and dropping whole databases on a server (test isolation and operators' tools).
+#![allow(clippy::disallowed_methods)] // Database-level statements hold no tenant data.
 
 use crate::StorageError;
 use sea_orm::{ConnectionTrait, Database};

@@ -1,6 +1,7 @@
 //! Cross-tenant access for the composition root: bootstrap, key authentication and cache warm-up.
 //!
 //! Invariant: reached only through [`crate::Db::system`], which needs a `SystemScope`.
+#![allow(clippy::disallowed_methods)] // Cross-tenant by design; reached only with a SystemScope.
 
 use crate::{Db, StorageError, entities::*};
 use sea_orm::{

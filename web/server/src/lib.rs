@@ -72,7 +72,6 @@ impl Application {
             flags,
             auth: Arc::new(Authenticator::new(db.clone(), auth_scope, KEY_CACHE_TTL)),
             metrics: Metrics::new().context("register metrics")?,
-            db: db.clone(),
             limits: Limits {
                 max_batch_results: settings.evaluation.max_batch_results,
                 max_body_bytes: settings.evaluation.max_body_bytes,

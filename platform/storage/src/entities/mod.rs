@@ -37,3 +37,64 @@ pub const TENANT_TABLES: &[&str] = &[
     "flag_snapshots",
     "api_keys",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TenantOwned;
+    use flagent_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    use std::collections::BTreeSet;
+
+    fn table<E: TenantOwned + Default>() -> &'static str {
+        E::default().table_name()
+    }
+
+    /// Every entity listed as tenant-owned implements `TenantOwned` (this does not compile otherwise).
+    fn tenant_owned_entities() -> BTreeSet<&'static str> {
+        BTreeSet::from([
+            table::<project::Entity>(),
+            table::<environment::Entity>(),
+            table::<flag::Entity>(),
+            table::<flag_state::Entity>(),
+            table::<variant::Entity>(),
+            table::<segment::Entity>(),
+            table::<constraint::Entity>(),
+            table::<distribution::Entity>(),
+            table::<tag::Entity>(),
+            table::<flag_tag::Entity>(),
+            table::<entity_type::Entity>(),
+            table::<flag_snapshot::Entity>(),
+            table::<api_key::Entity>(),
+        ])
+    }
+
+    #[tokio::test]
+    async fn every_table_is_tenant_owned_or_global() {
+        let conn = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ))
+            .await
+            .unwrap();
+        let tables: BTreeSet<String> = rows.iter().map(|r| r.try_get::<String>("", "name").unwrap()).collect();
+        let listed: BTreeSet<String> =
+            TENANT_TABLES.iter().chain(GLOBAL_TABLES).map(|t| (*t).to_owned()).collect();
+        assert_eq!(tables, listed, "classify every table as tenant-owned or global");
+        let owned: BTreeSet<&str> = TENANT_TABLES.iter().copied().collect();
+        assert_eq!(owned, tenant_owned_entities());
+        for t in TENANT_TABLES {
+            let cols = conn
+                .query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    format!("SELECT name FROM pragma_table_info('{t}') WHERE name = 'tenant_id' AND \"notnull\" = 1"),
+                ))
+                .await
+                .unwrap();
+            assert_eq!(cols.len(), 1, "{t} needs tenant_id NOT NULL");
+        }
+    }
+}

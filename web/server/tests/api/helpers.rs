@@ -183,3 +183,250 @@ pub(crate) async fn read(response: Response) -> (u16, Value) {
 pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
 }
+
+/// A segment for [`TestApp::build_flag`]: AND-ed constraints `(property, operator, value)`, the rollout,
+/// and one percent per variant in creation order (0 leaves the variant out of the distribution).
+pub(crate) struct SegmentSpec<'a> {
+    pub(crate) constraints: &'a [(&'a str, &'a str, &'a str)],
+    pub(crate) rollout: i64,
+    pub(crate) percents: &'a [i64],
+}
+
+/// The ids of a flag made by [`TestApp::build_flag`].
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltFlag {
+    pub(crate) id: i64,
+    /// Variant ids in creation order (which is ascending id order).
+    pub(crate) variants: Vec<i64>,
+    /// Segment ids in visiting order.
+    pub(crate) segments: Vec<i64>,
+}
+
+impl TestApp {
+    /// Sends an optional JSON body with `key`, in environment `env` (`X-Environment`) when given, and
+    /// returns status and body.
+    pub(crate) async fn call(
+        &self,
+        key: &str,
+        env: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.request(method, path, key);
+        if let Some(env) = env {
+            req = req.header("X-Environment", env);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    /// Like [`TestApp::admin`], in tenant A's `production` environment.
+    pub(crate) async fn admin_prod(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.call(&self.a.admin, Some("production"), method, path, body)
+            .await
+    }
+
+    /// Creates a flag with `admin` (a tenant's admin key), gives it `variants` (in this order, so their
+    /// ids ascend in this order), adds `segments` in `env` and enables it there.
+    pub(crate) async fn build_flag(
+        &self,
+        admin: &str,
+        env: &str,
+        key: &str,
+        variants: &[&str],
+        segments: &[SegmentSpec<'_>],
+    ) -> BuiltFlag {
+        let ok = |(status, body): (u16, Value)| {
+            assert_eq!(status, 200, "building flag {key}: {body}");
+            body
+        };
+        let body = json!({"key": key, "description": format!("{key} flag")});
+        let flag = ok(self
+            .call(admin, Some(env), Method::POST, "/api/v1/flags", Some(body))
+            .await);
+        let id = flag["id"].as_i64().expect("flag id");
+        let mut built = BuiltFlag {
+            id,
+            variants: Vec::new(),
+            segments: Vec::new(),
+        };
+        let path = format!("/api/v1/flags/{id}/variants");
+        for v in variants {
+            let body = Some(json!({"key": v}));
+            let variant = ok(self.call(admin, Some(env), Method::POST, &path, body).await);
+            built.variants.push(variant["id"].as_i64().expect("variant id"));
+        }
+        for s in segments {
+            built.segments.push(self.add_segment(admin, env, &built, s).await);
+        }
+        let path = format!("/api/v1/flags/{id}/enabled");
+        let body = Some(json!({"enabled": true}));
+        ok(self.call(admin, Some(env), Method::PUT, &path, body).await);
+        built
+    }
+
+    /// Adds one segment (with its constraints and distribution) to a built flag; returns its id.
+    pub(crate) async fn add_segment(
+        &self,
+        admin: &str,
+        env: &str,
+        flag: &BuiltFlag,
+        spec: &SegmentSpec<'_>,
+    ) -> i64 {
+        let id = flag.id;
+        let (status, segment) = self
+            .call(
+                admin,
+                Some(env),
+                Method::POST,
+                &format!("/api/v1/flags/{id}/segments"),
+                Some(json!({"description": "segment", "rolloutPercent": spec.rollout})),
+            )
+            .await;
+        assert_eq!(status, 200, "{segment}");
+        let sid = segment["id"].as_i64().expect("segment id");
+        for (property, operator, value) in spec.constraints {
+            let body = json!({"property": property, "operator": operator, "value": value});
+            let path = format!("/api/v1/flags/{id}/segments/{sid}/constraints");
+            let (status, c) = self
+                .call(admin, Some(env), Method::POST, &path, Some(body))
+                .await;
+            assert_eq!(status, 200, "{c}");
+        }
+        let distributions: Vec<Value> = flag
+            .variants
+            .iter()
+            .zip(spec.percents)
+            .filter(|(_, p)| **p > 0)
+            .map(|(v, p)| json!({"variantID": v, "percent": p}))
+            .collect();
+        if !distributions.is_empty() {
+            let path = format!("/api/v1/flags/{id}/segments/{sid}/distributions");
+            let body = json!({ "distributions": distributions });
+            let (status, d) = self
+                .call(admin, Some(env), Method::PUT, &path, Some(body))
+                .await;
+            assert_eq!(status, 200, "{d}");
+        }
+        sid
+    }
+
+    /// Evaluates `body` through `POST /api/v1/evaluation` with `key`.
+    pub(crate) async fn evaluate_with(&self, key: &str, body: Value) -> (u16, Value) {
+        self.call(key, None, Method::POST, "/api/v1/evaluation", Some(body))
+            .await
+    }
+}
+
+/// What tenant A's admin sees of one flag: its JSON and snapshot count in each environment. Compare two
+/// of these to prove that a request changed nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FlagObservation {
+    pub(crate) development: Value,
+    pub(crate) production: Value,
+    pub(crate) development_snapshots: usize,
+    pub(crate) production_snapshots: usize,
+}
+
+/// Asserts an error answer: status, machine-readable code, and the Flagr-compatible top-level message.
+pub(crate) fn expect_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(code(body), want_code, "{body}");
+    assert_eq!(body["message"], body["error"]["message"], "{body}");
+}
+
+impl TestApp {
+    /// `updatedBy` / `createdBy` as written for tenant A's bootstrap admin key.
+    pub(crate) fn admin_actor(&self) -> String {
+        let prefix: String = self.a.admin.chars().take(14).collect();
+        format!("key:bootstrap management key ({prefix})")
+    }
+
+    /// `GET /flags/{id}` with tenant A's admin key in `env`, asserting 200.
+    pub(crate) async fn flag_json(&self, env: &str, id: i64) -> Value {
+        let path = format!("/api/v1/flags/{id}");
+        let (status, flag) = self
+            .call(&self.a.admin, Some(env), Method::GET, &path, None)
+            .await;
+        assert_eq!(status, 200, "{flag}");
+        flag
+    }
+
+    /// The number of snapshots of a flag in `env`.
+    pub(crate) async fn snapshot_count(&self, env: &str, id: i64) -> usize {
+        let path = format!("/api/v1/flags/{id}/snapshots?limit=1000");
+        let (status, list) = self
+            .call(&self.a.admin, Some(env), Method::GET, &path, None)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list.as_array().expect("snapshot list").len()
+    }
+
+    /// The flag as tenant A sees it in both environments.
+    pub(crate) async fn observe_flag(&self, id: i64) -> FlagObservation {
+        FlagObservation {
+            development: self.flag_json("development", id).await,
+            production: self.flag_json("production", id).await,
+            development_snapshots: self.snapshot_count("development", id).await,
+            production_snapshots: self.snapshot_count("production", id).await,
+        }
+    }
+
+    /// Adds a variant to a flag of tenant A, asserting 200; returns its id.
+    pub(crate) async fn new_variant(&self, flag_id: i64, key: &str, attachment: Value) -> i64 {
+        let path = format!("/api/v1/flags/{flag_id}/variants");
+        let body = json!({"key": key, "attachment": attachment});
+        let (status, variant) = self.admin(Method::POST, &path, Some(body)).await;
+        assert_eq!(status, 200, "{variant}");
+        variant["id"].as_i64().expect("variant id")
+    }
+
+    /// Adds a segment to a flag of tenant A in `env`, asserting 200; returns its id.
+    pub(crate) async fn new_segment(&self, env: &str, flag_id: i64, rollout: i64) -> i64 {
+        let path = format!("/api/v1/flags/{flag_id}/segments");
+        let body = json!({"description": "segment", "rolloutPercent": rollout});
+        let (status, segment) = self
+            .call(&self.a.admin, Some(env), Method::POST, &path, Some(body))
+            .await;
+        assert_eq!(status, 200, "{segment}");
+        segment["id"].as_i64().expect("segment id")
+    }
+
+    /// A flag of tenant A with variants `control` and `treatment`, tag `team-a`, and in `development` one
+    /// segment (rollout 50) constrained on `country EQ "CA"` splitting 50/50; returns its development JSON.
+    pub(crate) async fn configured_flag(&self, key: &str) -> Value {
+        let id = self.create_flag(key).await["id"].as_i64().expect("flag id");
+        let control = self.new_variant(id, "control", json!({"color": "blue"})).await;
+        let treatment = self
+            .new_variant(id, "treatment", json!({"color": "green", "n": [1, 2]}))
+            .await;
+        let sid = self.new_segment("development", id, 50).await;
+        let base = format!("/api/v1/flags/{id}/segments/{sid}");
+        let constraint = json!({"property": "country", "operator": "EQ", "value": "\"CA\""});
+        let (status, body) = self
+            .admin(Method::POST, &format!("{base}/constraints"), Some(constraint))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let split = json!({"distributions": [
+            {"variantID": control, "percent": 50},
+            {"variantID": treatment, "percent": 50},
+        ]});
+        let (status, body) = self
+            .admin(Method::PUT, &format!("{base}/distributions"), Some(split))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let tag = Some(json!({"value": "team-a"}));
+        let path = format!("/api/v1/flags/{id}/tags");
+        let (status, body) = self.admin(Method::POST, &path, tag).await;
+        assert_eq!(status, 200, "{body}");
+        self.flag_json("development", id).await
+    }
+}
