@@ -67,16 +67,22 @@ impl CacheWriter<'_> {
         self.cache.map.store(Arc::new(next));
     }
 
-    /// Applies incremental changes to one tenant's environments.
-    pub(crate) fn apply(&self, tenant: TenantId, updates: Vec<EnvUpdate>) {
+    /// Applies incremental changes to one tenant's environments. Returns the environments that were not
+    /// loaded, which the caller must load whole (a partial snapshot would hide their other flags).
+    pub(crate) fn apply(&self, tenant: TenantId, updates: Vec<EnvUpdate>) -> Vec<EnvironmentId> {
         let mut next = HashMap::clone(&self.cache.map.load());
+        let mut missing = Vec::new();
         for u in updates {
             let key = (tenant, u.environment);
-            let current = next.get(&key).cloned().unwrap_or_default();
+            let Some(current) = next.get(&key).cloned() else {
+                missing.push(u.environment);
+                continue;
+            };
             let revision = u.revision.max(current.revision());
             let updated = current.updated(revision, u.upserts, &u.removed);
             next.insert(key, Arc::new(updated));
         }
         self.cache.map.store(Arc::new(next));
+        missing
     }
 }

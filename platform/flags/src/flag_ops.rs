@@ -128,7 +128,8 @@ impl Flags {
         self.finish(tx, scope, row.id, Touch::AllEnvironments).await
     }
 
-    /// One flag of the caller's project as seen in the caller's environment (deleted flags too).
+    /// One live flag of the caller's project as seen in the caller's environment (a deleted flag is not
+    /// found, as in Flagr; `list_flags` with `deleted` shows those).
     pub async fn flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
         let db = self.db.scoped(scope);
         let (env, project) = self.names(&db, scope).await?;
@@ -141,7 +142,7 @@ impl Flags {
         };
         assemble::flags(&rows, &names)
             .into_iter()
-            .next()
+            .find(|f| !f.archived)
             .ok_or(FlagsError::NotFound(Resource::Flag))
     }
 

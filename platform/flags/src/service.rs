@@ -70,19 +70,37 @@ impl Flags {
     }
 
     /// Rebuilds one environment's snapshot from the database.
+    ///
+    /// The revision is read before the rows, so the rows are at least that new. The snapshot replaces the
+    /// cached one only if no newer change was applied meanwhile; otherwise the load is retried. (Holding the
+    /// cache writer across the reads instead would deadlock with a transaction waiting to publish.)
     pub(crate) async fn reload_environment(
         &self,
         tdb: &TenantDb,
         env: &environment::Model,
     ) -> Result<()> {
-        let rows = tdb
-            .load_flag_rows(env.project_id, env.id, &FlagSelection::Live)
-            .await?;
-        let snapshot =
-            flagent_eval::Snapshot::build(env.revision.max(0) as u64, assemble::configs(&rows));
-        let writer = self.cache.writer().await;
-        writer.replace(TenantId(env.tenant_id), EnvironmentId(env.id), snapshot);
-        Ok(())
+        let key = (TenantId(env.tenant_id), EnvironmentId(env.id));
+        for _ in 0..5 {
+            let current = tdb
+                .get::<environment::Model>(env.id)
+                .await?
+                .ok_or(FlagsError::NotFound(Resource::Environment))?;
+            let revision = current.revision.max(0) as u64;
+            let rows = tdb
+                .load_flag_rows(current.project_id, current.id, &FlagSelection::Live)
+                .await?;
+            let snapshot = flagent_eval::Snapshot::build(revision, assemble::configs(&rows));
+            let writer = self.cache.writer().await;
+            let cached = self.cache.snapshot(key.0, key.1).map(|s| s.revision());
+            if cached.is_none_or(|c| c <= revision) {
+                writer.replace(key.0, key.1, snapshot);
+                return Ok(());
+            }
+        }
+        Err(FlagsError::Unexpected(anyhow::anyhow!(
+            "environment {} kept changing while it was being loaded",
+            env.id
+        )))
     }
 
     /// Reloads the caller's environment (used after bulk changes such as imports).
@@ -147,9 +165,7 @@ impl Flags {
             Touch::AllEnvironments => tx.environments_of_project(project.id).await?,
         };
         let recorded = record(&tx, scope, &project, &envs, &[flag_id]).await?;
-        let writer = self.cache.writer().await;
-        tx.commit().await?;
-        writer.apply(scope.tenant_id(), recorded.updates);
+        self.commit_and_publish(tx, scope, recorded.updates).await?;
         recorded
             .views
             .into_iter()
@@ -167,8 +183,26 @@ impl Flags {
     ) -> Result<()> {
         let writer = self.cache.writer().await;
         tx.commit().await?;
-        writer.apply(scope.tenant_id(), updates);
+        let missing = writer.apply(scope.tenant_id(), updates);
+        drop(writer);
+        for environment in missing {
+            self.load_environment(scope, environment).await?;
+        }
         Ok(())
+    }
+
+    /// Loads one environment of the caller's tenant into the cache from the database.
+    async fn load_environment(
+        &self,
+        scope: &TenantScope,
+        environment: EnvironmentId,
+    ) -> Result<()> {
+        let tdb = self.db.scoped(scope);
+        let env = tdb
+            .get::<environment::Model>(environment.0)
+            .await?
+            .ok_or(FlagsError::NotFound(Resource::Environment))?;
+        self.reload_environment(&tdb, &env).await
     }
 }
 

@@ -150,9 +150,6 @@ impl Flags {
         key: Option<String>,
     ) -> Result<Flag> {
         let source = self.flag(scope, flag_id).await?;
-        if source.archived {
-            return Err(FlagsError::NotFound(Resource::Flag));
-        }
         let key = key.unwrap_or_else(|| format!("{}-copy-{}", source.key, now_millis() % 100_000));
         let mut doc = crate::transfer::flag_doc(&source);
         doc.key = key.clone();

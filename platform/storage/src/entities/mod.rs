@@ -80,10 +80,19 @@ mod tests {
             ))
             .await
             .unwrap();
-        let tables: BTreeSet<String> = rows.iter().map(|r| r.try_get::<String>("", "name").unwrap()).collect();
-        let listed: BTreeSet<String> =
-            TENANT_TABLES.iter().chain(GLOBAL_TABLES).map(|t| (*t).to_owned()).collect();
-        assert_eq!(tables, listed, "classify every table as tenant-owned or global");
+        let tables: BTreeSet<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "name").unwrap())
+            .collect();
+        let listed: BTreeSet<String> = TENANT_TABLES
+            .iter()
+            .chain(GLOBAL_TABLES)
+            .map(|t| (*t).to_owned())
+            .collect();
+        assert_eq!(
+            tables, listed,
+            "classify every table as tenant-owned or global"
+        );
         let owned: BTreeSet<&str> = TENANT_TABLES.iter().copied().collect();
         assert_eq!(owned, tenant_owned_entities());
         for t in TENANT_TABLES {
