@@ -42,6 +42,10 @@ pub struct Authenticator {
     negative: RwLock<HashMap<String, Instant>>,
 }
 
+fn poisoned() -> AuthError {
+    AuthError::Unexpected(anyhow::anyhow!("the key cache lock was poisoned"))
+}
+
 fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -98,6 +102,42 @@ impl Authenticator {
             scopes,
         );
         Ok(scope)
+    }
+
+    /// Loads every live key into the cache, so keys are served from memory from the first request on,
+    /// even if the database becomes unreachable later. Returns how many keys were loaded.
+    pub async fn warm(&self) -> Result<usize, AuthError> {
+        let system = self.db.system(&self.system);
+        let active: HashMap<i64, bool> = system
+            .tenants()
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.status == "active"))
+            .collect();
+        let mut environments: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+        for e in system.all_environments().await? {
+            environments
+                .entry(e.project_id)
+                .or_default()
+                .push((e.key, e.id));
+        }
+        let keys = system.live_api_keys().await?;
+        let count = keys.len();
+        let fetched = Instant::now();
+        let mut positive = self.positive.write().map_err(|_| poisoned())?;
+        for key in keys {
+            let entry = Entry {
+                tenant_active: active.get(&key.tenant_id).copied().unwrap_or(false),
+                environments: environments
+                    .get(&key.project_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                fetched,
+                key,
+            };
+            positive.insert(entry.key.key_hash.clone(), Arc::new(entry));
+        }
+        Ok(count)
     }
 
     /// Drops every cached entry (after keys, tenants or environments change).

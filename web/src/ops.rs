@@ -35,7 +35,11 @@ pub(crate) struct Health {
 /// Whether the server answers, and whether its database does.
 #[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, body = Health)))]
 pub(crate) async fn health(state: Data<AppState>) -> Json<Health> {
-    let database = if state.flags.database_ok().await { "up" } else { "down" };
+    let database = if state.flags.database_ok().await {
+        "up"
+    } else {
+        "down"
+    };
     Json(Health {
         status: "OK",
         database,

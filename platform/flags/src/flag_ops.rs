@@ -204,10 +204,17 @@ impl Flags {
         patch: FlagPatch,
         expected: Option<i64>,
     ) -> Result<Flag> {
+        // Only a change of `enabled` alone stays in the caller's environment; every other field is shared.
         let touch = if patch.enabled.is_some()
             && patch.description.is_none()
             && patch.key.is_none()
+            && patch.data_records_enabled.is_none()
+            && patch.entity_type.is_none()
+            && patch.notes.is_none()
             && patch.salt.is_none()
+            && patch.bucketing.is_none()
+            && patch.depends_on.is_none()
+            && patch.default_variant.is_none()
         {
             Touch::Current
         } else {

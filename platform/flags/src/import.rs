@@ -180,7 +180,24 @@ impl Flags {
             .into_iter()
             .map(|f| f.key)
             .collect();
-        let problems = validate_document(&doc, &existing);
+        let mut problems = validate_document(&doc, &existing);
+        let deleted: HashSet<String> = db
+            .flags_of_project(project, true)
+            .await?
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        for (i, f) in doc.flags.iter().enumerate() {
+            if deleted.contains(&f.key) {
+                problems.push(ImportProblem {
+                    path: format!("flags[{i}].key"),
+                    message: format!(
+                        "a deleted flag has key {:?}; restore it or use another key",
+                        f.key
+                    ),
+                });
+            }
+        }
         if !problems.is_empty() {
             return Err(FlagsError::ImportInvalid(problems));
         }

@@ -150,7 +150,12 @@ impl Flags {
         key: Option<String>,
     ) -> Result<Flag> {
         let source = self.flag(scope, flag_id).await?;
-        let key = key.unwrap_or_else(|| format!("{}-copy-{}", source.key, now_millis() % 100_000));
+        let key = key.unwrap_or_else(|| {
+            // Leave room for the suffix so a copy of a 63-character key still has a valid key.
+            let base: String = source.key.chars().take(52).collect();
+            format!("{base}-copy-{}", now_millis() % 100_000)
+        });
+        let key = validate::flag_key("key", &key)?;
         let mut doc = crate::transfer::flag_doc(&source);
         doc.key = key.clone();
         doc.salt = None;

@@ -51,9 +51,27 @@ impl SystemDb<'_> {
             .await?)
     }
 
+    /// Every API key of every tenant that is not revoked, for warming the key cache at start.
+    pub async fn live_api_keys(&self) -> Result<Vec<api_key::Model>, StorageError> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::RevokedAt.is_null())
+            .order_by_asc(api_key::Column::Id)
+            .all(&self.db.conn)
+            .await?)
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<tenant::Model>, StorageError> {
+        Ok(tenant::Entity::find()
+            .order_by_asc(tenant::Column::Id)
+            .all(&self.db.conn)
+            .await?)
+    }
+
     /// Every environment of every tenant, for warming the evaluation cache at start.
     pub async fn all_environments(&self) -> Result<Vec<environment::Model>, StorageError> {
         Ok(environment::Entity::find()
+            .order_by_asc(environment::Column::SortOrder)
             .order_by_asc(environment::Column::Id)
             .all(&self.db.conn)
             .await?)

@@ -31,7 +31,7 @@ pub fn valid_key(key: &str) -> Result<(), KeyError> {
     }
     match key
         .chars()
-        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | ':')))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | ':')))
     {
         Some(c) => Err(KeyError::BadCharacter(c)),
         None => Ok(()),

@@ -68,9 +68,15 @@ impl Application {
         tracing::info!(environments, "evaluation cache loaded");
         #[allow(clippy::disallowed_methods)]
         let auth_scope = SystemScope::assume_system("API key authentication");
+        let auth = Authenticator::new(db.clone(), auth_scope, KEY_CACHE_TTL);
+        let keys = auth
+            .warm()
+            .await
+            .context("load API keys into the key cache")?;
+        tracing::info!(keys, "key cache loaded");
         let state = web::Data::new(AppState {
             flags,
-            auth: Arc::new(Authenticator::new(db.clone(), auth_scope, KEY_CACHE_TTL)),
+            auth: Arc::new(auth),
             metrics: Metrics::new().context("register metrics")?,
             limits: Limits {
                 max_batch_results: settings.evaluation.max_batch_results,

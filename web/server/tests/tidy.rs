@@ -12,20 +12,32 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("flagent-types", &[][..]),
         ("flagent-eval", &["flagent-types"][..]),
         ("flagent-storage", &["flagent-types"][..]),
-        ("flagent-flags", &["flagent-types", "flagent-eval", "flagent-storage"][..]),
+        (
+            "flagent-flags",
+            &["flagent-types", "flagent-eval", "flagent-storage"][..],
+        ),
         ("flagent-migrations", &[][..]),
         ("flagent-auth", &["flagent-types", "flagent-storage"][..]),
         ("flagent-tenants", &["flagent-types", "flagent-storage"][..]),
         ("flagent-billing", &["flagent-types", "flagent-storage"][..]),
         ("flagent-config", &["flagent-types"][..]),
         ("flagent-telemetry", &[][..]),
-        ("flagent-testkit", &["flagent-types", "flagent-storage", "flagent-migrations"][..]),
+        (
+            "flagent-testkit",
+            &["flagent-types", "flagent-storage", "flagent-migrations"][..],
+        ),
         ("flagent-ui", &["flagent-types"][..]),
         (
             "flagent-web",
             &[
-                "flagent-types", "flagent-eval", "flagent-flags", "flagent-auth", "flagent-tenants",
-                "flagent-billing", "flagent-telemetry", "flagent-ui",
+                "flagent-types",
+                "flagent-eval",
+                "flagent-flags",
+                "flagent-auth",
+                "flagent-tenants",
+                "flagent-billing",
+                "flagent-telemetry",
+                "flagent-ui",
             ][..],
         ),
         ("flagent-server", &["*"][..]),
@@ -33,24 +45,40 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 fn metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("metadata JSON")
 }
 
 fn workspace_edges() -> BTreeMap<String, BTreeSet<String>> {
     let meta = metadata();
     let packages = meta["packages"].as_array().expect("packages");
-    let names: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let names: BTreeSet<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
     packages
         .iter()
         .map(|p| {
@@ -76,7 +104,10 @@ fn crate_graph_follows_the_layering_table() {
             problems.push(format!("{krate} is not in the layering table (STYLE B1)"));
             continue;
         };
-        for dep in deps.iter().filter(|d| !ok.contains(&"*") && !ok.contains(&d.as_str())) {
+        for dep in deps
+            .iter()
+            .filter(|d| !ok.contains(&"*") && !ok.contains(&d.as_str()))
+        {
             problems.push(format!("{krate} must not depend on {dep}"));
         }
     }
@@ -86,10 +117,20 @@ fn crate_graph_follows_the_layering_table() {
 #[test]
 fn ground_floor_names_no_crate_above_it() {
     let edges = workspace_edges();
-    let platform = ["flagent-types", "flagent-eval", "flagent-storage", "flagent-flags", "flagent-config", "flagent-telemetry"];
+    let platform = [
+        "flagent-types",
+        "flagent-eval",
+        "flagent-storage",
+        "flagent-flags",
+        "flagent-config",
+        "flagent-telemetry",
+    ];
     for krate in platform {
         for dep in &edges[krate] {
-            assert!(platform.contains(&dep.as_str()), "{krate} (platform) depends on {dep}, which is above it");
+            assert!(
+                platform.contains(&dep.as_str()),
+                "{krate} (platform) depends on {dep}, which is above it"
+            );
         }
     }
 }
@@ -100,7 +141,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            if !matches!(name.as_ref(), "target" | ".git" | "node_modules" | "data") && !name.starts_with('.') {
+            if !matches!(name.as_ref(), "target" | ".git" | "node_modules" | "data")
+                && !name.starts_with('.')
+            {
                 rust_files(&path, out);
             }
         } else if name.ends_with(".rs") {
@@ -116,10 +159,17 @@ fn every_rust_file_starts_with_a_module_comment() {
     assert!(files.len() > 20, "found only {} Rust files", files.len());
     let missing: Vec<_> = files
         .iter()
-        .filter(|f| !std::fs::read_to_string(f).unwrap_or_default().starts_with("//!"))
+        .filter(|f| {
+            !std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .starts_with("//!")
+        })
         .map(|f| f.strip_prefix(root()).unwrap_or(f).display().to_string())
         .collect();
-    assert!(missing.is_empty(), "files without a leading //! comment: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "files without a leading //! comment: {missing:#?}"
+    );
 }
 
 #[test]
@@ -129,5 +179,8 @@ fn architecture_code_map_names_every_crate() {
         .into_keys()
         .filter(|krate| !text.contains(&format!("`{krate}`")))
         .collect();
-    assert!(missing.is_empty(), "crates missing from ARCHITECTURE.md's code map: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "crates missing from ARCHITECTURE.md's code map: {missing:?}"
+    );
 }

@@ -262,10 +262,14 @@ impl TestApp {
         for v in variants {
             let body = Some(json!({"key": v}));
             let variant = ok(self.call(admin, Some(env), Method::POST, &path, body).await);
-            built.variants.push(variant["id"].as_i64().expect("variant id"));
+            built
+                .variants
+                .push(variant["id"].as_i64().expect("variant id"));
         }
         for s in segments {
-            built.segments.push(self.add_segment(admin, env, &built, s).await);
+            built
+                .segments
+                .push(self.add_segment(admin, env, &built, s).await);
         }
         let path = format!("/api/v1/flags/{id}/enabled");
         let body = Some(json!({"enabled": true}));
@@ -336,14 +340,50 @@ pub(crate) struct FlagObservation {
     pub(crate) production_snapshots: usize,
 }
 
-/// Asserts an error answer: status, machine-readable code, and the Flagr-compatible top-level message.
-pub(crate) fn expect_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!(status, want_status, "{body}");
-    assert_eq!(code(body), want_code, "{body}");
+/// Asserts an error answer (status, machine-readable code, and the Flagr-compatible top-level
+/// `message`); returns the body.
+pub(crate) fn expect_error(reply: &(u16, Value), status: u16, error_code: &str) -> Value {
+    let (got, body) = reply;
+    assert_eq!(*got, status, "{body}");
+    assert_eq!(code(body), error_code, "{body}");
     assert_eq!(body["message"], body["error"]["message"], "{body}");
+    body.clone()
+}
+
+/// Asserts a `400 validation_failed` answer about `field`; returns the body.
+pub(crate) fn expect_invalid(reply: &(u16, Value), field: &str) -> Value {
+    let body = expect_error(reply, 400, "validation_failed");
+    assert_eq!(body["error"]["field"], field, "{body}");
+    body
+}
+
+/// Asserts a 200 answer and returns its body.
+pub(crate) fn expect_ok(reply: (u16, Value)) -> Value {
+    assert_eq!(reply.0, 200, "{}", reply.1);
+    reply.1
 }
 
 impl TestApp {
+    /// `GET` with tenant A's admin key in `development`.
+    pub(crate) async fn admin_get(&self, path: &str) -> (u16, Value) {
+        self.admin(Method::GET, path, None).await
+    }
+
+    /// `POST` of a JSON body with tenant A's admin key in `development`.
+    pub(crate) async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.admin(Method::POST, path, Some(body)).await
+    }
+
+    /// `PUT` of a JSON body with tenant A's admin key in `development`.
+    pub(crate) async fn admin_put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.admin(Method::PUT, path, Some(body)).await
+    }
+
+    /// `DELETE` with tenant A's admin key in `development`.
+    pub(crate) async fn admin_delete(&self, path: &str) -> (u16, Value) {
+        self.admin(Method::DELETE, path, None).await
+    }
+
     /// `updatedBy` / `createdBy` as written for tenant A's bootstrap admin key.
     pub(crate) fn admin_actor(&self) -> String {
         let prefix: String = self.a.admin.chars().take(14).collect();
@@ -404,7 +444,9 @@ impl TestApp {
     /// segment (rollout 50) constrained on `country EQ "CA"` splitting 50/50; returns its development JSON.
     pub(crate) async fn configured_flag(&self, key: &str) -> Value {
         let id = self.create_flag(key).await["id"].as_i64().expect("flag id");
-        let control = self.new_variant(id, "control", json!({"color": "blue"})).await;
+        let control = self
+            .new_variant(id, "control", json!({"color": "blue"}))
+            .await;
         let treatment = self
             .new_variant(id, "treatment", json!({"color": "green", "n": [1, 2]}))
             .await;
@@ -412,7 +454,11 @@ impl TestApp {
         let base = format!("/api/v1/flags/{id}/segments/{sid}");
         let constraint = json!({"property": "country", "operator": "EQ", "value": "\"CA\""});
         let (status, body) = self
-            .admin(Method::POST, &format!("{base}/constraints"), Some(constraint))
+            .admin(
+                Method::POST,
+                &format!("{base}/constraints"),
+                Some(constraint),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         let split = json!({"distributions": [
