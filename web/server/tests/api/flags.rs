@@ -304,6 +304,12 @@ async fn put_flag_bucketing_accepts_known_algorithms_only() {
         app.flag_json("development", flag).await["bucketing"],
         "murmur3"
     );
+    let body = json!({"key": "crc", "description": "d", "bucketing": "flagr_crc32", "salt": "s"});
+    let created = expect_ok(app.admin_post(FLAGS, body).await);
+    assert_eq!(
+        (&created["bucketing"], &created["salt"]),
+        (&json!("flagr_crc32"), &json!("s"))
+    );
 }
 
 #[tokio::test]

@@ -431,3 +431,59 @@ async fn segment_routes_refuse_read_evaluation_and_foreign_keys() {
     }
     assert_eq!(app.observe_flag(fid).await, before);
 }
+
+#[tokio::test]
+async fn foreign_tenant_cannot_reach_segments_through_its_own_flag() {
+    let app = spawn_app().await;
+    let (flag, segment) = configured(&app).await;
+    let (sid, variant) = (id(&flag["segments"][0]), id(&flag["variants"][0]));
+    let cid = id(&flag["segments"][0]["constraints"][0]);
+    let before = app.observe_flag(id(&flag)).await;
+    let b = &app.b.admin;
+    let own = json!({"description": "b's flag"});
+    let own = id(&expect_ok(
+        app.call(b, None, Method::POST, "/api/v1/flags", Some(own))
+            .await,
+    ));
+    let own_segments = segments_path(own);
+    let five = Some(json!({"rolloutPercent": 5}));
+    let own_sid = id(&expect_ok(
+        app.call(b, None, Method::POST, &own_segments, five).await,
+    ));
+    let theirs = format!("{own_segments}/{sid}");
+    let rule = json!({"property": "a", "operator": "EQ", "value": "1"});
+    for (method, p, body) in [
+        (Method::PUT, theirs.clone(), json!({"rolloutPercent": 1})),
+        (Method::DELETE, theirs.clone(), json!({})),
+        (Method::POST, format!("{theirs}/constraints"), rule.clone()),
+        (
+            Method::PUT,
+            format!("{theirs}/constraints/{cid}"),
+            rule.clone(),
+        ),
+        (Method::GET, format!("{theirs}/distributions"), json!({})),
+    ] {
+        let reply = app.call(b, None, method, &p, Some(body)).await;
+        expect_error(&reply, 404, "segment_not_found");
+    }
+    let own_constraint = format!("{own_segments}/{own_sid}/constraints/{cid}");
+    let reply = app
+        .call(b, None, Method::PUT, &own_constraint, Some(rule))
+        .await;
+    expect_error(&reply, 404, "constraint_not_found");
+    let split = json!({"distributions": [{"variantID": variant, "percent": 100}]});
+    let own_dists = format!("{own_segments}/{own_sid}/distributions");
+    let reply = app
+        .call(b, None, Method::PUT, &own_dists, Some(split))
+        .await;
+    expect_invalid(&reply, "distributions[0].variantID");
+    let reorder = format!("{own_segments}/reorder");
+    let ids = Some(json!({"segmentIDs": [own_sid, sid]}));
+    expect_invalid(
+        &app.call(b, None, Method::PUT, &reorder, ids).await,
+        "segmentIDs",
+    );
+    assert_eq!(app.observe_flag(id(&flag)).await, before);
+    let listed = expect_ok(app.admin_get(&segments_path(id(&flag))).await);
+    assert_eq!(listed, flag["segments"], "{segment}");
+}

@@ -134,6 +134,14 @@ async fn tag_routes_refuse_bad_values_read_keys_and_foreign_tenants() {
             "flag_not_found",
         );
     }
+    let own = json!({"description": "b's flag"});
+    let own = expect_ok(
+        app.call(b, None, Method::POST, "/api/v1/flags", Some(own))
+            .await,
+    );
+    let theirs = format!("{}/tags/{}", flag_path(id(&own)), id(&flag["tags"][0]));
+    let reply = app.call(b, None, Method::DELETE, &theirs, None).await;
+    expect_error(&reply, 404, "tag_not_found");
     assert_eq!(app.observe_flag(id(&flag)).await, before);
 }
 
