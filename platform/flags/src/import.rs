@@ -383,7 +383,7 @@ async fn prune_variants(
 
 /// Makes the flag's tags those of the document.
 async fn sync_tags(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<()> {
-    let project_tags = tx.tags_of_project(row.project_id, None).await?;
+    let project_tags = tx.tags_of_project(row.project_id).await?;
     for value in &f.tags {
         let tag = match project_tags.iter().find(|t| &t.value == value) {
             Some(t) => t.clone(),

@@ -17,15 +17,21 @@ pub struct SnapshotPage {
 }
 
 impl Flags {
-    /// The tags of the caller's project, optionally only those containing `like`.
+    /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
+    /// literal on every backend: `%` and `_` are not wildcards).
     pub async fn tags(&self, scope: &TenantScope, like: Option<&str>) -> Result<Vec<Tag>> {
         let rows = self
             .db
             .scoped(scope)
-            .tags_of_project(scope.project_id().0, like)
+            .tags_of_project(scope.project_id().0)
             .await?;
+        let like = like.map(str::to_lowercase);
         Ok(rows
             .into_iter()
+            .filter(|t| {
+                like.as_ref()
+                    .is_none_or(|l| t.value.to_lowercase().contains(l))
+            })
             .map(|t| Tag {
                 id: t.id,
                 value: t.value,

@@ -276,19 +276,14 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?)
     }
 
-    /// The tags of `project`, ascending id, optionally only those whose value contains `like`.
-    pub async fn tags_of_project(
-        &self,
-        project: i64,
-        like: Option<&str>,
-    ) -> Result<Vec<tag::Model>, StorageError> {
-        let mut q = self
+    /// The tags of `project`, ascending id.
+    pub async fn tags_of_project(&self, project: i64) -> Result<Vec<tag::Model>, StorageError> {
+        Ok(self
             .select::<tag::Entity>()
-            .filter(tag::Column::ProjectId.eq(project));
-        if let Some(like) = like {
-            q = q.filter(tag::Column::Value.contains(like));
-        }
-        Ok(q.order_by_asc(tag::Column::Id).all(&self.conn).await?)
+            .filter(tag::Column::ProjectId.eq(project))
+            .order_by_asc(tag::Column::Id)
+            .all(&self.conn)
+            .await?)
     }
 
     /// The link between a flag and a tag.

@@ -243,12 +243,15 @@ pub(crate) struct SnapshotQuery {
     pub(crate) sort: Option<String>,
 }
 
-/// The version sent in `If-Match` (`3`, `"3"` or `W/"3"`), if any.
+/// The version sent in `If-Match` (`3`, `"3"` or `W/"3"`), if any; `*` means any version.
 pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(value) = req.headers().get("if-match") else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
     let text = text.trim_start_matches("W/").trim_matches('"');
     text.parse::<i64>().map(Some).map_err(|_| {
         ApiError::new(

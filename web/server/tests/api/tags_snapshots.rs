@@ -477,3 +477,53 @@ async fn refused_flag_writes_change_nothing() {
     let keys = expect_ok(app.admin_get("/api/v1/flags").await);
     assert_eq!(keys.as_array().unwrap().len(), 2, "{keys}");
 }
+
+#[tokio::test]
+async fn list_tags_with_value_like_is_literal_and_case_insensitive() {
+    let app = spawn_app().await;
+    let flag = app.create_flag("tagged-like").await;
+    let id = flag["id"].as_i64().unwrap();
+    for value in ["Beta_One", "betaxone", "gamma"] {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                &format!("/api/v1/flags/{id}/tags"),
+                Some(json!({"value": value})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, tags) = app
+        .admin(Method::GET, "/api/v1/tags?value_like=beta_", None)
+        .await;
+    assert_eq!(status, 200);
+    let values: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        vec!["Beta_One"],
+        "`_` must not act as a wildcard; case must not matter"
+    );
+}
+
+#[tokio::test]
+async fn put_flag_with_if_match_star_applies_regardless_of_version() {
+    let app = spawn_app().await;
+    let flag = app.create_flag("star-match").await;
+    let id = flag["id"].as_i64().unwrap();
+    let reply = app
+        .request(Method::PUT, &format!("/api/v1/flags/{id}"), &app.a.admin)
+        .header("If-Match", "*")
+        .json(&json!({"description": "any version"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(reply).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["description"], "any version");
+    assert_eq!(body["version"], flag["version"].as_i64().unwrap() + 1);
+}
