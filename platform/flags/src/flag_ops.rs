@@ -4,7 +4,7 @@ use crate::assemble::{self, Names};
 use crate::service::{Touch, lock_flag, now_millis};
 use crate::validate;
 use crate::{Flag, Flags, FlagsError, Resource, Result};
-use flagent_eval::Prerequisite;
+use flagent_eval::{Bucketing, Prerequisite};
 use flagent_storage::FlagSelection;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
@@ -98,30 +98,9 @@ impl Flags {
         if tx.flag_by_key(scope.project_id().0, &key).await?.is_some() {
             return Err(FlagsError::FlagKeyTaken(key));
         }
-        let actor = scope.principal().actor();
-        let now = now_millis();
         let taken = key.clone();
         let row = tx
-            .insert_row(flag::Model {
-                id: 0,
-                tenant_id: 0,
-                project_id: scope.project_id().0,
-                key,
-                description,
-                salt,
-                bucketing: bucketing.as_str().to_owned(),
-                entity_type: None,
-                notes: String::new(),
-                data_records_enabled: false,
-                default_variant: None,
-                depends_on: serde_json::json!([]),
-                version: 1,
-                created_by: actor.clone(),
-                updated_by: actor,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
+            .insert_row(new_row(scope, key, description, salt, bucketing))
             .await
             .map_err(|e| key_taken_or(e, &taken))?;
         init_states(&tx, &row, template.is_some()).await?;
@@ -280,6 +259,38 @@ impl Flags {
         })
         .await?;
         self.finish(tx, scope, row.id, Touch::AllEnvironments).await
+    }
+}
+
+/// The row of a new, disabled flag in the caller's project, created by the caller now.
+pub(crate) fn new_row(
+    scope: &TenantScope,
+    key: String,
+    description: String,
+    salt: String,
+    bucketing: Bucketing,
+) -> flag::Model {
+    let actor = scope.principal().actor();
+    let now = now_millis();
+    flag::Model {
+        id: 0,
+        tenant_id: 0,
+        project_id: scope.project_id().0,
+        key,
+        description,
+        salt,
+        bucketing: bucketing.as_str().to_owned(),
+        entity_type: None,
+        notes: String::new(),
+        data_records_enabled: false,
+        default_variant: None,
+        depends_on: serde_json::json!([]),
+        version: 1,
+        created_by: actor.clone(),
+        updated_by: actor,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
     }
 }
 

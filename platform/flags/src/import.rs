@@ -1,6 +1,6 @@
 //! The all-or-nothing import: a pure validation pass over the whole document, then one transaction.
 
-use crate::service::{lock_flag, now_millis, record};
+use crate::service::{lock_flag, record};
 use crate::transfer::{Document, FlagDoc, ImportProblem, ImportReport, flag_doc};
 use crate::{Flags, FlagsError, Result, validate};
 use flagent_eval::Bucketing;
@@ -264,33 +264,18 @@ async fn apply_flag(
     id: Option<i64>,
     f: &FlagDoc,
 ) -> Result<i64> {
-    let actor = scope.principal().actor();
-    let now = now_millis();
     let bucketing = validate::bucketing(f.bucketing.as_deref())?;
     let row = match id {
         Some(id) => lock_flag(tx, scope, id, None, false).await?,
         None => {
-            tx.insert_row(flag::Model {
-                id: 0,
-                tenant_id: 0,
-                project_id: scope.project_id().0,
-                key: f.key.clone(),
-                description: String::new(),
-                salt: f.key.clone(),
-                bucketing: Bucketing::default().as_str().to_owned(),
-                entity_type: None,
-                notes: String::new(),
-                data_records_enabled: false,
-                default_variant: None,
-                depends_on: serde_json::json!([]),
-                version: 1,
-                created_by: actor.clone(),
-                updated_by: actor.clone(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
-            .await?
+            let row = crate::flag_ops::new_row(
+                scope,
+                f.key.clone(),
+                String::new(),
+                f.key.clone(),
+                Bucketing::default(),
+            );
+            tx.insert_row(row).await?
         }
     };
     let fields = flag::Model {
