@@ -343,3 +343,64 @@ async fn public_routes_answer_without_key() {
         assert!(body.is_object(), "{path} answers JSON");
     }
 }
+
+/// Every operation of the OpenAPI document with its path parameters filled in.
+fn operations(doc: &Value) -> Vec<(String, String, bool)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let concrete = path
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            ops.push((method.to_uppercase(), concrete, secured));
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_secured_operation_without_key_returns_401() {
+    let app = spawn_app().await;
+    app.create_flag("walked").await;
+    let doc = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let ops = operations(&doc);
+    assert!(
+        ops.len() >= 38,
+        "expected the whole API, got {} operations",
+        ops.len()
+    );
+    let public: Vec<_> = ops
+        .iter()
+        .filter(|(_, _, s)| !s)
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert_eq!(
+        public,
+        vec!["GET /api/v1/health", "GET /api/v1/info"],
+        "only health and info are public"
+    );
+    for (method, path, _) in ops.iter().filter(|(_, _, secured)| *secured) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let reply = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(reply).await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(code(&body), "missing_credentials", "{method} {path}");
+    }
+}
