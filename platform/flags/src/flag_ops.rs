@@ -29,7 +29,7 @@ pub struct NewFlag {
 }
 
 /// Changes to a flag; absent fields stay as they are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlagPatch {
     /// New description.
     pub description: Option<String>,
@@ -184,17 +184,11 @@ impl Flags {
         expected: Option<i64>,
     ) -> Result<Flag> {
         // Only a change of `enabled` alone stays in the caller's environment; every other field is shared.
-        let touch = if patch.enabled.is_some()
-            && patch.description.is_none()
-            && patch.key.is_none()
-            && patch.data_records_enabled.is_none()
-            && patch.entity_type.is_none()
-            && patch.notes.is_none()
-            && patch.salt.is_none()
-            && patch.bucketing.is_none()
-            && patch.depends_on.is_none()
-            && patch.default_variant.is_none()
-        {
+        let only_enabled = FlagPatch {
+            enabled: patch.enabled,
+            ..FlagPatch::default()
+        };
+        let touch = if patch.enabled.is_some() && patch == only_enabled {
             Touch::Current
         } else {
             Touch::AllEnvironments
