@@ -21,6 +21,23 @@ pub enum AuthError {
     /// A key being created is invalid.
     #[error("{0}")]
     InvalidKeySpec(String),
+    /// No API key with this id exists in the caller's tenant and project.
+    #[error("API key {0} not found")]
+    KeyNotFound(i64),
+    /// The API key is revoked or expired, so it cannot be rotated.
+    #[error("API key {0} is revoked or expired")]
+    KeyInactive(i64),
+    /// A field of a key management request is invalid.
+    #[error("{reason}")]
+    InvalidInput {
+        /// The request field, as named on the wire (`name`, `scopes`, `environment`, `expiresAt`).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The caller may not do this, although it is authenticated.
+    #[error("{0}")]
+    Forbidden(String),
     /// The database could not be reached and the key is not cached.
     #[error("authentication is temporarily unavailable")]
     Unavailable(#[source] flagent_storage::StorageError),

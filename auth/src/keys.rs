@@ -4,8 +4,8 @@
 //! the plaintext is returned once, at creation.
 
 use crate::AuthError;
-use flagent_storage::TenantDb;
 use flagent_storage::entities::api_key;
+use flagent_storage::{Connection, Scoped};
 use flagent_types::{Scope, ScopeSet};
 use sha2::{Digest, Sha256};
 
@@ -84,8 +84,12 @@ fn check_plaintext(key: &str) -> Result<(), AuthError> {
     }
 }
 
-/// Creates a key in `db`'s tenant and returns its plaintext once.
-pub async fn create_key(db: &TenantDb, new: NewKey, now: i64) -> Result<CreatedKey, AuthError> {
+/// Creates a key in `db`'s tenant (over the pool or inside a transaction) and returns its plaintext once.
+pub async fn create_key(
+    db: &Scoped<impl Connection>,
+    new: NewKey,
+    now: i64,
+) -> Result<CreatedKey, AuthError> {
     if new.scopes == ScopeSet::default() {
         return Err(AuthError::InvalidKeySpec(
             "a key needs at least one scope".to_owned(),

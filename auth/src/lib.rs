@@ -1,5 +1,5 @@
-//! Authentication: API keys (format, hashing, creation) and the cached lookup that turns a presented key
-//! into a [`TenantScope`](flagent_types::TenantScope).
+//! Authentication: API keys (format, hashing, creation, management) and the cached lookup that turns a
+//! presented key into a [`TenantScope`](flagent_types::TenantScope).
 //!
 //! Architecture Invariant: this crate holds the only production call to
 //! `TenantScope::assume_authenticated`; whoever holds a scope was authenticated here.
@@ -9,7 +9,12 @@
 mod error;
 mod keys;
 mod lookup;
+mod manage;
 
 pub use error::AuthError;
 pub use keys::{CreatedKey, NewKey, create_key, hash_key};
 pub use lookup::{Authenticator, Credentials};
+pub use manage::{
+    ApiKey, IssuedKey, KeyRequest, create_api_key, list_api_keys, read_api_key, revoke_api_key,
+    rotate_api_key,
+};

@@ -2,6 +2,9 @@
 //!
 //! Invariant: a key found in the cache is served without the database. When the database is unreachable
 //! a stale entry keeps being served, so evaluation never depends on it.
+//! Invariant: a key revoked through this node is refused by it from the next request on, whatever the
+//! cache holds; other nodes refuse it once their cached entry is re-checked.
+//! Uses are recorded in memory and written by [`Authenticator::flush_last_used`], never per request.
 
 use crate::{AuthError, hash_key};
 use flagent_storage::Db;
@@ -9,8 +12,8 @@ use flagent_storage::entities::api_key;
 use flagent_types::{
     EnvironmentId, Principal, ProjectId, ScopeSet, SystemScope, TenantId, TenantScope,
 };
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// What a request presented.
@@ -40,6 +43,10 @@ pub struct Authenticator {
     ttl: Duration,
     positive: RwLock<HashMap<String, Arc<Entry>>>,
     negative: RwLock<HashMap<String, Instant>>,
+    /// Ids of keys revoked through this node: refused even if a lookup racing the revocation cached them.
+    revoked: RwLock<HashSet<i64>>,
+    /// The last use of each key since the previous flush: key id → (tenant id, milliseconds).
+    used: Mutex<HashMap<i64, (i64, i64)>>,
 }
 
 fn poisoned() -> AuthError {
@@ -59,6 +66,8 @@ impl Authenticator {
             ttl,
             positive: RwLock::default(),
             negative: RwLock::default(),
+            revoked: RwLock::default(),
+            used: Mutex::default(),
         }
     }
 
@@ -80,7 +89,12 @@ impl Authenticator {
             .ok_or(AuthError::Invalid)?;
         let row = &entry.key;
         let now = now_millis();
-        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        let revoked_here = self
+            .revoked
+            .read()
+            .map_err(|_| poisoned())?
+            .contains(&row.id);
+        if row.revoked_at.is_some() || revoked_here || row.expires_at.is_some_and(|e| e <= now) {
             return Err(AuthError::Invalid);
         }
         if !entry.tenant_active {
@@ -88,6 +102,7 @@ impl Authenticator {
         }
         let environment = resolve_environment(&entry, credentials.environment)?;
         let scopes = ScopeSet::from_csv(&row.scopes).map_err(|_| AuthError::Invalid)?;
+        self.record_use(row.tenant_id, row.id, now);
         let principal = Principal::ApiKey {
             id: row.id,
             name: row.name.clone(),
@@ -147,6 +162,57 @@ impl Authenticator {
         }
         if let Ok(mut n) = self.negative.write() {
             n.clear();
+        }
+    }
+
+    /// Stops accepting key `id` on this node at once, after it was revoked: its cached entry is dropped
+    /// and the id is refused from now on, even if a lookup that raced the revocation caches the old row.
+    pub fn forget_revoked_key(&self, id: i64) {
+        if let Ok(mut revoked) = self.revoked.write() {
+            revoked.insert(id);
+        }
+        if let Ok(mut p) = self.positive.write() {
+            p.retain(|_, entry| entry.key.id != id);
+        }
+    }
+
+    /// Writes the last use of every key used since the previous flush (one update per key) and returns
+    /// how many keys were written. The server calls it every minute, so `last_used_at` moves at most once
+    /// a minute per key and no request waits for it; tests call it directly. When the database fails,
+    /// the unwritten uses are kept for the next flush.
+    #[tracing::instrument(skip_all)]
+    pub async fn flush_last_used(&self) -> Result<usize, AuthError> {
+        let pending: Vec<(i64, (i64, i64))> =
+            std::mem::take(&mut *self.used.lock().map_err(|_| poisoned())?)
+                .into_iter()
+                .collect();
+        for (done, &(id, (tenant, at))) in pending.iter().enumerate() {
+            let db = self.db.scoped_for_system(&self.system, TenantId(tenant));
+            if let Err(err) = db.record_api_key_use(id, at).await {
+                self.keep_uses(&pending[done..]);
+                return Err(err.into());
+            }
+        }
+        Ok(pending.len())
+    }
+
+    /// The database keys are managed in.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn record_use(&self, tenant: i64, id: i64, at: i64) {
+        if let Ok(mut used) = self.used.lock() {
+            used.insert(id, (tenant, at));
+        }
+    }
+
+    fn keep_uses(&self, uses: &[(i64, (i64, i64))]) {
+        if let Ok(mut used) = self.used.lock() {
+            for &(id, (tenant, at)) in uses {
+                let kept = used.entry(id).or_insert((tenant, at));
+                kept.1 = kept.1.max(at);
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! Timestamps are milliseconds since the Unix epoch in `BIGINT` columns, identical on every backend.
 
 mod m20261124_000001_core;
+mod m20261124_000002_audit;
 mod schema;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -17,6 +18,9 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_core::Migration)]
+        vec![
+            Box::new(m20261124_000001_core::Migration),
+            Box::new(m20261124_000002_audit::Migration),
+        ]
     }
 }

@@ -66,6 +66,8 @@ pub async fn create_tenant(
             status: "active".to_owned(),
             plan: plan.to_owned(),
             created_at: now,
+            audit_seq: 0,
+            audit_head: String::new(),
         })
         .await?;
     let tdb = db.scoped_for_system(system, TenantId(tenant.id));

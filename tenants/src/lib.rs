@@ -1,6 +1,7 @@
-//! Tenants, projects and environments. For now: creating a tenant, and the first-start bootstrap that gives a self-hosted server
-//! its `default` tenant, `default` project and `development` / `production` environments.
+//! Tenants, projects and environments: creating a tenant, the first-start bootstrap that gives a
+//! self-hosted server its `default` tenant, project and environments, and the audit log's use cases.
 
+pub mod audit;
 mod bootstrap;
 
 pub use bootstrap::{BootstrapOutcome, TenantsError, bootstrap, create_tenant};

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use flagent_auth::Credentials;
-use flagent_types::{Permission, TenantScope};
+use flagent_types::{Origin, Permission, TenantScope};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -70,6 +70,18 @@ impl<P: Permission> FromRequest for Auth<P> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let key = presented_key(req);
         let environment = requested_environment(req);
+        let origin = Origin {
+            ip: req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            user_agent: req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(512).collect())
+                .unwrap_or_default(),
+        };
         Box::pin(async move {
             let state = state
                 .ok_or_else(|| ApiError::new(ErrorCode::Internal, "application state missing"))?;
@@ -77,7 +89,11 @@ impl<P: Permission> FromRequest for Auth<P> {
                 key: key.as_deref(),
                 environment: environment.as_deref(),
             };
-            let scope = state.auth.authenticate(credentials).await?;
+            let scope = state
+                .auth
+                .authenticate(credentials)
+                .await?
+                .with_origin(origin);
             tracing::Span::current().record("tenant_id", scope.tenant_id().0);
             if !scope.allows(P::SCOPE) {
                 return Err(ApiError::new(

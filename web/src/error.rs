@@ -54,11 +54,13 @@ error_codes! {
     ConstraintNotFound => "constraint_not_found", NOT_FOUND;
     TagNotFound => "tag_not_found", NOT_FOUND;
     EnvironmentNotFound => "environment_not_found", NOT_FOUND;
+    KeyNotFound => "key_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     FlagKeyTaken => "flag_key_taken", CONFLICT;
     VariantKeyTaken => "variant_key_taken", CONFLICT;
     VersionConflict => "version_conflict", CONFLICT;
     VariantInUse => "variant_in_use", CONFLICT;
+    KeyInactive => "key_inactive", CONFLICT;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
@@ -219,12 +221,26 @@ impl From<AuthError> for ApiError {
                 ApiError::new(ErrorCode::EnvironmentNotFound, message)
             }
             AuthError::InvalidKeySpec(m) => ApiError::invalid("key", m),
+            AuthError::KeyNotFound(_) => ApiError::new(ErrorCode::KeyNotFound, message),
+            AuthError::KeyInactive(_) => ApiError::new(ErrorCode::KeyInactive, message),
+            AuthError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
+            AuthError::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, message),
             AuthError::Unavailable(source) => ApiError::new(
                 ErrorCode::DatabaseUnavailable,
                 "authentication is temporarily unavailable",
             )
             .with_source(source),
             AuthError::Unexpected(source) => ApiError::internal(AnyError(source)),
+        }
+    }
+}
+
+impl From<flagent_tenants::TenantsError> for ApiError {
+    fn from(err: flagent_tenants::TenantsError) -> Self {
+        match err {
+            flagent_tenants::TenantsError::Storage(flagent_storage_error) => {
+                ApiError::from(FlagsError::from(flagent_storage_error))
+            }
         }
     }
 }

@@ -6,11 +6,13 @@
 //! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
 //! import/export, and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
 
+mod audit;
 mod auth;
 mod error;
 mod evaluation;
 mod extract;
 mod flags;
+mod keys;
 mod middleware;
 mod openapi;
 mod ops;
@@ -31,6 +33,8 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     cfg.configure(ops::configure_root_ops).service(
         web::scope("/api/v1")
             .configure(flags::configure_flags)
+            .configure(audit::configure_audit)
+            .configure(keys::configure_keys)
             .configure(evaluation::configure_evaluation)
             .configure(transfer::configure_transfer)
             .configure(ops::configure_api_ops),

@@ -2,7 +2,7 @@
 //!
 //! Each operation's `security` names the API key scope it needs; tests read it to enumerate routes.
 
-use crate::{evaluation, flags, ops, transfer};
+use crate::{audit, evaluation, flags, keys, ops, transfer};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         evaluation::post_evaluation, evaluation::get_evaluation, evaluation::post_evaluation_batch,
         evaluation::get_evaluation_batch,
         transfer::export_gitops, transfer::export_eval_cache, transfer::import_flags,
+        audit::list_audit_events, audit::verify_audit_log, audit::export_audit_log,
+        keys::create_key, keys::list_keys, keys::get_key, keys::rotate_key, keys::revoke_key,
         ops::health, ops::info,
     ),
     modifiers(&Security)

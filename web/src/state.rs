@@ -3,6 +3,7 @@
 use flagent_auth::Authenticator;
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
+use flagent_tenants::audit::AuditLog;
 use std::sync::Arc;
 
 /// Limits the HTTP layer enforces.
@@ -18,6 +19,8 @@ pub struct Limits {
 pub struct AppState {
     /// Flag management and the evaluation cache.
     pub flags: Flags,
+    /// The audit log.
+    pub audit: AuditLog,
     /// API key authentication.
     pub auth: Arc<Authenticator>,
     /// Prometheus metrics.

@@ -1,6 +1,7 @@
 //! Use cases on whole flags: create, read, list, update, enable, delete, restore, duplicate.
 
 use crate::assemble::{self, Names};
+use crate::audit::Change;
 use crate::service::{Touch, lock_flag, now_millis};
 use crate::validate;
 use crate::{Flag, Flags, FlagsError, Resource, Result};
@@ -104,7 +105,12 @@ impl Flags {
             .await
             .map_err(|e| key_taken_or(e, &taken))?;
         init_states(&tx, &row, template.is_some()).await?;
-        self.finish(tx, scope, row.id, Touch::AllEnvironments).await
+        let change = Change {
+            action: "flag.create",
+            before: None,
+        };
+        self.finish(tx, scope, row.id, Touch::AllEnvironments, change)
+            .await
     }
 
     /// One live flag of the caller's project as seen in the caller's environment (a deleted flag is not
@@ -195,14 +201,21 @@ impl Flags {
         };
         let env = scope.environment_id().0;
         let (_, view) = self
-            .change(scope, flag_id, expected, touch, async |tx, row| {
-                let updated = validate::patch(tx, row, patch.clone()).await?;
-                tx.update_row(updated).await?;
-                if let Some(enabled) = patch.enabled {
-                    set_state(tx, row.id, env, enabled).await?;
-                }
-                Ok(())
-            })
+            .change(
+                scope,
+                flag_id,
+                expected,
+                touch,
+                "flag.update",
+                async |tx, row| {
+                    let updated = validate::patch(tx, row, patch.clone()).await?;
+                    tx.update_row(updated).await?;
+                    if let Some(enabled) = patch.enabled {
+                        set_state(tx, row.id, env, enabled).await?;
+                    }
+                    Ok(())
+                },
+            )
             .await?;
         Ok(view)
     }
@@ -217,9 +230,14 @@ impl Flags {
     ) -> Result<Flag> {
         let env = scope.environment_id().0;
         let (_, view) = self
-            .change(scope, flag_id, expected, Touch::Current, async |tx, row| {
-                set_state(tx, row.id, env, enabled).await
-            })
+            .change(
+                scope,
+                flag_id,
+                expected,
+                Touch::Current,
+                "flag.enable",
+                async |tx, row| set_state(tx, row.id, env, enabled).await,
+            )
             .await?;
         Ok(view)
     }
@@ -231,6 +249,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
+            "flag.delete",
             async |tx, row| {
                 let deleted = flag::Model {
                     deleted_at: Some(now_millis()),
@@ -247,12 +266,18 @@ impl Flags {
     pub async fn restore_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
         let tx = self.db.scoped(scope).begin().await?;
         let row = lock_flag(&tx, scope, flag_id, None, true).await?;
+        let before = self.view_of(&tx, scope, row.id).await?;
         tx.update_row(flag::Model {
             deleted_at: None,
             ..row.clone()
         })
         .await?;
-        self.finish(tx, scope, row.id, Touch::AllEnvironments).await
+        let change = Change {
+            action: "flag.restore",
+            before,
+        };
+        self.finish(tx, scope, row.id, Touch::AllEnvironments, change)
+            .await
     }
 }
 

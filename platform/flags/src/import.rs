@@ -236,9 +236,21 @@ impl Flags {
         if dry_run || changed.is_empty() {
             return Ok(report);
         }
-        let (_, project_row) = self.names(&tx, scope).await?;
+        let (env, project_row) = self.names(&tx, scope).await?;
         let envs = tx.environments_of_project(project).await?;
         let recorded = record(&tx, scope, &project_row, &envs, &changed).await?;
+        for (_, after) in recorded.views.iter().filter(|(e, _)| *e == env.id) {
+            let before = current.get(&after.key);
+            let event = crate::audit::event(
+                scope,
+                "flag.import",
+                after.id,
+                &env.key,
+                before,
+                Some(after),
+            );
+            tx.append_audit(event).await?;
+        }
         self.commit_and_publish(tx, scope, recorded.updates).await?;
         Ok(report)
     }

@@ -6,6 +6,7 @@
 //! revisions, and is applied to the [`EvalCache`] before the method returns.
 
 mod assemble;
+mod audit;
 mod cache;
 mod error;
 mod flag_ops;

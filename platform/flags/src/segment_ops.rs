@@ -115,19 +115,26 @@ impl Flags {
         let input = checked_segment(input)?;
         let env = scope.environment_id().0;
         let (row, _) = self
-            .change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-                Ok(tx
-                    .insert_row(segment::Model {
-                        id: 0,
-                        tenant_id: 0,
-                        flag_id: flag.id,
-                        environment_id: env,
-                        description: input.description.clone(),
-                        rank: NEW_SEGMENT_RANK,
-                        rollout_percent: input.rollout_percent,
-                    })
-                    .await?)
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::Current,
+                "segment.create",
+                async |tx, flag| {
+                    Ok(tx
+                        .insert_row(segment::Model {
+                            id: 0,
+                            tenant_id: 0,
+                            flag_id: flag.id,
+                            environment_id: env,
+                            description: input.description.clone(),
+                            rank: NEW_SEGMENT_RANK,
+                            rollout_percent: input.rollout_percent,
+                        })
+                        .await?)
+                },
+            )
             .await?;
         Ok(segment_view(&row))
     }
@@ -142,16 +149,23 @@ impl Flags {
     ) -> Result<Segment> {
         let input = checked_segment(input)?;
         let (_, flag) = self
-            .change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-                let current = segment_of(tx, scope, flag, segment_id).await?;
-                tx.update_row(segment::Model {
-                    description: input.description.clone(),
-                    rollout_percent: input.rollout_percent,
-                    ..current
-                })
-                .await?;
-                Ok(())
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::Current,
+                "segment.update",
+                async |tx, flag| {
+                    let current = segment_of(tx, scope, flag, segment_id).await?;
+                    tx.update_row(segment::Model {
+                        description: input.description.clone(),
+                        rollout_percent: input.rollout_percent,
+                        ..current
+                    })
+                    .await?;
+                    Ok(())
+                },
+            )
             .await?;
         find_segment(flag.segments, segment_id)
     }
@@ -163,10 +177,17 @@ impl Flags {
         flag_id: i64,
         segment_id: i64,
     ) -> Result<()> {
-        self.change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-            segment_of(tx, scope, flag, segment_id).await?;
-            Ok(tx.delete_segment(segment_id).await?)
-        })
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::Current,
+            "segment.delete",
+            async |tx, flag| {
+                segment_of(tx, scope, flag, segment_id).await?;
+                Ok(tx.delete_segment(segment_id).await?)
+            },
+        )
         .await?;
         Ok(())
     }
@@ -179,30 +200,37 @@ impl Flags {
         order: Vec<i64>,
     ) -> Result<()> {
         let env = scope.environment_id().0;
-        self.change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-            let segments = tx.segments_of_flag(flag.id, env).await?;
-            let have: HashSet<i64> = segments.iter().map(|s| s.id).collect();
-            let want: HashSet<i64> = order.iter().copied().collect();
-            if have != want || want.len() != order.len() {
-                return Err(FlagsError::invalid(
-                    "segmentIDs",
-                    format!(
-                        "segmentIDs must list each of the flag's segments exactly once: {:?}",
-                        sorted(&have)
-                    ),
-                ));
-            }
-            for (rank, id) in order.iter().enumerate() {
-                if let Some(s) = segments.iter().find(|s| s.id == *id) {
-                    tx.update_row(segment::Model {
-                        rank: rank as i64,
-                        ..s.clone()
-                    })
-                    .await?;
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::Current,
+            "segment.reorder",
+            async |tx, flag| {
+                let segments = tx.segments_of_flag(flag.id, env).await?;
+                let have: HashSet<i64> = segments.iter().map(|s| s.id).collect();
+                let want: HashSet<i64> = order.iter().copied().collect();
+                if have != want || want.len() != order.len() {
+                    return Err(FlagsError::invalid(
+                        "segmentIDs",
+                        format!(
+                            "segmentIDs must list each of the flag's segments exactly once: {:?}",
+                            sorted(&have)
+                        ),
+                    ));
                 }
-            }
-            Ok(())
-        })
+                for (rank, id) in order.iter().enumerate() {
+                    if let Some(s) = segments.iter().find(|s| s.id == *id) {
+                        tx.update_row(segment::Model {
+                            rank: rank as i64,
+                            ..s.clone()
+                        })
+                        .await?;
+                    }
+                }
+                Ok(())
+            },
+        )
         .await?;
         Ok(())
     }
@@ -227,19 +255,26 @@ impl Flags {
     ) -> Result<Constraint> {
         let input = checked_constraint(input)?;
         let (row, _) = self
-            .change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-                segment_of(tx, scope, flag, segment_id).await?;
-                Ok(tx
-                    .insert_row(constraint::Model {
-                        id: 0,
-                        tenant_id: 0,
-                        segment_id,
-                        property: input.property.clone(),
-                        operator: input.operator.clone(),
-                        value: input.value.clone(),
-                    })
-                    .await?)
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::Current,
+                "constraint.create",
+                async |tx, flag| {
+                    segment_of(tx, scope, flag, segment_id).await?;
+                    Ok(tx
+                        .insert_row(constraint::Model {
+                            id: 0,
+                            tenant_id: 0,
+                            segment_id,
+                            property: input.property.clone(),
+                            operator: input.operator.clone(),
+                            value: input.value.clone(),
+                        })
+                        .await?)
+                },
+            )
             .await?;
         Ok(constraint_view(row))
     }
@@ -255,22 +290,29 @@ impl Flags {
     ) -> Result<Constraint> {
         let input = checked_constraint(input)?;
         let (row, _) = self
-            .change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-                segment_of(tx, scope, flag, segment_id).await?;
-                let current = tx
-                    .get::<constraint::Model>(constraint_id)
-                    .await?
-                    .filter(|c| c.segment_id == segment_id)
-                    .ok_or(FlagsError::NotFound(Resource::Constraint))?;
-                let next = constraint::Model {
-                    property: input.property.clone(),
-                    operator: input.operator.clone(),
-                    value: input.value.clone(),
-                    ..current
-                };
-                tx.update_row(next.clone()).await?;
-                Ok(next)
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::Current,
+                "constraint.update",
+                async |tx, flag| {
+                    segment_of(tx, scope, flag, segment_id).await?;
+                    let current = tx
+                        .get::<constraint::Model>(constraint_id)
+                        .await?
+                        .filter(|c| c.segment_id == segment_id)
+                        .ok_or(FlagsError::NotFound(Resource::Constraint))?;
+                    let next = constraint::Model {
+                        property: input.property.clone(),
+                        operator: input.operator.clone(),
+                        value: input.value.clone(),
+                        ..current
+                    };
+                    tx.update_row(next.clone()).await?;
+                    Ok(next)
+                },
+            )
             .await?;
         Ok(constraint_view(row))
     }
@@ -283,14 +325,21 @@ impl Flags {
         segment_id: i64,
         constraint_id: i64,
     ) -> Result<()> {
-        self.change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-            segment_of(tx, scope, flag, segment_id).await?;
-            tx.get::<constraint::Model>(constraint_id)
-                .await?
-                .filter(|c| c.segment_id == segment_id)
-                .ok_or(FlagsError::NotFound(Resource::Constraint))?;
-            Ok(tx.delete_constraint(segment_id, constraint_id).await?)
-        })
+        self.change(
+            scope,
+            flag_id,
+            None,
+            Touch::Current,
+            "constraint.delete",
+            async |tx, flag| {
+                segment_of(tx, scope, flag, segment_id).await?;
+                tx.get::<constraint::Model>(constraint_id)
+                    .await?
+                    .filter(|c| c.segment_id == segment_id)
+                    .ok_or(FlagsError::NotFound(Resource::Constraint))?;
+                Ok(tx.delete_constraint(segment_id, constraint_id).await?)
+            },
+        )
         .await?;
         Ok(())
     }
@@ -318,13 +367,20 @@ impl Flags {
         input: Vec<DistributionInput>,
     ) -> Result<Vec<Distribution>> {
         let (_, flag) = self
-            .change(scope, flag_id, None, Touch::Current, async |tx, flag| {
-                segment_of(tx, scope, flag, segment_id).await?;
-                let variants = tx.variants_of_flag(flag.id).await?;
-                let rows = checked_distributions(&input, &variants)?;
-                tx.replace_distributions(segment_id, rows).await?;
-                Ok(())
-            })
+            .change(
+                scope,
+                flag_id,
+                None,
+                Touch::Current,
+                "distribution.update",
+                async |tx, flag| {
+                    segment_of(tx, scope, flag, segment_id).await?;
+                    let variants = tx.variants_of_flag(flag.id).await?;
+                    let rows = checked_distributions(&input, &variants)?;
+                    tx.replace_distributions(segment_id, rows).await?;
+                    Ok(())
+                },
+            )
             .await?;
         Ok(find_segment(flag.segments, segment_id)?.distributions)
     }

@@ -4,6 +4,7 @@
 //! Invariant: a change is applied to this node's [`EvalCache`] before the call that made it returns.
 
 use crate::assemble::{self, Names};
+use crate::audit::{self, Change};
 use crate::cache::{EnvUpdate, EvalCache};
 use crate::{Flag, FlagsError, Resource, Result};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
@@ -141,23 +142,28 @@ impl Flags {
         flag_id: i64,
         expected: Option<i64>,
         touch: Touch,
+        action: &'static str,
         body: impl AsyncFnOnce(&TenantTx, &flag::Model) -> Result<T>,
     ) -> Result<(T, Flag)> {
         let tx = self.db.scoped(scope).begin().await?;
         let row = lock_flag(&tx, scope, flag_id, expected, false).await?;
+        let before = self.view_of(&tx, scope, row.id).await?;
         let value = body(&tx, &row).await?;
-        let view = self.finish(tx, scope, row.id, touch).await?;
+        let view = self
+            .finish(tx, scope, row.id, touch, Change { action, before })
+            .await?;
         Ok((value, view))
     }
 
-    /// Writes a snapshot and a new revision for each touched environment, commits, and applies the
-    /// flag's new configuration to the cache. Returns the flag in the caller's environment.
+    /// Writes a snapshot and a new revision for each touched environment and the audit event, commits,
+    /// and applies the flag's new configuration to the cache. Returns the flag in the caller's environment.
     pub(crate) async fn finish(
         &self,
         tx: TenantTx,
         scope: &TenantScope,
         flag_id: i64,
         touch: Touch,
+        change: Change,
     ) -> Result<Flag> {
         let (env, project) = self.names(&tx, scope).await?;
         let envs = match touch {
@@ -165,13 +171,23 @@ impl Flags {
             Touch::AllEnvironments => tx.environments_of_project(project.id).await?,
         };
         let recorded = record(&tx, scope, &project, &envs, &[flag_id]).await?;
-        self.commit_and_publish(tx, scope, recorded.updates).await?;
-        recorded
+        let after = recorded
             .views
-            .into_iter()
+            .iter()
             .find(|(e, _)| *e == env.id)
-            .map(|(_, view)| view)
-            .ok_or(FlagsError::NotFound(Resource::Flag))
+            .map(|(_, view)| view.clone())
+            .ok_or(FlagsError::NotFound(Resource::Flag))?;
+        let event = audit::event(
+            scope,
+            change.action,
+            flag_id,
+            &env.key,
+            change.before.as_ref(),
+            Some(&after),
+        );
+        tx.append_audit(event).await?;
+        self.commit_and_publish(tx, scope, recorded.updates).await?;
+        Ok(after)
     }
 
     /// Commits `tx` and applies recorded changes to the cache in commit order.

@@ -53,6 +53,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
+                "tag.add",
                 async |tx, flag| {
                     let tag = match tx.tag_by_value(flag.project_id, &value).await? {
                         Some(t) => t,
@@ -92,6 +93,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
+            "tag.remove",
             async |tx, flag| {
                 tx.flag_tag(flag.id, tag_id)
                     .await?

@@ -73,6 +73,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
+                "variant.create",
                 async |tx, flag| {
                     let existing = tx.variants_of_flag(flag.id).await?;
                     if existing.iter().any(|v| v.key == input.key) {
@@ -108,6 +109,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
+                "variant.update",
                 async |tx, flag| {
                     let current = variant_of(tx, flag.id, variant_id).await?;
                     let existing = tx.variants_of_flag(flag.id).await?;
@@ -152,6 +154,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
+            "variant.delete",
             async |tx, flag| {
                 let current = variant_of(tx, flag.id, variant_id).await?;
                 if tx.variant_in_use(variant_id).await? {

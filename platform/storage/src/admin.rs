@@ -1,8 +1,9 @@
-//! Creating and dropping whole databases on a server (test isolation and operators' tools).
+//! Creating and dropping whole databases on a server (test isolation and operators' tools), and running a
+//! raw statement for tests that tamper with rows directly.
 #![allow(clippy::disallowed_methods)] // Database-level statements hold no tenant data.
 
 use crate::StorageError;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 fn check_name(name: &str) -> Result<(), StorageError> {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -30,9 +31,30 @@ pub async fn drop_database(server_url: &str, name: &str) -> Result<(), StorageEr
     let sql = if server_url.starts_with("postgres") {
         format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     } else {
+        // MySQL waits for every open transaction on the database before dropping it; end its sessions.
+        let sessions = conn
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::MySql,
+                "SELECT id FROM information_schema.processlist WHERE db = ?",
+                [name.into()],
+            ))
+            .await?;
+        for row in sessions {
+            if let Ok(id) = row.try_get::<u64>("", "id") {
+                let _ = conn.execute_unprepared(&format!("KILL {id}")).await;
+            }
+        }
         format!("DROP DATABASE IF EXISTS {name}")
     };
     conn.execute_unprepared(&sql).await?;
     conn.close().await?;
     Ok(())
+}
+
+/// Runs one SQL statement against the database at `url` (tests that tamper with rows directly).
+pub async fn execute(url: &str, sql: &str) -> Result<u64, StorageError> {
+    let conn = Database::connect(url).await?;
+    let result = conn.execute_unprepared(sql).await?;
+    conn.close().await?;
+    Ok(result.rows_affected())
 }

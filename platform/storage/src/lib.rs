@@ -5,15 +5,18 @@
 //! only through [`Db::scoped`], whose every statement carries the scope's tenant (see `scoped.rs`).
 
 pub mod admin;
+mod audit;
 mod db;
 pub mod entities;
 mod error;
 mod flags;
+mod keys;
 mod row;
 mod scoped;
 mod system;
 mod tenancy;
 
+pub use audit::{AuditQuery, NewAuditEvent, chain_hash, event_fields};
 pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use flags::{FlagRows, FlagSelection};

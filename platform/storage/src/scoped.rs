@@ -10,7 +10,8 @@ use flagent_types::TenantId;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
-    Select, TransactionTrait, sea_query::SimpleExpr,
+    Select, TransactionTrait,
+    sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 
 /// A tenant-owned table: it has a `tenant_id` and an `id` column.
@@ -48,6 +49,7 @@ tenant_owned!(
     entity_type,
     flag_snapshot,
     api_key,
+    audit_event,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).
@@ -74,9 +76,16 @@ impl<C> Scoped<C> {
 }
 
 impl TenantDb {
-    /// Opens a transaction for the same tenant.
+    /// Opens a write transaction for the same tenant.
+    ///
+    /// Invariant: its first statement locks the tenant's row, so a tenant's write transactions run one at
+    /// a time and always take their row locks in the same order. Without it, two transactions that insert
+    /// rows referencing the same environment (shared foreign-key locks on InnoDB) and then update that
+    /// environment deadlock on MySQL/MariaDB.
     pub async fn begin(&self) -> Result<TenantTx, StorageError> {
-        Ok(Scoped::new(self.conn.begin().await?, self.tenant))
+        let tx = Scoped::new(self.conn.begin().await?, self.tenant);
+        tx.lock_tenant().await?;
+        Ok(tx)
     }
 }
 
@@ -151,6 +160,63 @@ impl<C: ConnectionTrait> Scoped<C> {
             update = update.col_expr(column, value);
         }
         Ok(update.exec(&self.conn).await?.rows_affected)
+    }
+
+    /// Locks this tenant's row until the transaction ends (an update that changes nothing).
+    async fn lock_tenant(&self) -> Result<(), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::AuditSeq,
+                Expr::col(tenant::Column::AuditSeq),
+            )
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Advances this tenant's audit sequence and returns the new number and the chain head before it.
+    /// The update locks the tenant row until the transaction ends, so appends within a tenant are
+    /// serialised and the chain cannot fork.
+    pub(crate) async fn advance_audit_seq(&self) -> Result<(i64, String), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::AuditSeq,
+                Expr::col(tenant::Column::AuditSeq).add(1),
+            )
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        let row = self.tenant_row().await?;
+        Ok((row.audit_seq, row.audit_head))
+    }
+
+    /// Records the hash of this tenant's newest audit event.
+    pub(crate) async fn set_audit_head(&self, hash: &str) -> Result<(), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::AuditHead, Expr::value(hash))
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// This tenant's own row.
+    pub(crate) async fn tenant_row(&self) -> Result<tenant::Model, StorageError> {
+        tenant::Entity::find_by_id(self.tenant.0)
+            .one(&self.conn)
+            .await?
+            .ok_or_else(|| {
+                StorageError::Unexpected(anyhow::anyhow!("tenant {} vanished", self.tenant))
+            })
+    }
+
+    /// Inserts an audit event (audit events have no update or delete).
+    pub(crate) async fn insert_audit_event(
+        &self,
+        event: audit_event::Model,
+    ) -> Result<audit_event::Model, StorageError> {
+        self.insert::<audit_event::Entity>(event).await
     }
 
     /// Deletes this tenant's rows of `E` matching `condition`; returns how many went.

@@ -31,7 +31,7 @@ impl TestDb {
     pub async fn new() -> TestDb {
         let id = uuid::Uuid::new_v4().simple().to_string();
         match std::env::var("DATABASE_URL") {
-            Ok(server_url) if !server_url.starts_with("sqlite") => {
+            Ok(server_url) if !server_url.is_empty() && !server_url.starts_with("sqlite") => {
                 let name = format!("t_{id}");
                 flagent_storage::admin::create_database(&server_url, &name)
                     .await

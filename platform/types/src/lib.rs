@@ -13,4 +13,4 @@ pub use ids::{
     TenantId, VariantId,
 };
 pub use key::{FlagKey, KeyError, valid_key};
-pub use scope::{Permission, Principal, Scope, ScopeSet, SystemScope, TenantScope, perm};
+pub use scope::{Origin, Permission, Principal, Scope, ScopeSet, SystemScope, TenantScope, perm};

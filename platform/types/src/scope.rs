@@ -161,12 +161,35 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// How the principal is named in `createdBy` / `updatedBy`.
+    /// How the principal is named in `createdBy` / `updatedBy` and the audit log.
     pub fn actor(&self) -> String {
         match self {
             Principal::ApiKey { name, prefix, .. } => format!("key:{name} ({prefix})"),
         }
     }
+
+    /// The kind of principal, as the audit log records it.
+    pub fn actor_type(&self) -> &'static str {
+        match self {
+            Principal::ApiKey { .. } => "api_key",
+        }
+    }
+
+    /// The principal's id, as the audit log records it.
+    pub fn actor_id(&self) -> String {
+        match self {
+            Principal::ApiKey { id, .. } => id.to_string(),
+        }
+    }
+}
+
+/// Where a request came from, recorded in the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The client's IP address.
+    pub ip: String,
+    /// The client's user agent.
+    pub user_agent: String,
 }
 
 /// An authenticated caller inside one tenant, project and environment.
@@ -179,6 +202,7 @@ pub struct TenantScope {
     environment: EnvironmentId,
     principal: Principal,
     scopes: ScopeSet,
+    origin: Origin,
 }
 
 impl TenantScope {
@@ -197,7 +221,18 @@ impl TenantScope {
             environment,
             principal,
             scopes,
+            origin: Origin::default(),
         }
+    }
+
+    /// The same scope, recording where the request came from (it grants nothing).
+    pub fn with_origin(self, origin: Origin) -> Self {
+        Self { origin, ..self }
+    }
+
+    /// Where the request came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
     }
 
     /// The tenant every query is filtered by.

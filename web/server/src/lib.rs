@@ -27,12 +27,16 @@ use tracing_actix_web::TracingLogger;
 /// How long a cached API key is trusted before it is checked against the database again.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
+/// How often the API keys' last use is written to the database.
+const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
     bootstrap: Option<BootstrapKeys>,
+    auth: Arc<Authenticator>,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -74,9 +78,11 @@ impl Application {
             .await
             .context("load API keys into the key cache")?;
         tracing::info!(keys, "key cache loaded");
+        let auth = Arc::new(auth);
         let state = web::Data::new(AppState {
             flags,
-            auth: Arc::new(auth),
+            audit: flagent_tenants::audit::AuditLog::new(db.clone()),
+            auth: auth.clone(),
             metrics: Metrics::new().context("register metrics")?,
             limits: Limits {
                 max_batch_results: settings.evaluation.max_batch_results,
@@ -99,6 +105,7 @@ impl Application {
             server,
             db,
             bootstrap,
+            auth,
         })
     }
 
@@ -117,9 +124,34 @@ impl Application {
         self.bootstrap.as_ref()
     }
 
-    /// Serves until the process is stopped.
+    /// The API key authenticator (tests flush its recorded key uses instead of waiting a minute).
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+
+    /// Serves until the process is stopped, writing API keys' last use every minute and once at the end.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let flusher = tokio::spawn(flush_key_uses(self.auth.clone()));
+        let served = self.server.await;
+        flusher.abort();
+        if let Err(err) = self.auth.flush_last_used().await {
+            tracing::warn!(error = %err, "could not record the API keys' last use at shutdown");
+        }
+        served
+    }
+}
+
+/// Writes the API keys' last use every [`KEY_USE_FLUSH_INTERVAL`]; a failed write is retried next time.
+async fn flush_key_uses(auth: Arc<Authenticator>) {
+    let start = tokio::time::Instant::now() + KEY_USE_FLUSH_INTERVAL;
+    let mut ticks = tokio::time::interval_at(start, KEY_USE_FLUSH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match auth.flush_last_used().await {
+            Ok(keys) => tracing::debug!(keys, "recorded the API keys' last use"),
+            Err(err) => tracing::warn!(error = %err, "could not record the API keys' last use"),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`TENANT_TABLES`]) or global (listed in [`GLOBAL_TABLES`]); a test checks the two lists cover the schema.
 
 pub mod api_key;
+pub mod audit_event;
 pub mod constraint;
 pub mod distribution;
 pub mod entity_type;
@@ -36,6 +37,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "entity_types",
     "flag_snapshots",
     "api_keys",
+    "audit_events",
 ];
 
 #[cfg(test)]
@@ -66,6 +68,7 @@ mod tests {
             table::<entity_type::Entity>(),
             table::<flag_snapshot::Entity>(),
             table::<api_key::Entity>(),
+            table::<audit_event::Entity>(),
         ])
     }
 

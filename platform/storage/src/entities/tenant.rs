@@ -13,6 +13,8 @@ pub struct Model {
     pub status: String,
     pub plan: String,
     pub created_at: i64,
+    pub audit_seq: i64,
+    pub audit_head: String,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.

@@ -38,6 +38,8 @@ pub(crate) struct TestApp {
     pub(crate) b: TenantKeys,
     /// The application's database handle (closing it simulates an outage).
     pub(crate) db: Db,
+    /// The database's URL, for statements that bypass the application.
+    pub(crate) db_url: String,
     _test_db: TestDb,
 }
 
@@ -70,6 +72,7 @@ pub(crate) async fn spawn_app() -> TestApp {
         },
         b,
         db,
+        db_url: test_db.url().to_owned(),
         _test_db: test_db,
     }
 }

@@ -3,10 +3,12 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod evaluation;
 mod flags;
 mod health;
+mod keys;
 mod resilience;
 mod segments;
 mod tags_snapshots;
