@@ -11,6 +11,7 @@ pub mod entities;
 mod error;
 mod flags;
 mod keys;
+mod projects;
 mod row;
 mod scoped;
 mod system;

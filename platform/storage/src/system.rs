@@ -68,9 +68,10 @@ impl SystemDb<'_> {
             .await?)
     }
 
-    /// Every environment of every tenant, for warming the evaluation cache at start.
+    /// Every live (not archived) environment of every tenant, for warming the evaluation cache at start.
     pub async fn all_environments(&self) -> Result<Vec<environment::Model>, StorageError> {
         Ok(environment::Entity::find()
+            .filter(environment::Column::ArchivedAt.is_null())
             .order_by_asc(environment::Column::SortOrder)
             .order_by_asc(environment::Column::Id)
             .all(&self.db.conn)

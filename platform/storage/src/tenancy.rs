@@ -14,7 +14,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?)
     }
 
-    /// The environments of `project`, in display order.
+    /// The live (not archived) environments of `project`, in display order.
     pub async fn environments_of_project(
         &self,
         project: i64,
@@ -22,6 +22,7 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(self
             .select::<environment::Entity>()
             .filter(environment::Column::ProjectId.eq(project))
+            .filter(environment::Column::ArchivedAt.is_null())
             .order_by_asc(environment::Column::SortOrder)
             .order_by_asc(environment::Column::Id)
             .all(&self.conn)

@@ -16,6 +16,8 @@ pub struct Model {
     pub color: String,
     pub revision: i64,
     pub created_at: i64,
+    /// When the environment was archived (`None` while live).
+    pub archived_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.
