@@ -8,10 +8,12 @@
 mod assemble;
 mod audit;
 mod cache;
+mod constraint_ops;
 mod error;
 mod flag_ops;
 mod flagr;
 mod import;
+mod import_check;
 mod model;
 mod segment_ops;
 mod service;
@@ -21,12 +23,13 @@ mod validate;
 mod variant_ops;
 
 pub use cache::{CacheWriter, EvalCache};
+pub use constraint_ops::{ConstraintInput, DistributionInput};
 pub use error::{FlagsError, Resource, Result};
 pub use flag_ops::{FlagFilter, FlagPatch, NewFlag, SIMPLE_BOOLEAN_FLAG};
 pub use flagr::{FlagrExport, from_flagr, to_flagr};
-pub use import::validate_document;
+pub use import_check::validate_document;
 pub use model::{Constraint, Distribution, Flag, FlagSnapshot, Segment, Tag, Variant};
-pub use segment_ops::{ConstraintInput, DistributionInput, NEW_SEGMENT_RANK, SegmentInput};
+pub use segment_ops::{NEW_SEGMENT_RANK, SegmentInput};
 pub use service::Flags;
 pub use tag_ops::SnapshotPage;
 pub use transfer::{
