@@ -7,6 +7,7 @@
 
 mod m20261124_000001_core;
 mod m20261124_000002_audit;
+mod m20261124_000003_archive;
 mod schema;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_core::Migration),
             Box::new(m20261124_000002_audit::Migration),
+            Box::new(m20261124_000003_archive::Migration),
         ]
     }
 }

@@ -7,9 +7,35 @@ use flagent_storage::entities::{environment, project, tenant};
 use flagent_storage::{Db, StorageError};
 use flagent_types::{SystemScope, TenantId};
 
-/// Why the bootstrap failed.
+/// Why a tenant, project or environment use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TenantsError {
+    /// No project with this key in the caller's tenant.
+    #[error("project {0:?} not found")]
+    ProjectNotFound(String),
+    /// No live environment with this key in the project.
+    #[error("environment {0:?} not found")]
+    EnvironmentNotFound(String),
+    /// The tenant already has a project with this key.
+    #[error("a project with key {0:?} already exists")]
+    ProjectKeyTaken(String),
+    /// The project already has (or had, archived) an environment with this key.
+    #[error("an environment with key {0:?} already exists in this project")]
+    EnvironmentKeyTaken(String),
+    /// The environment is the project's last live one.
+    #[error("environment {0:?} is the project's last environment and cannot be archived")]
+    LastEnvironment(String),
+    /// Live API keys are bound to the environment, so it cannot be archived.
+    #[error("environment {0:?} has live API keys bound to it; revoke them before archiving it")]
+    EnvironmentInUse(String),
+    /// A field failed validation.
+    #[error("{reason}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// Why, as a message.
+        reason: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -27,7 +53,7 @@ pub struct BootstrapOutcome {
 }
 
 /// The environments a new project gets: key, name, colour.
-const DEFAULT_ENVIRONMENTS: [(&str, &str, &str); 2] = [
+pub(crate) const DEFAULT_ENVIRONMENTS: [(&str, &str, &str); 2] = [
     ("development", "Development", "#2e7d32"),
     ("production", "Production", "#c62828"),
 ];
@@ -93,6 +119,7 @@ pub async fn create_tenant(
                 color: (*color).to_owned(),
                 revision: 0,
                 created_at: now,
+                archived_at: None,
             })
             .await?,
         );

@@ -3,5 +3,6 @@
 
 pub mod audit;
 mod bootstrap;
+pub mod projects;
 
 pub use bootstrap::{BootstrapOutcome, TenantsError, bootstrap, create_tenant};

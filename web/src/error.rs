@@ -55,12 +55,17 @@ error_codes! {
     TagNotFound => "tag_not_found", NOT_FOUND;
     EnvironmentNotFound => "environment_not_found", NOT_FOUND;
     KeyNotFound => "key_not_found", NOT_FOUND;
+    ProjectNotFound => "project_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     FlagKeyTaken => "flag_key_taken", CONFLICT;
     VariantKeyTaken => "variant_key_taken", CONFLICT;
     VersionConflict => "version_conflict", CONFLICT;
     VariantInUse => "variant_in_use", CONFLICT;
     KeyInactive => "key_inactive", CONFLICT;
+    ProjectKeyTaken => "project_key_taken", CONFLICT;
+    EnvironmentKeyTaken => "environment_key_taken", CONFLICT;
+    LastEnvironment => "last_environment", CONFLICT;
+    EnvironmentInUse => "environment_in_use", CONFLICT;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
@@ -237,8 +242,17 @@ impl From<AuthError> for ApiError {
 
 impl From<flagent_tenants::TenantsError> for ApiError {
     fn from(err: flagent_tenants::TenantsError) -> Self {
+        use flagent_tenants::TenantsError as E;
+        let message = err.to_string();
         match err {
-            flagent_tenants::TenantsError::Storage(flagent_storage_error) => {
+            E::ProjectNotFound(_) => ApiError::new(ErrorCode::ProjectNotFound, message),
+            E::EnvironmentNotFound(_) => ApiError::new(ErrorCode::EnvironmentNotFound, message),
+            E::ProjectKeyTaken(_) => ApiError::new(ErrorCode::ProjectKeyTaken, message),
+            E::EnvironmentKeyTaken(_) => ApiError::new(ErrorCode::EnvironmentKeyTaken, message),
+            E::LastEnvironment(_) => ApiError::new(ErrorCode::LastEnvironment, message),
+            E::EnvironmentInUse(_) => ApiError::new(ErrorCode::EnvironmentInUse, message),
+            E::Invalid { field, reason } => ApiError::invalid(field, reason),
+            E::Storage(flagent_storage_error) => {
                 ApiError::from(FlagsError::from(flagent_storage_error))
             }
         }

@@ -16,6 +16,7 @@ mod keys;
 mod middleware;
 mod openapi;
 mod ops;
+mod projects;
 mod state;
 mod transfer;
 
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(flags::configure_flags)
             .configure(audit::configure_audit)
             .configure(keys::configure_keys)
+            .configure(projects::configure_projects)
             .configure(evaluation::configure_evaluation)
             .configure(transfer::configure_transfer)
             .configure(ops::configure_api_ops),

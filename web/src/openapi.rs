@@ -2,7 +2,7 @@
 //!
 //! Each operation's `security` names the API key scope it needs; tests read it to enumerate routes.
 
-use crate::{audit, evaluation, flags, keys, ops, transfer};
+use crate::{audit, evaluation, flags, keys, ops, projects, transfer};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -23,6 +23,9 @@ use utoipa::{Modify, OpenApi};
         transfer::export_gitops, transfer::export_eval_cache, transfer::import_flags,
         audit::list_audit_events, audit::verify_audit_log, audit::export_audit_log,
         keys::create_key, keys::list_keys, keys::get_key, keys::rotate_key, keys::revoke_key,
+        projects::list_projects, projects::create_project, projects::get_project,
+        projects::list_environments, projects::create_environment, projects::update_environment,
+        projects::reorder_environments, projects::archive_environment,
         ops::health, ops::info,
     ),
     modifiers(&Security)

@@ -4,6 +4,7 @@ use flagent_auth::Authenticator;
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
 use flagent_tenants::audit::AuditLog;
+use flagent_tenants::projects::Projects;
 use std::sync::Arc;
 
 /// Limits the HTTP layer enforces.
@@ -21,6 +22,8 @@ pub struct AppState {
     pub flags: Flags,
     /// The audit log.
     pub audit: AuditLog,
+    /// Project and environment management.
+    pub projects: Projects,
     /// API key authentication.
     pub auth: Arc<Authenticator>,
     /// Prometheus metrics.

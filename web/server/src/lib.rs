@@ -82,6 +82,10 @@ impl Application {
         let state = web::Data::new(AppState {
             flags,
             audit: flagent_tenants::audit::AuditLog::new(db.clone()),
+            projects: flagent_tenants::projects::Projects::new(db.clone(), {
+                let auth = auth.clone();
+                Arc::new(move || auth.forget_all())
+            }),
             auth: auth.clone(),
             metrics: Metrics::new().context("register metrics")?,
             limits: Limits {
