@@ -97,7 +97,7 @@ pub async fn create_api_key(
     let tx = db.begin().await?;
     let created = create_key(&tx, new, now).await?;
     let key = view(&created.row, &environments);
-    audit(&tx, scope, "key.create", key.id, None, Some(&key), now).await?;
+    audit(&tx, scope, "key.create", key.id, None, Some(&key)).await?;
     tx.commit().await?;
     tracing::info!(key_id = key.id, prefix = %key.prefix, "API key created");
     Ok(IssuedKey {
@@ -164,7 +164,7 @@ pub async fn rotate_api_key(
     let created = create_key(&tx, replacement(&old)?, now).await?;
     let before = view(&old, &environments);
     let key = view(&created.row, &environments);
-    audit(&tx, scope, "key.rotate", id, Some(&before), Some(&key), now).await?;
+    audit(&tx, scope, "key.rotate", id, Some(&before), Some(&key)).await?;
     tx.commit().await?;
     auth.forget_revoked_key(id);
     tracing::info!(new_key_id = key.id, prefix = %key.prefix, "API key rotated");
@@ -199,7 +199,7 @@ pub async fn revoke_api_key(
         ..before.clone()
     };
     if revoked_now {
-        audit(&tx, scope, "key.revoke", id, Some(&before), Some(&key), now).await?;
+        audit(&tx, scope, "key.revoke", id, Some(&before), Some(&key)).await?;
     }
     tx.commit().await?;
     auth.forget_revoked_key(id);
@@ -392,25 +392,18 @@ async fn audit(
     id: i64,
     before: Option<&ApiKey>,
     after: Option<&ApiKey>,
-    now: i64,
 ) -> Result<(), AuthError> {
-    let principal = scope.principal();
     let environment = after.or(before).and_then(|k| k.environment.clone());
-    tx.append_audit(NewAuditEvent {
-        occurred_at: now,
-        actor: principal.actor(),
-        actor_type: principal.actor_type().to_owned(),
-        actor_id: principal.actor_id(),
-        ip: scope.origin().ip.clone(),
-        user_agent: scope.origin().user_agent.clone(),
-        action: action.to_owned(),
-        resource_type: "key".to_owned(),
-        resource_id: id.to_string(),
-        environment: environment.unwrap_or_default(),
-        before: audit_json(before),
-        after: audit_json(after),
-    })
-    .await?;
+    let id = id.to_string();
+    let event = NewAuditEvent::by(
+        scope,
+        action,
+        ("key", &id),
+        &environment.unwrap_or_default(),
+        audit_json(before),
+        audit_json(after),
+    );
+    tx.append_audit(event).await?;
     Ok(())
 }
 

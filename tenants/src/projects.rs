@@ -177,21 +177,15 @@ fn event(
     environment: &str,
     change: (String, String),
 ) -> NewAuditEvent {
-    let principal = scope.principal();
-    NewAuditEvent {
-        occurred_at: now_millis(),
-        actor: principal.actor(),
-        actor_type: principal.actor_type().to_owned(),
-        actor_id: principal.actor_id(),
-        ip: scope.origin().ip.clone(),
-        user_agent: scope.origin().user_agent.clone(),
-        action: action.to_owned(),
-        resource_type: resource.0.to_owned(),
-        resource_id: resource.1.to_string(),
-        environment: environment.to_owned(),
-        before: change.0,
-        after: change.1,
-    }
+    let id = resource.1.to_string();
+    NewAuditEvent::by(
+        scope,
+        action,
+        (resource.0, &id),
+        environment,
+        change.0,
+        change.1,
+    )
 }
 
 async fn project_by_key(

@@ -28,21 +28,15 @@ pub(crate) fn event(
     before: Option<&Flag>,
     after: Option<&Flag>,
 ) -> NewAuditEvent {
-    let principal = scope.principal();
-    NewAuditEvent {
-        occurred_at: crate::service::now_millis(),
-        actor: principal.actor(),
-        actor_type: principal.actor_type().to_owned(),
-        actor_id: principal.actor_id(),
-        ip: scope.origin().ip.clone(),
-        user_agent: scope.origin().user_agent.clone(),
-        action: action.to_owned(),
-        resource_type: "flag".to_owned(),
-        resource_id: flag_id.to_string(),
-        environment: environment.to_owned(),
-        before: json(before),
-        after: json(after),
-    }
+    let id = flag_id.to_string();
+    NewAuditEvent::by(
+        scope,
+        action,
+        ("flag", &id),
+        environment,
+        json(before),
+        json(after),
+    )
 }
 
 impl Flags {

@@ -6,6 +6,7 @@
 
 use crate::entities::audit_event;
 use crate::{Scoped, StorageError, TenantTx};
+use flagent_types::TenantScope;
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
@@ -36,6 +37,35 @@ pub struct NewAuditEvent {
     pub before: String,
     /// The resource after the change, as JSON text (`null` when deleted).
     pub after: String,
+}
+
+impl NewAuditEvent {
+    /// An event of the caller in `scope`, now: who and from where come from the scope.
+    /// `before` and `after` are JSON text (`null` for nothing).
+    pub fn by(
+        scope: &TenantScope,
+        action: &str,
+        resource: (&str, &str),
+        environment: &str,
+        before: String,
+        after: String,
+    ) -> Self {
+        let principal = scope.principal();
+        NewAuditEvent {
+            occurred_at: chrono::Utc::now().timestamp_millis(),
+            actor: principal.actor(),
+            actor_type: principal.actor_type().to_owned(),
+            actor_id: principal.actor_id(),
+            ip: scope.origin().ip.clone(),
+            user_agent: scope.origin().user_agent.clone(),
+            action: action.to_owned(),
+            resource_type: resource.0.to_owned(),
+            resource_id: resource.1.to_owned(),
+            environment: environment.to_owned(),
+            before,
+            after,
+        }
+    }
 }
 
 /// Filters for reading the log, newest first.
