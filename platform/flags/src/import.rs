@@ -20,6 +20,18 @@ impl Flags {
         doc: Document,
         dry_run: bool,
     ) -> Result<ImportReport> {
+        self.apply_document(scope, doc, dry_run, "flag.import")
+            .await
+    }
+
+    /// Brings the caller's environment to `doc`'s state, recording each changed flag as `action`.
+    pub(crate) async fn apply_document(
+        &self,
+        scope: &TenantScope,
+        doc: Document,
+        dry_run: bool,
+        action: &'static str,
+    ) -> Result<ImportReport> {
         let project = scope.project_id().0;
         let db = self.db.scoped(scope);
         let existing: HashSet<String> = db
@@ -89,14 +101,7 @@ impl Flags {
         let recorded = record(&tx, scope, &project_row, &envs, &changed).await?;
         for (_, after) in recorded.views.iter().filter(|(e, _)| *e == env.id) {
             let before = current.get(&after.key);
-            let event = crate::audit::event(
-                scope,
-                "flag.import",
-                after.id,
-                &env.key,
-                before,
-                Some(after),
-            );
+            let event = crate::audit::event(scope, action, after.id, &env.key, before, Some(after));
             tx.append_audit(event).await?;
         }
         self.commit_and_publish(tx, scope, recorded.updates).await?;

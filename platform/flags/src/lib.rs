@@ -9,6 +9,7 @@ mod assemble;
 mod audit;
 mod cache;
 mod constraint_ops;
+mod environment_ops;
 mod error;
 mod flag_ops;
 mod flagr;
@@ -24,6 +25,7 @@ mod variant_ops;
 
 pub use cache::{CacheWriter, EvalCache};
 pub use constraint_ops::{ConstraintInput, DistributionInput};
+pub use environment_ops::{EnvironmentState, FlagComparison};
 pub use error::{FlagsError, Resource, Result};
 pub use flag_ops::{FlagFilter, FlagPatch, NewFlag, SIMPLE_BOOLEAN_FLAG};
 pub use flagr::{FlagrExport, from_flagr, to_flagr};

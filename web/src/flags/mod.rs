@@ -1,10 +1,12 @@
 //! Flag management routes (`/api/v1/flags…`, `/api/v1/tags`), wire-compatible with Flagr.
 
+mod environments;
 mod flag;
 mod parts;
 mod requests;
 
 use actix_web::web::{self, ServiceConfig, delete, get, post, put};
+pub(crate) use environments::*;
 pub(crate) use flag::*;
 pub(crate) use parts::*;
 
@@ -25,6 +27,8 @@ pub(crate) fn configure_flags(cfg: &mut ServiceConfig) {
     .service(web::resource("/flags/{flagID}/enabled").route(put().to(set_flag_enabled)))
     .service(web::resource("/flags/{flagID}/restore").route(put().to(restore_flag)))
     .service(web::resource("/flags/{flagID}/duplicate").route(post().to(duplicate_flag)))
+    .service(web::resource("/flags/{flagID}/copy").route(post().to(copy_flag_between_environments)))
+    .service(web::resource("/flags/{flagID}/compare").route(get().to(compare_flag_environments)))
     .service(web::resource("/flags/{flagID}/snapshots").route(get().to(get_flag_snapshots)))
     .service(
         web::resource("/flags/{flagID}/tags")

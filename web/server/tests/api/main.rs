@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod environments;
 mod evaluation;
 mod flags;
 mod health;
