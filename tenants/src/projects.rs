@@ -14,22 +14,22 @@ use flagent_storage::entities::{environment, project};
 use flagent_storage::{Connection, Db, NewAuditEvent, Scoped, TenantTx};
 use flagent_types::{TenantScope, valid_key};
 use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
 mod environments;
 
-/// Told after a project's environments changed (the port through which the composition root drops the
-/// API key cache, whose entries hold each key's environments).
+/// Told after a project's environments changed: the port through which the composition root refreshes
+/// the caches built from environment lists (API keys' environments, the evaluation cache).
 pub trait EnvironmentsChanged: Send + Sync {
-    /// The environments of some project of some tenant changed.
-    fn environments_changed(&self);
-}
-
-impl<F: Fn() + Send + Sync> EnvironmentsChanged for F {
-    fn environments_changed(&self) {
-        self()
-    }
+    /// The environments of project `project` of the caller's tenant changed and are committed.
+    fn environments_changed<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        project: i64,
+    ) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 }
 
 /// Project and environment management, one method per use case.
@@ -303,7 +303,7 @@ impl Projects {
         let audit = event(scope, "project.create", ("project", view.id), "", change);
         tx.append_audit(audit).await?;
         tx.commit().await?;
-        self.changed.environments_changed();
+        self.changed.environments_changed(scope, view.id).await;
         Ok(view)
     }
 

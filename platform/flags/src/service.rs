@@ -104,6 +104,24 @@ impl Flags {
         )))
     }
 
+    /// Loads every environment of the caller tenant's project `project` that the cache does not hold yet
+    /// (after environments or projects are created), so evaluating there reflects its flags at once.
+    pub async fn load_new_environments(&self, scope: &TenantScope, project: i64) -> Result<usize> {
+        let tdb = self.db.scoped(scope);
+        let mut loaded = 0;
+        for env in tdb.environments_of_project(project).await? {
+            if self
+                .cache
+                .snapshot(scope.tenant_id(), EnvironmentId(env.id))
+                .is_none()
+            {
+                self.reload_environment(&tdb, &env).await?;
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
     /// Reloads the caller's environment (used after bulk changes such as imports).
     pub async fn reload(&self, scope: &TenantScope) -> Result<()> {
         let tdb = self.db.scoped(scope);

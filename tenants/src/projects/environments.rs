@@ -46,7 +46,7 @@ impl Projects {
             &row.key,
             (json::<Environment>(None), json(Some(&view))),
         );
-        self.commit(tx, audit).await?;
+        self.commit(tx, scope, project.id, audit).await?;
         Ok(view)
     }
 
@@ -82,7 +82,7 @@ impl Projects {
             &row.key,
             (json(Some(&before)), json(Some(&after))),
         );
-        self.commit(tx, audit).await?;
+        self.commit(tx, scope, project.id, audit).await?;
         Ok(after)
     }
 
@@ -128,7 +128,7 @@ impl Projects {
             "",
             (json(Some(&before)), json(Some(&after))),
         );
-        self.commit(tx, audit).await?;
+        self.commit(tx, scope, project.id, audit).await?;
         Ok(after)
     }
 
@@ -172,14 +172,20 @@ impl Projects {
             &row.key,
             (json(Some(&before)), json::<Environment>(None)),
         );
-        self.commit(tx, audit).await
+        self.commit(tx, scope, project.id, audit).await
     }
 
-    /// Appends `audit`, commits `tx` and tells the caches that environments changed.
-    async fn commit(&self, tx: TenantTx, audit: NewAuditEvent) -> Result<(), TenantsError> {
+    /// Appends `audit`, commits `tx` and tells the caches that the environments of `project` changed.
+    async fn commit(
+        &self,
+        tx: TenantTx,
+        scope: &TenantScope,
+        project: i64,
+        audit: NewAuditEvent,
+    ) -> Result<(), TenantsError> {
         tx.append_audit(audit).await?;
         tx.commit().await?;
-        self.changed.environments_changed();
+        self.changed.environments_changed(scope, project).await;
         Ok(())
     }
 }

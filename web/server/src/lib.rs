@@ -17,9 +17,12 @@ use flagent_flags::{EvalCache, Flags};
 use flagent_migrations::{Migrator, MigratorTrait};
 use flagent_storage::Db;
 use flagent_telemetry::{Metrics, RootSpan};
-use flagent_types::SystemScope;
+use flagent_tenants::projects::EnvironmentsChanged;
+use flagent_types::{SystemScope, TenantScope};
 use flagent_web::{AppState, Limits};
+use std::future::Future;
 use std::net::TcpListener;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -80,12 +83,15 @@ impl Application {
         tracing::info!(keys, "key cache loaded");
         let auth = Arc::new(auth);
         let state = web::Data::new(AppState {
-            flags,
+            flags: flags.clone(),
             audit: flagent_tenants::audit::AuditLog::new(db.clone()),
-            projects: flagent_tenants::projects::Projects::new(db.clone(), {
-                let auth = auth.clone();
-                Arc::new(move || auth.forget_all())
-            }),
+            projects: flagent_tenants::projects::Projects::new(
+                db.clone(),
+                Arc::new(RefreshOnEnvironmentChange {
+                    auth: auth.clone(),
+                    flags: flags.clone(),
+                }),
+            ),
             auth: auth.clone(),
             metrics: Metrics::new().context("register metrics")?,
             limits: Limits {
@@ -156,6 +162,28 @@ async fn flush_key_uses(auth: Arc<Authenticator>) {
             Ok(keys) => tracing::debug!(keys, "recorded the API keys' last use"),
             Err(err) => tracing::warn!(error = %err, "could not record the API keys' last use"),
         }
+    }
+}
+
+/// Refreshes the caches built from environment lists after environments change: keys see the new list,
+/// and new environments are loaded into the evaluation cache before the change's HTTP call returns.
+struct RefreshOnEnvironmentChange {
+    auth: Arc<Authenticator>,
+    flags: Flags,
+}
+
+impl EnvironmentsChanged for RefreshOnEnvironmentChange {
+    fn environments_changed<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        project: i64,
+    ) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+        Box::pin(async move {
+            self.auth.forget_all();
+            if let Err(error) = self.flags.load_new_environments(scope, project).await {
+                tracing::warn!(%error, project, "load new environments into the evaluation cache");
+            }
+        })
     }
 }
 

@@ -199,3 +199,30 @@ async fn copy_and_compare_respect_scopes_and_tenants() {
     assert_eq!(status, 404);
     assert_eq!(compare(&app, id, "").await, before);
 }
+
+#[tokio::test]
+async fn new_environment_evaluates_existing_flags_at_once() {
+    let app = spawn_app().await;
+    app.create_flag("older").await;
+    let (status, env) = app
+        .admin(
+            Method::POST,
+            "/api/v1/projects/default/environments",
+            Some(json!({"key": "staging", "name": "Staging"})),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{env}");
+    let reply = app
+        .request(Method::POST, "/api/v1/evaluation", &app.a.admin)
+        .header("X-Environment", "staging")
+        .json(&json!({"flagKey": "older", "entityID": "user-1"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, result) = read(reply).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(
+        result["reason"], "DISABLED",
+        "the flag exists in the new environment, switched off: {result}"
+    );
+}
