@@ -194,7 +194,7 @@ fn evaluate_one(
         debug: ctx.enable_debug,
     };
     let eval = evaluate(snap, &request);
-    Ok(result(eval, ctx.clone(), state))
+    Ok(result(eval, ctx, state))
 }
 
 /// Evaluates one flag for one entity.
