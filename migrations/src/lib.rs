@@ -8,6 +8,7 @@
 mod m20261124_000001_core;
 mod m20261124_000002_audit;
 mod m20261124_000003_archive;
+mod m20261124_000004_identity;
 mod schema;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_core::Migration),
             Box::new(m20261124_000002_audit::Migration),
             Box::new(m20261124_000003_archive::Migration),
+            Box::new(m20261124_000004_identity::Migration),
         ]
     }
 }

@@ -60,6 +60,9 @@ rows!(
     entity_type,
     flag_snapshot,
     api_key,
+    membership,
+    role,
+    invitation,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

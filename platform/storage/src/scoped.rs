@@ -50,6 +50,10 @@ tenant_owned!(
     flag_snapshot,
     api_key,
     audit_event,
+    membership,
+    role,
+    invitation,
+    usage_counter,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

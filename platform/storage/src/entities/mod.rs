@@ -13,14 +13,33 @@ pub mod flag;
 pub mod flag_snapshot;
 pub mod flag_state;
 pub mod flag_tag;
+pub mod invitation;
+pub mod membership;
+pub mod outbox;
+pub mod plan;
 pub mod project;
+pub mod role;
 pub mod segment;
+pub mod session;
+pub mod system_setting;
 pub mod tag;
 pub mod tenant;
+pub mod usage_counter;
+pub mod user;
+pub mod user_token;
 pub mod variant;
 
 /// Tables that hold no tenant's data.
-pub const GLOBAL_TABLES: &[&str] = &["tenants", "seaql_migrations"];
+pub const GLOBAL_TABLES: &[&str] = &[
+    "tenants",
+    "seaql_migrations",
+    "users",
+    "user_tokens",
+    "sessions",
+    "outbox",
+    "plans",
+    "system_settings",
+];
 
 /// Tables whose every row belongs to one tenant and is reached only through a tenant scope.
 pub const TENANT_TABLES: &[&str] = &[
@@ -38,6 +57,10 @@ pub const TENANT_TABLES: &[&str] = &[
     "flag_snapshots",
     "api_keys",
     "audit_events",
+    "memberships",
+    "roles",
+    "invitations",
+    "usage_counters",
 ];
 
 #[cfg(test)]
@@ -69,6 +92,10 @@ mod tests {
             table::<flag_snapshot::Entity>(),
             table::<api_key::Entity>(),
             table::<audit_event::Entity>(),
+            table::<membership::Entity>(),
+            table::<role::Entity>(),
+            table::<invitation::Entity>(),
+            table::<usage_counter::Entity>(),
         ])
     }
 
