@@ -35,6 +35,41 @@ pub enum AuthError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The email and password do not match an account (the same answer for an unknown email).
+    #[error("the email or password is not correct")]
+    InvalidCredentials,
+    /// Too many failed logins: the account refuses logins for `retry_after_secs`.
+    #[error("too many failed logins; try again in {retry_after_secs} seconds")]
+    Locked {
+        /// Seconds until a login is accepted again.
+        retry_after_secs: u64,
+    },
+    /// The account's email address has not been verified yet.
+    #[error("verify your email address first: follow the link we sent you")]
+    EmailNotVerified,
+    /// A one-time token (verification, reset, invitation) is unknown, used or expired.
+    #[error("this link is not valid any more; ask for a new one")]
+    InvalidToken,
+    /// The session token is malformed, expired, revoked or signed with another key.
+    #[error("the session is not valid; sign in again")]
+    InvalidSession,
+    /// A user who belongs to several tenants did not say which one (`X-Tenant-ID`).
+    #[error("choose a tenant with the X-Tenant-ID header; you are a member of several")]
+    TenantRequired,
+    /// The tenant does not exist or the user is not a member of it.
+    #[error("tenant {0:?} not found")]
+    TenantNotFound(String),
+    /// The project asked for with `X-Project` does not exist in the tenant.
+    #[error("project {0:?} not found")]
+    ProjectNotFound(String),
+    /// The request conflicts with existing data (an email already registered).
+    #[error("{0}")]
+    Conflict(String),
+    /// A cookie-authenticated request that changes data did not echo the session's CSRF token.
+    #[error(
+        "a request that changes data with the session cookie must send the session's X-CSRF-Token"
+    )]
+    CsrfFailed,
     /// The caller may not do this, although it is authenticated.
     #[error("{0}")]
     Forbidden(String),

@@ -59,13 +59,17 @@ fn kind(scopes: ScopeSet) -> &'static str {
     }
 }
 
-fn generate(scopes: ScopeSet) -> String {
+/// 43 random base62 characters (256 bits), for keys and one-time tokens.
+pub(crate) fn random_base62() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    let body: String = (0..43)
+    (0..43)
         .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
-        .collect();
-    format!("flg_{}_{body}", kind(scopes))
+        .collect()
+}
+
+fn generate(scopes: ScopeSet) -> String {
+    format!("flg_{}_{}", kind(scopes), random_base62())
 }
 
 /// Checks a chosen plaintext key.

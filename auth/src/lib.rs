@@ -6,15 +6,24 @@
 //! Key lookups are cached (positive and negative), so evaluation costs no database round trip and a
 //! flood of invalid keys never reaches the database; a cached key keeps working while the database is down.
 
+pub mod accounts;
 mod error;
 mod keys;
 mod lookup;
 mod manage;
+pub mod password;
+pub mod rbac;
+pub mod sessions;
 
 pub use error::AuthError;
 pub use keys::{CreatedKey, NewKey, create_key, hash_key};
-pub use lookup::{Authenticator, Credentials};
+pub use lookup::{Authenticated, Authenticator, Credentials, Need};
 pub use manage::{
     ApiKey, IssuedKey, KeyRequest, create_api_key, list_api_keys, read_api_key, revoke_api_key,
     rotate_api_key,
 };
+
+/// A fresh one-time token: 43 random base62 characters (256 bits).
+pub fn random_token() -> String {
+    keys::random_base62()
+}

@@ -6,11 +6,14 @@
 //! cache holds; other nodes refuse it once their cached entry is re-checked.
 //! Uses are recorded in memory and written by [`Authenticator::flush_last_used`], never per request.
 
+use crate::rbac::Policy;
+use crate::sessions::{Claims, Sessions};
 use crate::{AuthError, hash_key};
 use flagent_storage::Db;
-use flagent_storage::entities::api_key;
+use flagent_storage::entities::{api_key, tenant};
 use flagent_types::{
-    EnvironmentId, Principal, ProjectId, ScopeSet, SystemScope, TenantId, TenantScope,
+    EnvironmentId, Permission, Principal, ProjectId, Scope, ScopeSet, SystemScope, TenantId,
+    TenantScope,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,10 +22,62 @@ use std::time::{Duration, Instant};
 /// What a request presented.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Credentials<'a> {
-    /// The API key, from `Authorization: Bearer` or `X-API-Key`.
+    /// The token from `Authorization: Bearer` or `X-API-Key`: an API key (`flg_…`) or a session token.
     pub key: Option<&'a str>,
+    /// The session token from the session cookie.
+    pub session_cookie: Option<&'a str>,
+    /// The `X-CSRF-Token` header, which a cookie-authenticated request that changes data must carry.
+    pub csrf: Option<&'a str>,
+    /// Whether the request may change data (any method but GET, HEAD and OPTIONS).
+    pub changes_data: bool,
+    /// The tenant asked for with `X-Tenant-ID` (its id or key); users only.
+    pub tenant: Option<&'a str>,
+    /// The project asked for with `X-Project` (its key); users only, default the tenant's first.
+    pub project: Option<&'a str>,
     /// The environment asked for with `X-Environment` or `?environment=`.
     pub environment: Option<&'a str>,
+}
+
+/// What a route needs: the API key scope and the role permission of its [`Permission`].
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    /// The scope an API key must hold.
+    pub scope: Scope,
+    /// The permission a user's role must grant.
+    pub permission: &'static str,
+    /// Whether the permission is checked in the request's environment.
+    pub per_environment: bool,
+}
+
+impl Need {
+    /// What `P` guards.
+    pub fn of<P: Permission>() -> Need {
+        Need {
+            scope: P::SCOPE,
+            permission: P::NAME,
+            per_environment: P::PER_ENVIRONMENT,
+        }
+    }
+}
+
+/// An authenticated, authorised request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The caller's scope.
+    pub scope: TenantScope,
+    /// The session's claims, when a user signed in.
+    pub session: Option<Claims>,
+}
+
+/// A project as cached for users' requests: key, id, and its environments in order as (key, id).
+type ProjectEntry = (String, i64, Vec<(String, i64)>);
+
+/// A tenant's projects and environments as cached for users' requests.
+struct TenantEntry {
+    tenant: tenant::Model,
+    /// Projects in creation order, each with its environments in order: (key, id).
+    projects: Vec<ProjectEntry>,
+    fetched: Instant,
 }
 
 /// A key as cached: the row, its tenant's status and its project's environments in order.
@@ -47,6 +102,10 @@ pub struct Authenticator {
     revoked: RwLock<HashSet<i64>>,
     /// The last use of each key since the previous flush: key id → (tenant id, milliseconds).
     used: Mutex<HashMap<i64, (i64, i64)>>,
+    sessions: Arc<Sessions>,
+    policy: Arc<Policy>,
+    /// Tenants as users' requests need them, by id.
+    tenants: RwLock<HashMap<i64, Arc<TenantEntry>>>,
 }
 
 fn poisoned() -> AuthError {
@@ -58,8 +117,15 @@ fn now_millis() -> i64 {
 }
 
 impl Authenticator {
-    /// An authenticator over `db`, re-checking cached keys every `ttl`.
-    pub fn new(db: Db, system: SystemScope, ttl: Duration) -> Self {
+    /// An authenticator over `db`, re-checking cached keys and tenants every `ttl`; users' sessions are
+    /// checked by `sessions` and their roles by `policy`.
+    pub fn new(
+        db: Db,
+        system: SystemScope,
+        ttl: Duration,
+        sessions: Arc<Sessions>,
+        policy: Arc<Policy>,
+    ) -> Self {
         Self {
             db,
             system,
@@ -68,19 +134,219 @@ impl Authenticator {
             negative: RwLock::default(),
             revoked: RwLock::default(),
             used: Mutex::default(),
+            sessions,
+            policy,
+            tenants: RwLock::default(),
         }
     }
 
-    /// Resolves `credentials` to a scope in the key's tenant, project and environment.
+    /// The role policy users are checked against.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// The sessions users sign in with.
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+
+    /// Resolves `credentials` to a scope allowed to do what `need` guards: an API key in its tenant,
+    /// project and environment, or a signed-in member in the tenant, project and environment they chose.
     pub async fn authenticate(
         &self,
         credentials: Credentials<'_>,
+        need: Need,
+    ) -> Result<Authenticated, AuthError> {
+        match credentials.key.filter(|k| !k.is_empty()) {
+            Some(key) if key.starts_with("flg_") => {
+                let scope = self.authenticate_key(key, credentials.environment).await?;
+                if !scope.allows(need.scope) {
+                    return Err(AuthError::Forbidden(format!(
+                        "this API key lacks the {:?} scope this route needs",
+                        need.scope.as_str()
+                    )));
+                }
+                Ok(Authenticated {
+                    scope,
+                    session: None,
+                })
+            }
+            Some(token) => self.authenticate_user(token, &credentials, need).await,
+            None => match credentials.session_cookie.filter(|c| !c.is_empty()) {
+                Some(cookie) => {
+                    let authenticated = self.authenticate_user(cookie, &credentials, need).await?;
+                    let csrf = authenticated.session.as_ref().map(|c| c.csrf.as_str());
+                    if credentials.changes_data && csrf != credentials.csrf {
+                        return Err(AuthError::CsrfFailed);
+                    }
+                    Ok(authenticated)
+                }
+                None => Err(AuthError::Missing),
+            },
+        }
+    }
+
+    /// Checks a session token alone (sign-out, refresh, the account's own routes).
+    pub async fn session(&self, token: &str) -> Result<Claims, AuthError> {
+        self.sessions.verify(token).await
+    }
+
+    async fn authenticate_user(
+        &self,
+        token: &str,
+        credentials: &Credentials<'_>,
+        need: Need,
+    ) -> Result<Authenticated, AuthError> {
+        if token.len() > 4096 {
+            return Err(AuthError::InvalidSession);
+        }
+        let claims = self.sessions.verify(token).await?;
+        let user = claims.user_id()?;
+        let tenant = self.choose_tenant(user, credentials.tenant).await?;
+        let entry = self.tenant_entry(tenant).await?;
+        if entry.tenant.status != "active" {
+            return Err(AuthError::Suspended);
+        }
+        let (project, environments) = match credentials.project.filter(|p| !p.is_empty()) {
+            Some(key) => entry
+                .projects
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, id, envs)| (*id, envs))
+                .ok_or_else(|| AuthError::ProjectNotFound(key.to_owned()))?,
+            None => entry
+                .projects
+                .first()
+                .map(|(_, id, envs)| (*id, envs))
+                .ok_or_else(|| AuthError::ProjectNotFound(String::new()))?,
+        };
+        let (env_key, environment) = match credentials.environment.filter(|e| !e.is_empty()) {
+            Some(name) => environments
+                .iter()
+                .find(|(k, _)| k == name)
+                .cloned()
+                .ok_or_else(|| AuthError::EnvironmentNotFound(name.to_owned()))?,
+            None => environments
+                .first()
+                .cloned()
+                .ok_or_else(|| AuthError::EnvironmentNotFound(String::new()))?,
+        };
+        let env = need.per_environment.then_some(env_key.as_str());
+        if !self.policy.allows(user, tenant, need.permission, env).await {
+            let role = self.policy.role_of(user, tenant).await.unwrap_or_default();
+            let place = env.map(|e| format!(" in {e}")).unwrap_or_default();
+            return Err(AuthError::Forbidden(format!(
+                "your role {role:?} does not grant {}{place}",
+                need.permission
+            )));
+        }
+        let principal = Principal::User {
+            id: user,
+            email: claims.email.clone(),
+        };
+        // A user's scope carries the grant this request was authorised for, and nothing more.
+        #[allow(clippy::disallowed_methods)]
+        let scope = TenantScope::assume_authenticated(
+            TenantId(tenant),
+            ProjectId(project),
+            EnvironmentId(environment),
+            principal,
+            ScopeSet::of(&[need.scope]),
+        );
+        Ok(Authenticated {
+            scope,
+            session: Some(claims),
+        })
+    }
+
+    /// The tenant a user's request acts in: the one named (by id or key) if they are a member, else
+    /// their only one.
+    async fn choose_tenant(&self, user: i64, asked: Option<&str>) -> Result<i64, AuthError> {
+        match asked.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(asked) => {
+                let id = match asked.parse::<i64>() {
+                    Ok(id) => Some(id),
+                    Err(_) => self
+                        .db
+                        .system(&self.system)
+                        .tenant_by_key(asked)
+                        .await?
+                        .map(|t| t.id),
+                };
+                match id {
+                    Some(id) if self.policy.role_of(user, id).await.is_some() => Ok(id),
+                    _ => Err(AuthError::TenantNotFound(asked.to_owned())),
+                }
+            }
+            None => {
+                let memberships = self
+                    .db
+                    .system(&self.system)
+                    .memberships_of_user(user)
+                    .await?;
+                match memberships.as_slice() {
+                    [] => Err(AuthError::TenantNotFound(String::new())),
+                    [only] => Ok(only.tenant.id),
+                    _ => Err(AuthError::TenantRequired),
+                }
+            }
+        }
+    }
+
+    async fn tenant_entry(&self, tenant: i64) -> Result<Arc<TenantEntry>, AuthError> {
+        let cached = self
+            .tenants
+            .read()
+            .ok()
+            .and_then(|t| t.get(&tenant).cloned());
+        if let Some(entry) = cached.as_ref().filter(|e| e.fetched.elapsed() < self.ttl) {
+            return Ok(entry.clone());
+        }
+        match (self.load_tenant(tenant).await, cached) {
+            (Ok(entry), _) => {
+                let entry = Arc::new(entry);
+                if let Ok(mut t) = self.tenants.write() {
+                    t.insert(tenant, entry.clone());
+                }
+                Ok(entry)
+            }
+            (Err(AuthError::Unavailable(_)), Some(stale)) => Ok(stale),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    async fn load_tenant(&self, id: i64) -> Result<TenantEntry, AuthError> {
+        let tenant = self
+            .db
+            .system(&self.system)
+            .tenant(id)
+            .await?
+            .ok_or_else(|| AuthError::TenantNotFound(id.to_string()))?;
+        let db = self.db.scoped_for_system(&self.system, TenantId(id));
+        let mut projects = Vec::new();
+        for project in db.projects().await? {
+            let environments = db
+                .environments_of_project(project.id)
+                .await?
+                .into_iter()
+                .map(|e| (e.key, e.id))
+                .collect();
+            projects.push((project.key, project.id, environments));
+        }
+        Ok(TenantEntry {
+            tenant,
+            projects,
+            fetched: Instant::now(),
+        })
+    }
+
+    /// Resolves an API key to a scope in its tenant, project and environment.
+    async fn authenticate_key(
+        &self,
+        key: &str,
+        environment: Option<&str>,
     ) -> Result<TenantScope, AuthError> {
-        let key = credentials
-            .key
-            .filter(|k| !k.is_empty())
-            .ok_or(AuthError::Missing)?;
-        if !key.starts_with("flg_") || key.len() > 128 {
+        if key.len() > 128 {
             return Err(AuthError::Invalid);
         }
         let entry = self
@@ -100,7 +366,7 @@ impl Authenticator {
         if !entry.tenant_active {
             return Err(AuthError::Suspended);
         }
-        let environment = resolve_environment(&entry, credentials.environment)?;
+        let environment = resolve_environment(&entry, environment)?;
         let scopes = ScopeSet::from_csv(&row.scopes).map_err(|_| AuthError::Invalid)?;
         self.record_use(row.tenant_id, row.id, now);
         let principal = Principal::ApiKey {
@@ -157,6 +423,9 @@ impl Authenticator {
 
     /// Drops every cached entry (after keys, tenants or environments change).
     pub fn forget_all(&self) {
+        if let Ok(mut t) = self.tenants.write() {
+            t.clear();
+        }
         if let Ok(mut p) = self.positive.write() {
             p.clear();
         }

@@ -313,7 +313,10 @@ async fn check_reach(
     scope: &TenantScope,
     environment: Option<i64>,
 ) -> Result<(), AuthError> {
-    let Principal::ApiKey { id, .. } = scope.principal();
+    let Principal::ApiKey { id, .. } = scope.principal() else {
+        // A member whose role grants `keys:manage` may issue keys for any environment of the project.
+        return Ok(());
+    };
     let caller = db.api_key_in_project(scope.project_id().0, *id).await?;
     match caller {
         Some(caller) if caller.environment_id.is_none() || caller.environment_id == environment => {

@@ -36,6 +36,49 @@ pub enum TenantsError {
         /// Why, as a message.
         reason: String,
     },
+    /// The tenant has no member with this user id.
+    #[error("user {0} is not a member of this tenant")]
+    MemberNotFound(i64),
+    /// No built-in or custom role with this key.
+    #[error("role {0:?} not found")]
+    RoleNotFound(String),
+    /// The tenant already has a custom role with this key, or it names a built-in role.
+    #[error("a role with key {0:?} already exists")]
+    RoleKeyTaken(String),
+    /// Members still hold the role.
+    #[error("role {0:?} is held by members; give them another role first")]
+    RoleInUse(String),
+    /// The change would leave the tenant without an owner.
+    #[error("a tenant keeps at least one owner")]
+    LastOwner,
+    /// Only an owner may grant, change or remove the owner role.
+    #[error("only an owner may grant, change or remove the owner role")]
+    OwnerOnly,
+    /// The user is already a member (or already invited).
+    #[error("{0} is already a member of this tenant")]
+    AlreadyMember(String),
+    /// No pending invitation with this id.
+    #[error("invitation {0} not found")]
+    InvitationNotFound(i64),
+    /// No tenant with this id (platform administration).
+    #[error("tenant {0} not found")]
+    TenantNotFound(i64),
+    /// The tenant's plan allows no more of `limit`.
+    #[error("the {plan} plan allows {allowed} {limit}; upgrade the plan for more")]
+    PlanLimit {
+        /// The limit reached (`seats`, `projects`…).
+        limit: &'static str,
+        /// The tenant's plan.
+        plan: String,
+        /// How many the plan allows.
+        allowed: i64,
+    },
+    /// A plan key that does not exist.
+    #[error("plan {0:?} not found")]
+    PlanNotFound(String),
+    /// An account, token or policy failure.
+    #[error(transparent)]
+    Auth(#[from] flagent_auth::AuthError),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -73,14 +116,27 @@ pub async fn bootstrap(
         .map(Some)
 }
 
-/// Creates a tenant with a `default` project holding `development` and `production`.
-#[tracing::instrument(skip_all, fields(tenant_key = key))]
+/// Creates an active tenant with a `default` project holding `development` and `production`.
 pub async fn create_tenant(
     db: &Db,
     system: &SystemScope,
     key: &str,
     name: &str,
     plan: &str,
+) -> Result<BootstrapOutcome, TenantsError> {
+    create_tenant_in_status(db, system, key, name, plan, "active").await
+}
+
+/// Creates a tenant in `status` (`pending` until a signup is verified) with a `default` project
+/// holding `development` and `production`.
+#[tracing::instrument(skip_all, fields(tenant_key = key))]
+pub(crate) async fn create_tenant_in_status(
+    db: &Db,
+    system: &SystemScope,
+    key: &str,
+    name: &str,
+    plan: &str,
+    status: &str,
 ) -> Result<BootstrapOutcome, TenantsError> {
     let now = chrono::Utc::now().timestamp_millis();
     let tenant = db
@@ -89,7 +145,7 @@ pub async fn create_tenant(
             id: 0,
             key: key.to_owned(),
             name: name.to_owned(),
-            status: "active".to_owned(),
+            status: status.to_owned(),
             plan: plan.to_owned(),
             created_at: now,
             audit_seq: 0,

@@ -3,6 +3,9 @@
 
 pub mod audit;
 mod bootstrap;
+pub mod members;
+pub mod operators;
 pub mod projects;
+pub mod signup;
 
 pub use bootstrap::{BootstrapOutcome, TenantsError, bootstrap, create_tenant};

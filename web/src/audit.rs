@@ -52,9 +52,9 @@ fn millis(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
 
 /// Lists the tenant's audit events, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQueryParams),
-    responses((status = 200, body = AuditPage)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = AuditPage)), security(("api_key" = ["admin"]), ("session" = ["audit:read"])))]
 pub(crate) async fn list_audit_events(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ReadAudit>,
     state: Data<AppState>,
     query: Query<AuditQueryParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
@@ -73,9 +73,9 @@ pub(crate) async fn list_audit_events(
 
 /// Recomputes the tenant's hash chain and names the first broken event.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
-    responses((status = 200, body = VerifyReport)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = VerifyReport)), security(("api_key" = ["admin"]), ("session" = ["audit:read"])))]
 pub(crate) async fn verify_audit_log(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ReadAudit>,
     state: Data<AppState>,
 ) -> Result<Json<VerifyReport>, ApiError> {
     Ok(Json(state.audit.verify(auth.scope()).await?))
@@ -90,9 +90,9 @@ pub(crate) struct ExportParams {
 
 /// Exports every event of the tenant, oldest first, as JSON Lines or CSV.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportParams),
-    responses((status = 200, description = "JSON Lines or CSV")), security(("api_key" = ["admin"])))]
+    responses((status = 200, description = "JSON Lines or CSV")), security(("api_key" = ["admin"]), ("session" = ["audit:read"])))]
 pub(crate) async fn export_audit_log(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ReadAudit>,
     state: Data<AppState>,
     query: Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {

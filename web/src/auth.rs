@@ -5,7 +5,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use flagent_auth::Credentials;
+use flagent_auth::sessions::Claims;
+use flagent_auth::{AuthError, Credentials, Need};
 use flagent_types::{Origin, Permission, TenantScope};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -62,52 +63,170 @@ struct EnvironmentQuery {
     environment: Option<String>,
 }
 
+/// The session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "flagent_session";
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Where the request came from, for the audit log.
+pub(crate) fn origin(req: &HttpRequest) -> Origin {
+    Origin {
+        ip: req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        user_agent: header(req, "user-agent")
+            .map(|ua| ua.chars().take(512).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Everything a request presents to authenticate, owned so it can move into the future.
+struct Presented {
+    key: Option<String>,
+    cookie: Option<String>,
+    csrf: Option<String>,
+    changes_data: bool,
+    tenant: Option<String>,
+    project: Option<String>,
+    environment: Option<String>,
+}
+
+impl Presented {
+    fn of(req: &HttpRequest) -> Self {
+        let owned = |name: &str| header(req, name).map(str::to_owned);
+        Presented {
+            key: presented_key(req),
+            cookie: req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()),
+            csrf: owned("x-csrf-token"),
+            changes_data: !req.method().is_safe(),
+            tenant: owned("x-tenant-id"),
+            project: owned("x-project"),
+            environment: requested_environment(req),
+        }
+    }
+
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            key: self.key.as_deref(),
+            session_cookie: self.cookie.as_deref(),
+            csrf: self.csrf.as_deref(),
+            changes_data: self.changes_data,
+            tenant: self.tenant.as_deref(),
+            project: self.project.as_deref(),
+            environment: self.environment.as_deref(),
+        }
+    }
+
+    /// The session token alone: a Bearer token that is not an API key, or the cookie.
+    fn session_token(&self) -> Result<&str, ApiError> {
+        match (self.key.as_deref(), self.cookie.as_deref()) {
+            (Some(key), _) if key.starts_with("flg_") => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this route is for signed-in users; API keys cannot use it",
+            )),
+            (Some(token), _) if !token.is_empty() => Ok(token),
+            (_, Some(cookie)) if !cookie.is_empty() => Ok(cookie),
+            _ => Err(AuthError::Missing.into()),
+        }
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "application state missing"))
+}
+
 impl<P: Permission> FromRequest for Auth<P> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let key = presented_key(req);
-        let environment = requested_environment(req);
-        let origin = Origin {
-            ip: req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default(),
-            user_agent: req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .map(|ua| ua.chars().take(512).collect())
-                .unwrap_or_default(),
-        };
+        let state = app_state(req);
+        let presented = Presented::of(req);
+        let origin = origin(req);
         Box::pin(async move {
-            let state = state
-                .ok_or_else(|| ApiError::new(ErrorCode::Internal, "application state missing"))?;
-            let credentials = Credentials {
-                key: key.as_deref(),
-                environment: environment.as_deref(),
-            };
-            let scope = state
+            let state = state?;
+            let authenticated = state
                 .auth
-                .authenticate(credentials)
-                .await?
-                .with_origin(origin);
+                .authenticate(presented.credentials(), Need::of::<P>())
+                .await?;
+            let scope = authenticated.scope.with_origin(origin);
             tracing::Span::current().record("tenant_id", scope.tenant_id().0);
-            if !scope.allows(P::SCOPE) {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!(
-                        "this API key lacks the {:?} scope this route needs",
-                        P::SCOPE.as_str()
-                    ),
-                ));
-            }
             Ok(Auth {
                 scope,
                 _permission: PhantomData,
             })
+        })
+    }
+}
+
+/// A signed-in user, whatever tenant they are in: for their own account's routes.
+pub struct SignedIn {
+    /// The session's claims.
+    pub claims: Claims,
+    /// Where the request came from.
+    pub origin: Origin,
+}
+
+impl SignedIn {
+    /// The user's id.
+    pub fn user_id(&self) -> i64 {
+        self.claims.user_id().unwrap_or_default()
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = app_state(req);
+        let presented = Presented::of(req);
+        let origin = origin(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = presented.session_token()?;
+            let claims = state.auth.session(token).await?;
+            let by_cookie = presented.key.is_none();
+            if by_cookie
+                && presented.changes_data
+                && presented.csrf.as_deref() != Some(&claims.csrf)
+            {
+                return Err(AuthError::CsrfFailed.into());
+            }
+            Ok(SignedIn { claims, origin })
+        })
+    }
+}
+
+/// A signed-in operator of the hosted service (`platform_admin`).
+pub struct PlatformAdmin(pub SignedIn);
+
+impl FromRequest for PlatformAdmin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = app_state(req);
+        let signed_in = SignedIn::from_request(req, payload);
+        Box::pin(async move {
+            let state = state?;
+            let signed_in = signed_in.await?;
+            let user = state.accounts.user(signed_in.user_id()).await?;
+            if !user.is_some_and(|u| u.platform_admin) {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "only operators of this service may use the platform API",
+                ));
+            }
+            Ok(PlatformAdmin(signed_in))
         })
     }
 }

@@ -42,9 +42,17 @@ error_codes! {
     ValidationFailed => "validation_failed", BAD_REQUEST;
     EmptySelector => "empty_selector", BAD_REQUEST;
     ImportInvalid => "import_invalid", UNPROCESSABLE_ENTITY;
+    InvalidToken => "invalid_token", BAD_REQUEST;
+    TenantRequired => "tenant_required", BAD_REQUEST;
     MissingCredentials => "missing_credentials", UNAUTHORIZED;
     InvalidApiKey => "invalid_api_key", UNAUTHORIZED;
+    InvalidCredentials => "invalid_credentials", UNAUTHORIZED;
+    InvalidSession => "invalid_session", UNAUTHORIZED;
+    PlanLimitReached => "plan_limit_reached", PAYMENT_REQUIRED;
     Forbidden => "forbidden", FORBIDDEN;
+    CsrfFailed => "csrf_failed", FORBIDDEN;
+    EmailNotVerified => "email_not_verified", FORBIDDEN;
+    OwnerOnly => "owner_only", FORBIDDEN;
     EnvironmentForbidden => "environment_forbidden", FORBIDDEN;
     TenantSuspended => "tenant_suspended", FORBIDDEN;
     RouteNotFound => "route_not_found", NOT_FOUND;
@@ -56,6 +64,11 @@ error_codes! {
     EnvironmentNotFound => "environment_not_found", NOT_FOUND;
     KeyNotFound => "key_not_found", NOT_FOUND;
     ProjectNotFound => "project_not_found", NOT_FOUND;
+    TenantNotFound => "tenant_not_found", NOT_FOUND;
+    MemberNotFound => "member_not_found", NOT_FOUND;
+    RoleNotFound => "role_not_found", NOT_FOUND;
+    InvitationNotFound => "invitation_not_found", NOT_FOUND;
+    PlanNotFound => "plan_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     FlagKeyTaken => "flag_key_taken", CONFLICT;
     VariantKeyTaken => "variant_key_taken", CONFLICT;
@@ -66,9 +79,16 @@ error_codes! {
     EnvironmentKeyTaken => "environment_key_taken", CONFLICT;
     LastEnvironment => "last_environment", CONFLICT;
     EnvironmentInUse => "environment_in_use", CONFLICT;
+    EmailTaken => "email_taken", CONFLICT;
+    RoleKeyTaken => "role_key_taken", CONFLICT;
+    RoleInUse => "role_in_use", CONFLICT;
+    LastOwner => "last_owner", CONFLICT;
+    AlreadyMember => "already_member", CONFLICT;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    LoginLocked => "login_locked", TOO_MANY_REQUESTS;
+    RateLimited => "rate_limited", TOO_MANY_REQUESTS;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal", INTERNAL_SERVER_ERROR;
 }
@@ -80,6 +100,7 @@ pub struct ApiError {
     message: String,
     field: Option<String>,
     problems: Vec<ImportProblem>,
+    retry_after: Option<u64>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -91,6 +112,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             problems: Vec::new(),
+            retry_after: None,
             source: None,
         }
     }
@@ -109,6 +131,12 @@ impl ApiError {
             source: Some(Box::new(source)),
             ..Self::new(ErrorCode::Internal, "internal error")
         }
+    }
+
+    /// The same error, telling the client when to try again (`Retry-After`, seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -168,7 +196,9 @@ impl ResponseError for ApiError {
             message: &self.message,
         };
         let mut response = HttpResponse::build(self.status_code());
-        if self.code == ErrorCode::DatabaseUnavailable {
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        } else if self.code == ErrorCode::DatabaseUnavailable {
             response.insert_header(("Retry-After", "5"));
         }
         response.json(body)
@@ -230,6 +260,18 @@ impl From<AuthError> for ApiError {
             AuthError::KeyInactive(_) => ApiError::new(ErrorCode::KeyInactive, message),
             AuthError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
             AuthError::Forbidden(_) => ApiError::new(ErrorCode::Forbidden, message),
+            AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials, message),
+            AuthError::Locked { retry_after_secs } => {
+                ApiError::new(ErrorCode::LoginLocked, message).retry_after(retry_after_secs)
+            }
+            AuthError::EmailNotVerified => ApiError::new(ErrorCode::EmailNotVerified, message),
+            AuthError::InvalidToken => ApiError::new(ErrorCode::InvalidToken, message),
+            AuthError::InvalidSession => ApiError::new(ErrorCode::InvalidSession, message),
+            AuthError::TenantRequired => ApiError::new(ErrorCode::TenantRequired, message),
+            AuthError::TenantNotFound(_) => ApiError::new(ErrorCode::TenantNotFound, message),
+            AuthError::ProjectNotFound(_) => ApiError::new(ErrorCode::ProjectNotFound, message),
+            AuthError::Conflict(_) => ApiError::new(ErrorCode::EmailTaken, message),
+            AuthError::CsrfFailed => ApiError::new(ErrorCode::CsrfFailed, message),
             AuthError::Unavailable(source) => ApiError::new(
                 ErrorCode::DatabaseUnavailable,
                 "authentication is temporarily unavailable",
@@ -252,6 +294,21 @@ impl From<flagent_tenants::TenantsError> for ApiError {
             E::LastEnvironment(_) => ApiError::new(ErrorCode::LastEnvironment, message),
             E::EnvironmentInUse(_) => ApiError::new(ErrorCode::EnvironmentInUse, message),
             E::Invalid { field, reason } => ApiError::invalid(field, reason),
+            E::MemberNotFound(_) => ApiError::new(ErrorCode::MemberNotFound, message),
+            E::RoleNotFound(_) => ApiError::new(ErrorCode::RoleNotFound, message),
+            E::RoleKeyTaken(_) => ApiError::new(ErrorCode::RoleKeyTaken, message),
+            E::RoleInUse(_) => ApiError::new(ErrorCode::RoleInUse, message),
+            E::LastOwner => ApiError::new(ErrorCode::LastOwner, message),
+            E::OwnerOnly => ApiError::new(ErrorCode::OwnerOnly, message),
+            E::AlreadyMember(_) => ApiError::new(ErrorCode::AlreadyMember, message),
+            E::InvitationNotFound(_) => ApiError::new(ErrorCode::InvitationNotFound, message),
+            E::TenantNotFound(_) => ApiError::new(ErrorCode::TenantNotFound, message),
+            E::PlanNotFound(_) => ApiError::new(ErrorCode::PlanNotFound, message),
+            E::PlanLimit { limit, .. } => ApiError {
+                field: Some(limit.to_owned()),
+                ..ApiError::new(ErrorCode::PlanLimitReached, message)
+            },
+            E::Auth(auth) => ApiError::from(auth),
             E::Storage(flagent_storage_error) => {
                 ApiError::from(FlagsError::from(flagent_storage_error))
             }

@@ -199,7 +199,7 @@ fn evaluate_one(
 
 /// Evaluates one flag for one entity.
 #[utoipa::path(post, path = "/api/v1/evaluation", tag = "evaluation", request_body = EvalContext,
-    responses((status = 200, body = EvalResult)), security(("api_key" = ["client"])))]
+    responses((status = 200, body = EvalResult)), security(("api_key" = ["client"]), ("session" = ["flags:evaluate"])))]
 pub(crate) async fn post_evaluation(
     auth: Auth<perm::Client>,
     state: Data<AppState>,
@@ -211,7 +211,7 @@ pub(crate) async fn post_evaluation(
 
 /// Evaluates one flag for one entity; the request is the URL-encoded JSON body in `json`.
 #[utoipa::path(get, path = "/api/v1/evaluation", tag = "evaluation", params(JsonQuery),
-    responses((status = 200, body = EvalResult)), security(("api_key" = ["client"])))]
+    responses((status = 200, body = EvalResult)), security(("api_key" = ["client"]), ("session" = ["flags:evaluate"])))]
 pub(crate) async fn get_evaluation(
     auth: Auth<perm::Client>,
     state: Data<AppState>,
@@ -300,7 +300,7 @@ fn batch(
 
 /// Evaluates several flags for several entities.
 #[utoipa::path(post, path = "/api/v1/evaluation/batch", tag = "evaluation", request_body = EvaluationBatchRequest,
-    responses((status = 200, body = EvaluationBatchResponse)), security(("api_key" = ["client"])))]
+    responses((status = 200, body = EvaluationBatchResponse)), security(("api_key" = ["client"]), ("session" = ["flags:evaluate"])))]
 pub(crate) async fn post_evaluation_batch(
     auth: Auth<perm::Client>,
     state: Data<AppState>,
@@ -311,7 +311,7 @@ pub(crate) async fn post_evaluation_batch(
 
 /// Evaluates several flags for several entities; the request is the URL-encoded JSON body in `json`.
 #[utoipa::path(get, path = "/api/v1/evaluation/batch", tag = "evaluation", params(JsonQuery),
-    responses((status = 200, body = EvaluationBatchResponse)), security(("api_key" = ["client"])))]
+    responses((status = 200, body = EvaluationBatchResponse)), security(("api_key" = ["client"]), ("session" = ["flags:evaluate"])))]
 pub(crate) async fn get_evaluation_batch(
     auth: Auth<perm::Client>,
     state: Data<AppState>,

@@ -122,9 +122,9 @@ fn issued_reply(issued: IssuedKey) -> HttpResponse {
 
 /// Creates an API key in the caller's project; the answer carries its plaintext, shown once.
 #[utoipa::path(post, path = "/api/v1/keys", tag = "key", request_body = CreateKeyRequest,
-    responses((status = 200, body = IssuedKeyView)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = IssuedKeyView)), security(("api_key" = ["admin"]), ("session" = ["keys:manage"])))]
 pub(crate) async fn create_key(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
     body: Json<CreateKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -135,9 +135,9 @@ pub(crate) async fn create_key(
 
 /// Lists the API keys of the caller's project (revoked ones included), ascending id.
 #[utoipa::path(get, path = "/api/v1/keys", tag = "key",
-    responses((status = 200, body = Vec<KeyView>)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Vec<KeyView>)), security(("api_key" = ["admin"]), ("session" = ["keys:manage"])))]
 pub(crate) async fn list_keys(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
 ) -> Result<Json<Vec<KeyView>>, ApiError> {
     let keys = flagent_auth::list_api_keys(&state.auth, auth.scope()).await?;
@@ -146,9 +146,9 @@ pub(crate) async fn list_keys(
 
 /// Reads one API key.
 #[utoipa::path(get, path = "/api/v1/keys/{keyID}", tag = "key", params(("keyID" = i64, Path)),
-    responses((status = 200, body = KeyView)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = KeyView)), security(("api_key" = ["admin"]), ("session" = ["keys:manage"])))]
 pub(crate) async fn get_key(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<Json<KeyView>, ApiError> {
@@ -159,9 +159,9 @@ pub(crate) async fn get_key(
 /// Replaces a key by a new one with the same name, scopes, environment and expiry, and revokes the old
 /// one at once; the answer carries the new plaintext, shown once.
 #[utoipa::path(post, path = "/api/v1/keys/{keyID}/rotate", tag = "key", params(("keyID" = i64, Path)),
-    responses((status = 200, body = IssuedKeyView)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = IssuedKeyView)), security(("api_key" = ["admin"]), ("session" = ["keys:manage"])))]
 pub(crate) async fn rotate_key(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -172,9 +172,9 @@ pub(crate) async fn rotate_key(
 /// Revokes a key; it is refused from the next request on. Revoking a revoked key answers it unchanged,
 /// and a key may revoke itself.
 #[utoipa::path(delete, path = "/api/v1/keys/{keyID}", tag = "key", params(("keyID" = i64, Path)),
-    responses((status = 200, body = KeyView)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = KeyView)), security(("api_key" = ["admin"]), ("session" = ["keys:manage"])))]
 pub(crate) async fn revoke_key(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<Json<KeyView>, ApiError> {

@@ -4,8 +4,10 @@
 //! Architecture Invariant: only this crate and `flagent-server` name actix-web. Handlers call exactly one
 //! service function and map its result; they hold no SQL and no business rules.
 //! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
-//! import/export, and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
+//! import/export, accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`), members, invitations and
+//! roles, the platform API (`/api/v1/admin…`), and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
 
+mod account;
 mod audit;
 mod auth;
 mod error;
@@ -13,18 +15,20 @@ mod evaluation;
 mod extract;
 mod flags;
 mod keys;
+mod members;
 mod middleware;
 mod openapi;
+mod operators;
 mod ops;
 mod projects;
 mod state;
 mod transfer;
 
-pub use auth::Auth;
+pub use auth::{Auth, PlatformAdmin, SignedIn};
 pub use error::{ApiError, ErrorCode};
 pub use middleware::{json_errors, record_metrics};
 pub use openapi::ApiDoc;
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, SessionCookies, SignupLimits};
 
 use actix_web::web::{self, ServiceConfig};
 
@@ -34,6 +38,9 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     cfg.configure(ops::configure_root_ops).service(
         web::scope("/api/v1")
             .configure(flags::configure_flags)
+            .configure(account::configure_account)
+            .configure(members::configure_members)
+            .configure(operators::configure_operators)
             .configure(audit::configure_audit)
             .configure(keys::configure_keys)
             .configure(projects::configure_projects)

@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 //!
-//! Each operation's `security` names the API key scope it needs; tests read it to enumerate routes.
+//! Each operation's `security` names the API key scope (`api_key`) and the role permission (`session`) it
+//! needs; tests read it to enumerate routes and check every role against every route.
 
-use crate::{audit, evaluation, flags, keys, ops, projects, transfer};
+use crate::{account, audit, evaluation, flags, keys, members, operators, ops, projects, transfer};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -26,6 +27,13 @@ use utoipa::{Modify, OpenApi};
         projects::list_projects, projects::create_project, projects::get_project,
         projects::list_environments, projects::create_environment, projects::update_environment,
         projects::reorder_environments, projects::archive_environment,
+        account::signup, account::verify_email, account::login, account::logout, account::refresh,
+        account::me, account::forgot_password, account::reset_password, account::accept_invitation,
+        members::list_members, members::change_member_role, members::remove_member,
+        members::list_invitations, members::create_invitation, members::revoke_invitation,
+        members::list_roles, members::create_role, members::update_role, members::delete_role,
+        operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
+        operators::set_tenant_plan, operators::delete_tenant,
         ops::health, ops::info,
     ),
     modifiers(&Security)
@@ -40,6 +48,16 @@ impl Modify for Security {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A session token from POST /api/v1/auth/login, or the flagent_session cookie with X-CSRF-Token on requests that change data. Select the tenant with X-Tenant-ID and the project with X-Project."))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "x_api_key",

@@ -91,9 +91,9 @@ pub(crate) struct ReorderEnvironmentsRequest {
 
 /// Lists the caller tenant's projects with their environments.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "project",
-    responses((status = 200, body = Vec<Project>)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Vec<Project>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn list_projects(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::Read>,
     state: Data<AppState>,
 ) -> Result<Json<Vec<Project>>, ApiError> {
     Ok(Json(state.projects.list_projects(auth.scope()).await?))
@@ -101,9 +101,9 @@ pub(crate) async fn list_projects(
 
 /// Creates a project with the environments `development` and `production`.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "project", request_body = CreateProjectRequest,
-    responses((status = 201, body = Project)), security(("api_key" = ["admin"])))]
+    responses((status = 201, body = Project)), security(("api_key" = ["admin"]), ("session" = ["projects:manage"])))]
 pub(crate) async fn create_project(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     body: Json<CreateProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -118,9 +118,9 @@ pub(crate) async fn create_project(
 /// Reads one project of the caller's tenant.
 #[utoipa::path(get, path = "/api/v1/projects/{projectKey}", tag = "project",
     params(("projectKey" = String, Path)),
-    responses((status = 200, body = Project)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Project)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn get_project(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::Read>,
     state: Data<AppState>,
     key: Path<String>,
 ) -> Result<Json<Project>, ApiError> {
@@ -130,9 +130,9 @@ pub(crate) async fn get_project(
 /// Lists a project's environments in display order.
 #[utoipa::path(get, path = "/api/v1/projects/{projectKey}/environments", tag = "project",
     params(("projectKey" = String, Path)),
-    responses((status = 200, body = Vec<Environment>)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Vec<Environment>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn list_environments(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::Read>,
     state: Data<AppState>,
     project: Path<String>,
 ) -> Result<Json<Vec<Environment>>, ApiError> {
@@ -146,9 +146,9 @@ pub(crate) async fn list_environments(
 /// Adds an environment after the project's others.
 #[utoipa::path(post, path = "/api/v1/projects/{projectKey}/environments", tag = "project",
     params(("projectKey" = String, Path)), request_body = CreateEnvironmentRequest,
-    responses((status = 201, body = Environment)), security(("api_key" = ["admin"])))]
+    responses((status = 201, body = Environment)), security(("api_key" = ["admin"]), ("session" = ["projects:manage"])))]
 pub(crate) async fn create_environment(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     project: Path<String>,
     body: Json<CreateEnvironmentRequest>,
@@ -166,9 +166,9 @@ pub(crate) async fn create_environment(
 #[utoipa::path(put, path = "/api/v1/projects/{projectKey}/environments/{envKey}", tag = "project",
     params(("projectKey" = String, Path), ("envKey" = String, Path)),
     request_body = UpdateEnvironmentRequest,
-    responses((status = 200, body = Environment)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Environment)), security(("api_key" = ["admin"]), ("session" = ["projects:manage"])))]
 pub(crate) async fn update_environment(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     path: Path<(String, String)>,
     body: Json<UpdateEnvironmentRequest>,
@@ -186,9 +186,9 @@ pub(crate) async fn update_environment(
 /// Sets the order of a project's environments; the body lists every environment once.
 #[utoipa::path(put, path = "/api/v1/projects/{projectKey}/environments/reorder", tag = "project",
     params(("projectKey" = String, Path)), request_body = ReorderEnvironmentsRequest,
-    responses((status = 200, body = Vec<Environment>)), security(("api_key" = ["admin"])))]
+    responses((status = 200, body = Vec<Environment>)), security(("api_key" = ["admin"]), ("session" = ["projects:manage"])))]
 pub(crate) async fn reorder_environments(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     project: Path<String>,
     body: Json<ReorderEnvironmentsRequest>,
@@ -203,9 +203,9 @@ pub(crate) async fn reorder_environments(
 /// Archives an environment: it is no longer listed or selectable; the last one cannot be archived.
 #[utoipa::path(delete, path = "/api/v1/projects/{projectKey}/environments/{envKey}", tag = "project",
     params(("projectKey" = String, Path), ("envKey" = String, Path)),
-    responses((status = 204)), security(("api_key" = ["admin"])))]
+    responses((status = 204)), security(("api_key" = ["admin"]), ("session" = ["projects:manage"])))]
 pub(crate) async fn archive_environment(
-    auth: Auth<perm::Admin>,
+    auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     path: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,10 +1,16 @@
 //! What every handler can reach: the services, the authenticator, metrics and limits.
 
 use flagent_auth::Authenticator;
+use flagent_auth::accounts::Accounts;
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
 use flagent_tenants::audit::AuditLog;
+use flagent_tenants::members::Members;
+use flagent_tenants::operators::Operators;
 use flagent_tenants::projects::Projects;
+use flagent_tenants::signup::Signups;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// Limits the HTTP layer enforces.
@@ -32,4 +38,45 @@ pub struct AppState {
     pub limits: Limits,
     /// Features this build serves, for `/api/v1/info`.
     pub features: Vec<&'static str>,
+    /// Accounts: sign-in, verification, password reset.
+    pub accounts: Arc<Accounts>,
+    /// Members, invitations and roles.
+    pub members: Members,
+    /// Hosted signup.
+    pub signups: Signups,
+    /// Platform administration.
+    pub operators: Operators,
+    /// Signup switch and rate limits.
+    pub signup: SignupLimits,
+    /// How session cookies are set.
+    pub session_cookies: SessionCookies,
+}
+
+/// How session cookies are set.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCookies {
+    /// Whether they are marked `Secure`.
+    pub secure: bool,
+}
+
+/// Whether signup is open, and its rate limits (also applied to password reset requests per IP).
+pub struct SignupLimits {
+    /// Whether `POST /signup` is open.
+    pub enabled: bool,
+    /// Per client IP address.
+    pub by_ip: DefaultKeyedRateLimiter<String>,
+    /// Per email domain.
+    pub by_domain: DefaultKeyedRateLimiter<String>,
+}
+
+impl SignupLimits {
+    /// Limits of `per_ip` and `per_domain` requests per hour (at least one each).
+    pub fn per_hour(enabled: bool, per_ip: u32, per_domain: u32) -> Self {
+        let quota = |n: u32| Quota::per_hour(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        SignupLimits {
+            enabled,
+            by_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip)),
+            by_domain: DefaultKeyedRateLimiter::keyed(quota(per_domain)),
+        }
+    }
 }

@@ -36,7 +36,7 @@ pub(crate) struct ImportQuery {
 
 /// Exports the caller's environment as a GitOps document.
 #[utoipa::path(get, path = "/api/v1/export/gitops", tag = "export", params(ExportQuery),
-    responses((status = 200, body = Document)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Document)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn export_gitops(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -60,7 +60,7 @@ pub(crate) async fn export_gitops(
 
 /// Exports the caller's environment in Flagr's eval-cache shape (`{"Flags": [...]}`).
 #[utoipa::path(get, path = "/api/v1/export/eval_cache/json", tag = "export",
-    responses((status = 200, body = Object)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Object)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn export_eval_cache(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -100,7 +100,7 @@ fn parse_document(req: &HttpRequest, body: &[u8]) -> Result<Document, ApiError> 
 /// Imports flags into the caller's environment; nothing is written if any item is invalid.
 #[utoipa::path(post, path = "/api/v1/import", tag = "export", params(ImportQuery),
     request_body(content = Document, content_type = "application/json"),
-    responses((status = 200, body = ImportReport)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = ImportReport)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn import_flags(
     auth: Auth<perm::Write>,
     state: Data<AppState>,

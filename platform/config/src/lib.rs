@@ -22,6 +22,46 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     /// Evaluation limits.
     pub evaluation: EvaluationSettings,
+    /// Users, sessions and signup.
+    pub auth: AuthSettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
+}
+
+/// Users, sessions and signup settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The key session tokens are signed with (shared by every node); generated once and kept in the
+    /// database when not set.
+    #[serde(default, skip_serializing)]
+    pub session_secret: Option<SecretString>,
+    /// How long one session token is valid, in seconds (clients refresh before it runs out).
+    pub token_ttl_secs: u64,
+    /// How long a session lasts at most, in seconds.
+    pub session_max_age_secs: u64,
+    /// Whether session cookies are marked `Secure` (only sent over HTTPS; browsers treat localhost
+    /// as secure).
+    pub secure_cookies: bool,
+    /// The address users reach this server at, for links in mail.
+    pub public_url: String,
+    /// Whether `POST /api/v1/signup` is open (hosted service).
+    pub signup_enabled: bool,
+    /// Signups accepted per client IP address per hour.
+    pub signups_per_ip_per_hour: u32,
+    /// Signups accepted per email domain per hour.
+    pub signups_per_domain_per_hour: u32,
+}
+
+/// Outgoing mail settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://user:pass@host:port` or `smtps://…`; when unset, mail goes to the log and the outbox table.
+    #[serde(default, skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The `From` address.
+    pub from: String,
 }
 
 /// HTTP listener settings.
@@ -65,7 +105,7 @@ pub enum LogFormat {
 }
 
 /// First-start bootstrap settings: chosen keys for scripted installs.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapSettings {
     /// The management (admin) key to create instead of a random one.
@@ -74,6 +114,17 @@ pub struct BootstrapSettings {
     /// The evaluation key (production environment) to create instead of a random one.
     #[serde(default, skip_serializing)]
     pub evaluation_key: Option<SecretString>,
+    /// The owner account's email address.
+    #[serde(default = "default_admin_email")]
+    pub admin_email: String,
+    /// The owner account's password (also read from `FLAGENT_ADMIN_PASSWORD`); generated and printed
+    /// once when unset.
+    #[serde(default, skip_serializing)]
+    pub admin_password: Option<SecretString>,
+}
+
+fn default_admin_email() -> String {
+    "admin@localhost".to_owned()
 }
 
 /// Evaluation limits.
@@ -106,10 +157,29 @@ impl Default for Settings {
             log: LogSettings {
                 format: LogFormat::Pretty,
             },
-            bootstrap: BootstrapSettings::default(),
+            bootstrap: BootstrapSettings {
+                management_key: None,
+                evaluation_key: None,
+                admin_email: default_admin_email(),
+                admin_password: None,
+            },
             evaluation: EvaluationSettings {
                 max_batch_results: 10_000,
                 max_body_bytes: 4 * 1024 * 1024,
+            },
+            auth: AuthSettings {
+                session_secret: None,
+                token_ttl_secs: 15 * 60,
+                session_max_age_secs: 7 * 24 * 3600,
+                secure_cookies: true,
+                public_url: "http://localhost:18000".to_owned(),
+                signup_enabled: true,
+                signups_per_ip_per_hour: 10,
+                signups_per_domain_per_hour: 20,
+            },
+            mail: MailSettings {
+                smtp_url: None,
+                from: "Flagent <no-reply@localhost>".to_owned(),
             },
         }
     }
@@ -127,7 +197,16 @@ impl Settings {
                     .only(&["DATABASE_URL"])
                     .map(|_| "database.url".into()),
             )
-            .merge(Env::prefixed("FLAGENT_").split("__").ignore(&["ENV"]))
+            .merge(
+                Env::raw()
+                    .only(&["FLAGENT_ADMIN_PASSWORD"])
+                    .map(|_| "bootstrap.admin_password".into()),
+            )
+            .merge(
+                Env::prefixed("FLAGENT_")
+                    .split("__")
+                    .ignore(&["ENV", "ADMIN_PASSWORD"]),
+            )
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
     }

@@ -205,6 +205,31 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(())
     }
 
+    /// Sets this tenant's status (`active`, `pending`, `suspended`): platform administration.
+    pub async fn set_tenant_status(&self, status: &str) -> Result<(), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::Status, Expr::value(status))
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves this tenant to plan `plan`: platform administration.
+    pub async fn set_tenant_plan(&self, plan: &str) -> Result<(), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::Plan, Expr::value(plan))
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// This tenant's own row.
+    pub async fn tenant(&self) -> Result<tenant::Model, StorageError> {
+        self.tenant_row().await
+    }
+
     /// This tenant's own row.
     pub(crate) async fn tenant_row(&self) -> Result<tenant::Model, StorageError> {
         tenant::Entity::find_by_id(self.tenant.0)

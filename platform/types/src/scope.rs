@@ -108,41 +108,59 @@ impl ScopeSet {
     }
 }
 
-/// A coarse permission a route declares in its signature (`Auth<perm::Write>`).
+/// What a route needs, declared in its signature (`Auth<perm::FlagsWrite>`).
+///
+/// An API key is checked against [`Permission::SCOPE`]; a user's role is checked against
+/// [`Permission::NAME`] (in the request's environment when [`Permission::PER_ENVIRONMENT`]).
 pub trait Permission: 'static {
-    /// The scope the caller must hold.
+    /// The scope an API key must hold.
     const SCOPE: Scope;
+    /// The permission a user's role must grant, such as `flags:write`.
+    const NAME: &'static str;
+    /// Whether the permission is granted per environment (who may change production).
+    const PER_ENVIRONMENT: bool = false;
 }
 
-/// Marker types for [`Permission`].
+/// Marker types for [`Permission`], one per permission a route can declare.
 pub mod perm {
     use super::{Permission, Scope};
 
-    /// Evaluate flags (server SDK keys and every stronger scope).
-    pub struct Evaluate;
-    /// Evaluate flags client-side (any key).
-    pub struct Client;
-    /// Read configuration.
-    pub struct Read;
-    /// Change configuration.
-    pub struct Write;
-    /// Administer the tenant.
-    pub struct Admin;
+    macro_rules! permissions {
+        ($($(#[$doc:meta])* $name:ident => $scope:ident, $perm:literal, $per_env:literal;)*) => {$(
+            $(#[$doc])*
+            pub struct $name;
+            impl Permission for $name {
+                const SCOPE: Scope = Scope::$scope;
+                const NAME: &'static str = $perm;
+                const PER_ENVIRONMENT: bool = $per_env;
+            }
+        )*
+            /// Every permission a route can declare: (name, per environment).
+            pub const ALL: &[(&str, bool)] = &[$(($perm, $per_env)),*];
+        };
+    }
 
-    impl Permission for Evaluate {
-        const SCOPE: Scope = Scope::Evaluate;
-    }
-    impl Permission for Client {
-        const SCOPE: Scope = Scope::Client;
-    }
-    impl Permission for Read {
-        const SCOPE: Scope = Scope::Read;
-    }
-    impl Permission for Write {
-        const SCOPE: Scope = Scope::Write;
-    }
-    impl Permission for Admin {
-        const SCOPE: Scope = Scope::Admin;
+    permissions! {
+        /// Evaluate flags server-side (server SDK keys and every stronger scope).
+        Evaluate => Evaluate, "flags:evaluate", false;
+        /// Evaluate flags client-side (any key).
+        Client => Client, "flags:evaluate", false;
+        /// Read flags, projects, environments and usage.
+        Read => Read, "flags:read", false;
+        /// Change flags and everything in them, in the request's environment.
+        Write => Write, "flags:write", true;
+        /// Turn flags on and off in the request's environment.
+        Toggle => Write, "flags:toggle", true;
+        /// Create and change projects and environments.
+        ManageProjects => Admin, "projects:manage", false;
+        /// Issue, rotate and revoke API keys.
+        ManageKeys => Admin, "keys:manage", false;
+        /// Invite and remove members, change their roles, define custom roles.
+        ManageMembers => Admin, "members:manage", false;
+        /// Read and export the audit log.
+        ReadAudit => Admin, "audit:read", false;
+        /// Manage the tenant itself: plan, billing, deletion.
+        ManageTenant => Admin, "tenant:manage", false;
     }
 }
 
@@ -158,6 +176,13 @@ pub enum Principal {
         /// The first characters of the key, safe to log.
         prefix: String,
     },
+    /// A signed-in user, acting in a tenant they are a member of.
+    User {
+        /// The user's row id.
+        id: i64,
+        /// The user's email address.
+        email: String,
+    },
 }
 
 impl Principal {
@@ -165,6 +190,7 @@ impl Principal {
     pub fn actor(&self) -> String {
         match self {
             Principal::ApiKey { name, prefix, .. } => format!("key:{name} ({prefix})"),
+            Principal::User { email, .. } => format!("user:{email}"),
         }
     }
 
@@ -172,13 +198,14 @@ impl Principal {
     pub fn actor_type(&self) -> &'static str {
         match self {
             Principal::ApiKey { .. } => "api_key",
+            Principal::User { .. } => "user",
         }
     }
 
     /// The principal's id, as the audit log records it.
     pub fn actor_id(&self) -> String {
         match self {
-            Principal::ApiKey { id, .. } => id.to_string(),
+            Principal::ApiKey { id, .. } | Principal::User { id, .. } => id.to_string(),
         }
     }
 }

@@ -1,10 +1,12 @@
-//! First start: the default tenant, project and environments, plus a management key and an evaluation
-//! key, printed once.
+//! First start: the default tenant, project and environments, a management key and an evaluation key,
+//! and the owner account (an operator of the server), printed once.
 
 use anyhow::Context;
+use flagent_auth::accounts::{Accounts, NewUser};
 use flagent_auth::{NewKey, create_key};
 use flagent_config::BootstrapSettings;
 use flagent_storage::Db;
+use flagent_storage::entities::membership;
 use flagent_types::{Scope, ScopeSet, SystemScope};
 use secrecy::ExposeSecret;
 
@@ -15,6 +17,10 @@ pub struct BootstrapKeys {
     pub management: String,
     /// Evaluation key for the production environment.
     pub evaluation: String,
+    /// The owner account's email.
+    pub owner_email: String,
+    /// The owner account's password, when it was generated (not configured).
+    pub owner_password: Option<String>,
 }
 
 /// Runs the bootstrap if the database has no tenant; prints the keys it creates.
@@ -22,6 +28,7 @@ pub(crate) async fn run(
     db: &Db,
     system: &SystemScope,
     settings: &BootstrapSettings,
+    accounts: &Accounts,
 ) -> anyhow::Result<Option<BootstrapKeys>> {
     let Some(outcome) = flagent_tenants::bootstrap(db, system)
         .await
@@ -70,6 +77,39 @@ pub(crate) async fn run(
     )
     .await
     .context("create the evaluation key")?;
+    let generated = settings
+        .admin_password
+        .is_none()
+        .then(flagent_auth::random_token);
+    let password = settings
+        .admin_password
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned())
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    let owner = accounts
+        .register(NewUser {
+            email: &settings.admin_email,
+            name: "Owner",
+            password: Some(&password),
+            verified: true,
+        })
+        .await
+        .context("create the owner account (bootstrap.admin_email, FLAGENT_ADMIN_PASSWORD)")?;
+    tdb.insert_row(membership::Model {
+        id: 0,
+        tenant_id: 0,
+        user_id: owner.id,
+        role: "owner".to_owned(),
+        created_at: now,
+    })
+    .await
+    .context("make the owner account the default tenant's owner")?;
+    let owner_email = owner.email.clone();
+    accounts
+        .make_platform_admin(owner)
+        .await
+        .context("make the owner account an operator")?;
     tracing::info!(
         management_prefix = %management.row.prefix,
         evaluation_prefix = %evaluation.row.prefix,
@@ -78,6 +118,8 @@ pub(crate) async fn run(
     Ok(Some(BootstrapKeys {
         management: management.plaintext,
         evaluation: evaluation.plaintext,
+        owner_email,
+        owner_password: generated,
     }))
 }
 

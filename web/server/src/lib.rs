@@ -4,6 +4,7 @@
 //! `main` and the API tests call the same [`Application::build`].
 
 mod bootstrap;
+mod mail;
 
 pub use bootstrap::BootstrapKeys;
 
@@ -12,6 +13,9 @@ use actix_web::middleware::{Compress, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use flagent_auth::Authenticator;
+use flagent_auth::accounts::Accounts;
+use flagent_auth::rbac::Policy;
+use flagent_auth::sessions::{SessionLifetimes, Sessions};
 use flagent_config::Settings;
 use flagent_flags::{EvalCache, Flags};
 use flagent_migrations::{Migrator, MigratorTrait};
@@ -19,7 +23,8 @@ use flagent_storage::Db;
 use flagent_telemetry::{Metrics, RootSpan};
 use flagent_tenants::projects::EnvironmentsChanged;
 use flagent_types::{SystemScope, TenantScope};
-use flagent_web::{AppState, Limits};
+use flagent_web::{AppState, Limits, SessionCookies, SignupLimits};
+use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::TcpListener;
 use std::pin::Pin;
@@ -29,6 +34,9 @@ use tracing_actix_web::TracingLogger;
 
 /// How long a cached API key is trusted before it is checked against the database again.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// How often the role policy is rebuilt from the database (picking up other nodes' changes).
+const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How often the API keys' last use is written to the database.
 const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
@@ -40,6 +48,8 @@ pub struct Application {
     db: Db,
     bootstrap: Option<BootstrapKeys>,
     auth: Arc<Authenticator>,
+    relay: Arc<mail::MailRelay>,
+    policy_source: (Db, SystemScope),
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -66,7 +76,27 @@ impl Application {
         let db = connect_and_migrate(&settings).await?;
         #[allow(clippy::disallowed_methods)]
         let startup = SystemScope::assume_system("first-start bootstrap and cache warm-up");
-        let bootstrap = bootstrap::run(&db, &startup, &settings.bootstrap).await?;
+        let sessions = Arc::new(Sessions::new(
+            db.clone(),
+            system("sessions"),
+            session_secret(&db, &startup, &settings).await?.as_bytes(),
+            SessionLifetimes {
+                token: Duration::from_secs(settings.auth.token_ttl_secs.max(60)),
+                session: Duration::from_secs(settings.auth.session_max_age_secs.max(60)),
+            },
+        ));
+        let accounts = Arc::new(Accounts::new(
+            db.clone(),
+            system("accounts"),
+            sessions.clone(),
+            settings.auth.public_url.clone(),
+        ));
+        let bootstrap = bootstrap::run(&db, &startup, &settings.bootstrap, &accounts).await?;
+        let policy = Arc::new(
+            load_policy(&db, &startup)
+                .await
+                .context("load the role policy")?,
+        );
         let flags = Flags::new(db.clone(), Arc::new(EvalCache::new()));
         let environments = flags
             .warm(&startup)
@@ -75,7 +105,13 @@ impl Application {
         tracing::info!(environments, "evaluation cache loaded");
         #[allow(clippy::disallowed_methods)]
         let auth_scope = SystemScope::assume_system("API key authentication");
-        let auth = Authenticator::new(db.clone(), auth_scope, KEY_CACHE_TTL);
+        let auth = Authenticator::new(
+            db.clone(),
+            auth_scope,
+            KEY_CACHE_TTL,
+            sessions.clone(),
+            policy.clone(),
+        );
         let keys = auth
             .warm()
             .await
@@ -104,18 +140,53 @@ impl Application {
                 "import-export",
                 "metrics",
                 "openapi",
+                "users",
+                "roles",
+                "signup",
             ],
+            members: flagent_tenants::members::Members::new(
+                db.clone(),
+                system("invitations"),
+                accounts.clone(),
+                policy.clone(),
+            ),
+            signups: flagent_tenants::signup::Signups::new(
+                db.clone(),
+                system("signup"),
+                accounts.clone(),
+                policy.clone(),
+            ),
+            operators: flagent_tenants::operators::Operators::new(
+                db.clone(),
+                system("platform administration"),
+            ),
+            accounts,
+            signup: SignupLimits::per_hour(
+                settings.auth.signup_enabled,
+                settings.auth.signups_per_ip_per_hour,
+                settings.auth.signups_per_domain_per_hour,
+            ),
+            session_cookies: SessionCookies {
+                secure: settings.auth.secure_cookies,
+            },
         });
+        let relay = Arc::new(mail::MailRelay::new(
+            db.clone(),
+            system("mail relay"),
+            &settings.mail,
+        )?);
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("bind {address}"))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state, settings.server.workers)?;
         Ok(Application {
+            policy_source: (db.clone(), system("role policy reload")),
             port,
             server,
             db,
             bootstrap,
             auth,
+            relay,
         })
     }
 
@@ -139,11 +210,22 @@ impl Application {
         &self.auth
     }
 
-    /// Serves until the process is stopped, writing API keys' last use every minute and once at the end.
+    /// Delivers the outbox's pending mail now (tests call it instead of waiting for the relay).
+    pub async fn deliver_mail(&self) -> anyhow::Result<usize> {
+        self.relay.deliver_pending().await
+    }
+
+    /// Serves until the process is stopped, writing API keys' last use every minute and once at the end,
+    /// relaying mail, and rebuilding the role policy from the database every half minute.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let flusher = tokio::spawn(flush_key_uses(self.auth.clone()));
+        let relay = tokio::spawn(relay_mail(self.relay.clone()));
+        let (db, system) = self.policy_source;
+        let reload = tokio::spawn(reload_policy(db, system, self.auth.clone()));
         let served = self.server.await;
         flusher.abort();
+        relay.abort();
+        reload.abort();
         if let Err(err) = self.auth.flush_last_used().await {
             tracing::warn!(error = %err, "could not record the API keys' last use at shutdown");
         }
@@ -161,6 +243,77 @@ async fn flush_key_uses(auth: Arc<Authenticator>) {
         match auth.flush_last_used().await {
             Ok(keys) => tracing::debug!(keys, "recorded the API keys' last use"),
             Err(err) => tracing::warn!(error = %err, "could not record the API keys' last use"),
+        }
+    }
+}
+
+/// Mints the system scope of one background job or service.
+fn system(reason: &'static str) -> SystemScope {
+    #[allow(clippy::disallowed_methods)]
+    SystemScope::assume_system(reason)
+}
+
+/// The key session tokens are signed with: configured, or generated once and kept in the database so
+/// every node shares it.
+async fn session_secret(
+    db: &Db,
+    system: &SystemScope,
+    settings: &Settings,
+) -> anyhow::Result<String> {
+    if let Some(secret) = &settings.auth.session_secret {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= 32,
+            "auth.session_secret must have at least 32 characters"
+        );
+        return Ok(secret.expose_secret().to_owned());
+    }
+    let proposed = format!(
+        "{}{}",
+        flagent_auth::random_token(),
+        flagent_auth::random_token()
+    );
+    db.system(system)
+        .setting_or_insert("session_secret", &proposed)
+        .await
+        .context("read or store the session signing key")
+}
+
+/// The role policy as the database holds it.
+async fn load_policy(db: &Db, system: &SystemScope) -> anyhow::Result<Policy> {
+    let sys = db.system(system);
+    let memberships = sys.all_memberships().await?;
+    let roles = sys.all_roles().await?;
+    Ok(Policy::new(&memberships, &roles).await?)
+}
+
+/// Rebuilds the role policy every [`POLICY_RELOAD_INTERVAL`], so changes made through other nodes apply.
+async fn reload_policy(db: Db, system: SystemScope, auth: Arc<Authenticator>) {
+    let start = tokio::time::Instant::now() + POLICY_RELOAD_INTERVAL;
+    let mut ticks = tokio::time::interval_at(start, POLICY_RELOAD_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let sys = db.system(&system);
+        let loaded = async {
+            let memberships = sys.all_memberships().await?;
+            let roles = sys.all_roles().await?;
+            auth.policy().reload(&memberships, &roles).await?;
+            anyhow::Ok(())
+        };
+        if let Err(error) = loaded.await {
+            tracing::warn!(%error, "could not reload the role policy; keeping the current one");
+        }
+    }
+}
+
+/// Delivers the outbox every [`mail::RELAY_INTERVAL`].
+async fn relay_mail(relay: Arc<mail::MailRelay>) {
+    let mut ticks = tokio::time::interval(mail::RELAY_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = relay.deliver_pending().await {
+            tracing::warn!(%error, "could not deliver mail; will retry");
         }
     }
 }

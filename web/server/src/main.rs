@@ -49,7 +49,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!(
             "  Flagent created the default tenant, project and environments (development, production)."
         );
-        println!("  These API keys are shown once; store them now.");
+        println!("  These credentials are shown once; store them now.");
         println!();
         println!(
             "    management key (admin, all environments): {}",
@@ -59,6 +59,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "    evaluation key (production):              {}",
             keys.evaluation
         );
+        match &keys.owner_password {
+            Some(password) => println!(
+                "    owner account:                            {} / {password}",
+                keys.owner_email
+            ),
+            None => println!(
+                "    owner account:                            {} (password from FLAGENT_ADMIN_PASSWORD)",
+                keys.owner_email
+            ),
+        }
         println!();
     }
     tracing::info!(address = %format!("http://{host}:{}", app.port()), "serving");

@@ -18,7 +18,10 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ),
         ("flagent-migrations", &[][..]),
         ("flagent-auth", &["flagent-types", "flagent-storage"][..]),
-        ("flagent-tenants", &["flagent-types", "flagent-storage"][..]),
+        (
+            "flagent-tenants",
+            &["flagent-types", "flagent-storage", "flagent-auth"][..],
+        ),
         ("flagent-billing", &["flagent-types", "flagent-storage"][..]),
         ("flagent-config", &["flagent-types"][..]),
         ("flagent-telemetry", &[][..]),

@@ -30,7 +30,7 @@ pub(crate) struct CompareQuery {
 /// Replaces the flag's state (enabled, segments, constraints, distributions) in `to` with its state in
 /// `from`; answers the flag as it now stands in `to`.
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/copy", tag = "flag", params(("flagID" = i64, Path)),
-    request_body = CopyFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    request_body = CopyFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn copy_flag_between_environments(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -46,7 +46,7 @@ pub(crate) async fn copy_flag_between_environments(
 
 /// Shows the flag's state in several environments and what differs.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/compare", tag = "flag", params(("flagID" = i64, Path), CompareQuery),
-    responses((status = 200, body = FlagComparison)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = FlagComparison)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn compare_flag_environments(
     auth: Auth<perm::Read>,
     state: Data<AppState>,

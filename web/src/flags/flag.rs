@@ -20,7 +20,7 @@ fn flag_reply(flag: Flag) -> HttpResponse {
 
 /// Lists the flags of the caller's project as seen in the caller's environment.
 #[utoipa::path(get, path = "/api/v1/flags", tag = "flag", params(FlagListQuery),
-    responses((status = 200, body = Vec<Flag>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<Flag>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_flags(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -36,7 +36,7 @@ pub(crate) async fn find_flags(
 
 /// Creates a flag (disabled) in every environment of the project.
 #[utoipa::path(post, path = "/api/v1/flags", tag = "flag", request_body = CreateFlagRequest,
-    responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_flag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -52,7 +52,7 @@ pub(crate) async fn create_flag(
 
 /// Reads one flag.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}", tag = "flag", params(("flagID" = i64, Path)),
-    responses((status = 200, body = Flag)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Flag)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn get_flag(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -63,7 +63,7 @@ pub(crate) async fn get_flag(
 
 /// Changes a flag's fields; send `If-Match` (or `version`) to refuse stale writes.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}", tag = "flag", params(("flagID" = i64, Path)),
-    request_body = PutFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    request_body = PutFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_flag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -83,7 +83,7 @@ pub(crate) async fn put_flag(
 
 /// Soft-deletes a flag (restorable).
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}", tag = "flag", params(("flagID" = i64, Path)),
-    responses((status = 200)), security(("api_key" = ["write"])))]
+    responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_flag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -95,9 +95,9 @@ pub(crate) async fn delete_flag(
 
 /// Turns a flag on or off in the caller's environment.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/enabled", tag = "flag", params(("flagID" = i64, Path)),
-    request_body = SetFlagEnabledRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    request_body = SetFlagEnabledRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:toggle"])))]
 pub(crate) async fn set_flag_enabled(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::Toggle>,
     state: Data<AppState>,
     id: Path<i64>,
     req: HttpRequest,
@@ -112,7 +112,7 @@ pub(crate) async fn set_flag_enabled(
 
 /// Restores a deleted flag.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/restore", tag = "flag", params(("flagID" = i64, Path)),
-    responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn restore_flag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -125,7 +125,7 @@ pub(crate) async fn restore_flag(
 
 /// Copies a flag under a new key, disabled.
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/duplicate", tag = "flag", params(("flagID" = i64, Path)),
-    request_body = DuplicateFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"])))]
+    request_body = DuplicateFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn duplicate_flag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -140,7 +140,7 @@ pub(crate) async fn duplicate_flag(
 
 /// Lists a flag's saved snapshots in the caller's environment, newest first.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/snapshots", tag = "flag", params(("flagID" = i64, Path), SnapshotQuery),
-    responses((status = 200, body = Vec<FlagSnapshot>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<FlagSnapshot>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn get_flag_snapshots(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -160,7 +160,7 @@ pub(crate) async fn get_flag_snapshots(
 
 /// Lists the entity types used by the project's flags.
 #[utoipa::path(get, path = "/api/v1/flags/entity_types", tag = "flag",
-    responses((status = 200, body = Vec<String>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<String>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn get_entity_types(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -170,7 +170,7 @@ pub(crate) async fn get_entity_types(
 
 /// Lists a flag's tags.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/tags", tag = "tag", params(("flagID" = i64, Path)),
-    responses((status = 200, body = Vec<Tag>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<Tag>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_flag_tags(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -181,7 +181,7 @@ pub(crate) async fn find_flag_tags(
 
 /// Tags a flag.
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/tags", tag = "tag", params(("flagID" = i64, Path)),
-    request_body = CreateTagRequest, responses((status = 200, body = Tag)), security(("api_key" = ["write"])))]
+    request_body = CreateTagRequest, responses((status = 200, body = Tag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_flag_tag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -195,7 +195,7 @@ pub(crate) async fn create_flag_tag(
 
 /// Removes a tag from a flag.
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/tags/{tagID}", tag = "tag",
-    params(("flagID" = i64, Path), ("tagID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"])))]
+    params(("flagID" = i64, Path), ("tagID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_flag_tag(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -208,7 +208,7 @@ pub(crate) async fn delete_flag_tag(
 
 /// Lists the project's tags.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tag", params(TagListQuery),
-    responses((status = 200, body = Vec<Tag>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<Tag>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_all_tags(
     auth: Auth<perm::Read>,
     state: Data<AppState>,

@@ -16,7 +16,7 @@ fn deleted() -> Reply<serde_json::Value> {
 
 /// Lists a flag's variants.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/variants", tag = "variant", params(("flagID" = i64, Path)),
-    responses((status = 200, body = Vec<Variant>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<Variant>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_variants(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -27,7 +27,7 @@ pub(crate) async fn find_variants(
 
 /// Adds a variant.
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/variants", tag = "variant", params(("flagID" = i64, Path)),
-    request_body = VariantRequest, responses((status = 200, body = Variant)), security(("api_key" = ["write"])))]
+    request_body = VariantRequest, responses((status = 200, body = Variant)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_variant(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -45,7 +45,7 @@ pub(crate) async fn create_variant(
 /// Changes a variant.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/variants/{variantID}", tag = "variant",
     params(("flagID" = i64, Path), ("variantID" = i64, Path)), request_body = VariantRequest,
-    responses((status = 200, body = Variant)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Variant)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_variant(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -63,7 +63,7 @@ pub(crate) async fn put_variant(
 
 /// Deletes a variant no distribution uses.
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/variants/{variantID}", tag = "variant",
-    params(("flagID" = i64, Path), ("variantID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"])))]
+    params(("flagID" = i64, Path), ("variantID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_variant(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -79,7 +79,7 @@ pub(crate) async fn delete_variant(
 
 /// Lists a flag's segments in the caller's environment.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/segments", tag = "segment", params(("flagID" = i64, Path)),
-    responses((status = 200, body = Vec<Segment>)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = Vec<Segment>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_segments(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -90,7 +90,7 @@ pub(crate) async fn find_segments(
 
 /// Adds a segment (rank 999).
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/segments", tag = "segment", params(("flagID" = i64, Path)),
-    request_body = SegmentRequest, responses((status = 200, body = Segment)), security(("api_key" = ["write"])))]
+    request_body = SegmentRequest, responses((status = 200, body = Segment)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_segment(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -107,7 +107,7 @@ pub(crate) async fn create_segment(
 
 /// Reorders a flag's segments.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/segments/reorder", tag = "segment", params(("flagID" = i64, Path)),
-    request_body = ReorderSegmentsRequest, responses((status = 200)), security(("api_key" = ["write"])))]
+    request_body = ReorderSegmentsRequest, responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn reorder_segments(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -124,7 +124,7 @@ pub(crate) async fn reorder_segments(
 /// Changes a segment.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/segments/{segmentID}", tag = "segment",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path)), request_body = SegmentRequest,
-    responses((status = 200, body = Segment)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Segment)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_segment(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -142,7 +142,7 @@ pub(crate) async fn put_segment(
 
 /// Deletes a segment.
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/segments/{segmentID}", tag = "segment",
-    params(("flagID" = i64, Path), ("segmentID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"])))]
+    params(("flagID" = i64, Path), ("segmentID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_segment(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -159,7 +159,7 @@ pub(crate) async fn delete_segment(
 /// Lists a segment's constraints.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/segments/{segmentID}/constraints", tag = "constraint",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path)), responses((status = 200, body = Vec<Constraint>)),
-    security(("api_key" = ["read"])))]
+    security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_constraints(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -174,7 +174,7 @@ pub(crate) async fn find_constraints(
 /// Adds a constraint; string literals must be quoted (`"CA"`).
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/segments/{segmentID}/constraints", tag = "constraint",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path)), request_body = ConstraintRequest,
-    responses((status = 200, body = Constraint)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Constraint)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_constraint(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -193,7 +193,7 @@ pub(crate) async fn create_constraint(
 /// Changes a constraint.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/segments/{segmentID}/constraints/{constraintID}", tag = "constraint",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path), ("constraintID" = i64, Path)), request_body = ConstraintRequest,
-    responses((status = 200, body = Constraint)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Constraint)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_constraint(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -213,7 +213,7 @@ pub(crate) async fn put_constraint(
 /// Deletes a constraint.
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/segments/{segmentID}/constraints/{constraintID}", tag = "constraint",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path), ("constraintID" = i64, Path)),
-    responses((status = 200)), security(("api_key" = ["write"])))]
+    responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_constraint(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
@@ -230,7 +230,7 @@ pub(crate) async fn delete_constraint(
 /// Lists a segment's distributions.
 #[utoipa::path(get, path = "/api/v1/flags/{flagID}/segments/{segmentID}/distributions", tag = "distribution",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path)), responses((status = 200, body = Vec<Distribution>)),
-    security(("api_key" = ["read"])))]
+    security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn find_distributions(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
@@ -248,7 +248,7 @@ pub(crate) async fn find_distributions(
 /// Replaces a segment's distributions; percents must sum to 100.
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/segments/{segmentID}/distributions", tag = "distribution",
     params(("flagID" = i64, Path), ("segmentID" = i64, Path)), request_body = PutDistributionsRequest,
-    responses((status = 200, body = Vec<Distribution>)), security(("api_key" = ["write"])))]
+    responses((status = 200, body = Vec<Distribution>)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_distributions(
     auth: Auth<perm::Write>,
     state: Data<AppState>,

@@ -316,11 +316,19 @@ async fn create_and_change_with_bad_input_return_400_or_409_and_change_nothing()
 #[tokio::test]
 async fn project_routes_with_non_admin_keys_return_403() {
     let app = spawn_app().await;
+    let reply = app
+        .call(&app.a.eval, None, Method::GET, "/api/v1/projects", None)
+        .await;
+    assert_eq!(reply.0, 403, "{}", reply.1);
+    let reply = app
+        .call(&app.a.read, None, Method::GET, "/api/v1/projects", None)
+        .await;
+    assert_eq!(
+        reply.0, 200,
+        "reading projects needs only the read scope: {}",
+        reply.1
+    );
     for key in [&app.a.read, &app.a.eval] {
-        let reply = app
-            .call(key, None, Method::GET, "/api/v1/projects", None)
-            .await;
-        assert_eq!(reply.0, 403, "{}", reply.1);
         let body = Some(json!({"key": "qa", "name": "QA"}));
         let reply = app.call(key, None, Method::POST, ENVS, body).await;
         assert_eq!(reply.0, 403, "{}", reply.1);

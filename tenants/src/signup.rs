@@ -1,0 +1,205 @@
+//! Hosted signup: an organisation and its owner account, activated when the owner proves their email.
+//!
+//! Invariant: a signed-up tenant is `pending` (its members cannot act in it) until the verification
+//! link mailed to the owner is used; it starts on the `free` plan with a `default` project holding
+//! `development` and `production`.
+
+use crate::TenantsError;
+use crate::bootstrap::create_tenant_in_status;
+use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
+use flagent_auth::rbac::Policy;
+use flagent_storage::Db;
+use flagent_storage::entities::membership;
+use flagent_types::{SystemScope, TenantId};
+use std::sync::Arc;
+
+/// The plan a signed-up tenant starts on.
+pub const SIGNUP_PLAN: &str = "free";
+
+/// A signup request.
+#[derive(Debug, Clone)]
+pub struct SignupRequest<'a> {
+    /// The owner's email address.
+    pub email: &'a str,
+    /// The owner's password.
+    pub password: &'a str,
+    /// The owner's display name.
+    pub name: &'a str,
+    /// The organisation's name.
+    pub organization: &'a str,
+}
+
+/// What a signup created.
+#[derive(Debug, Clone)]
+pub struct SignedUp {
+    /// The new tenant's id.
+    pub tenant_id: i64,
+    /// Its key (derived from the organisation's name).
+    pub tenant_key: String,
+    /// The owner's user id.
+    pub user_id: i64,
+}
+
+/// Signup use cases.
+pub struct Signups {
+    db: Db,
+    system: SystemScope,
+    accounts: Arc<Accounts>,
+    policy: Arc<Policy>,
+}
+
+/// A tenant key from an organisation's name: lower-case letters, digits and single dashes.
+pub fn tenant_key_from(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c);
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+        if key.len() >= 40 {
+            break;
+        }
+    }
+    let key = key.trim_end_matches('-').to_owned();
+    if key.is_empty() {
+        "org".to_owned()
+    } else {
+        key
+    }
+}
+
+impl Signups {
+    /// The use cases; `system` creates tenants, which no caller belongs to yet.
+    pub fn new(db: Db, system: SystemScope, accounts: Arc<Accounts>, policy: Arc<Policy>) -> Self {
+        Self {
+            db,
+            system,
+            accounts,
+            policy,
+        }
+    }
+
+    /// Creates a pending tenant, its owner account and default project, and mails the verification link.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up(&self, request: SignupRequest<'_>) -> Result<SignedUp, TenantsError> {
+        let organization = request.organization.trim();
+        match organization.chars().count() {
+            0 => return Err(invalid("organization", "name your organisation")),
+            n if n > 200 => {
+                return Err(invalid(
+                    "organization",
+                    "an organisation name has at most 200 characters",
+                ));
+            }
+            _ => {}
+        }
+        let email = normalize_email(request.email)?;
+        flagent_auth::password::check_password_policy(request.password)?;
+        if self.accounts.user_by_email(&email).await?.is_some() {
+            return Err(flagent_auth::AuthError::Conflict(format!(
+                "an account with email {email} already exists; sign in and create the organisation from there"
+            ))
+            .into());
+        }
+        let key = self.free_tenant_key(&tenant_key_from(organization)).await?;
+        let user = self
+            .accounts
+            .register(NewUser {
+                email: &email,
+                name: request.name,
+                password: Some(request.password),
+                verified: false,
+            })
+            .await?;
+        let tenant = create_tenant_in_status(
+            &self.db,
+            &self.system,
+            &key,
+            organization,
+            SIGNUP_PLAN,
+            "pending",
+        )
+        .await?;
+        self.db
+            .scoped_for_system(&self.system, tenant.tenant)
+            .insert_row(membership::Model {
+                id: 0,
+                tenant_id: 0,
+                user_id: user.id,
+                role: "owner".to_owned(),
+                created_at: chrono::Utc::now().timestamp_millis(),
+            })
+            .await?;
+        self.policy
+            .set_membership(tenant.tenant.0, user.id, "owner")
+            .await?;
+        self.accounts
+            .send_verification(&user, Some(tenant.tenant.0))
+            .await?;
+        Ok(SignedUp {
+            tenant_id: tenant.tenant.0,
+            tenant_key: key,
+            user_id: user.id,
+        })
+    }
+
+    /// Uses a verification token: proves the address and activates the tenant it signed up, if any.
+    /// Returns the activated tenant.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify(&self, token: &str) -> Result<Option<TenantId>, TenantsError> {
+        let verified = self.accounts.verify_email(token).await?;
+        let Some(tenant) = verified.tenant_id else {
+            return Ok(None);
+        };
+        let tx = self
+            .db
+            .scoped_for_system(&self.system, TenantId(tenant))
+            .begin()
+            .await?;
+        if tx.tenant().await?.status == "pending" {
+            tx.set_tenant_status("active").await?;
+        }
+        tx.commit().await?;
+        Ok(Some(TenantId(tenant)))
+    }
+
+    /// `base`, or `base-2`, `base-3`… whichever no tenant has.
+    async fn free_tenant_key(&self, base: &str) -> Result<String, TenantsError> {
+        let system = self.db.system(&self.system);
+        for n in 1..1000 {
+            let candidate = if n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}-{n}")
+            };
+            if system.tenant_by_key(&candidate).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Ok(format!(
+            "{base}-{}",
+            &flagent_auth::random_token()[..8].to_lowercase()
+        ))
+    }
+}
+
+fn invalid(field: &'static str, reason: &str) -> TenantsError {
+    TenantsError::Invalid {
+        field,
+        reason: reason.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_key_from;
+
+    #[test]
+    fn tenant_keys_are_slugs() {
+        assert_eq!(tenant_key_from("Acme Corp."), "acme-corp");
+        assert_eq!(tenant_key_from("  Ünïcode & Co  "), "n-code-co");
+        assert_eq!(tenant_key_from("!!!"), "org");
+        assert!(tenant_key_from(&"x".repeat(100)).len() <= 40);
+    }
+}

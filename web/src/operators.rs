@@ -1,0 +1,128 @@
+//! The platform API for operators of the hosted service (`/api/v1/admin/tenants…`): list, read,
+//! suspend or resume, re-plan and delete tenants. Only a signed-in `platform_admin` user reaches it.
+//!
+//! Invariant: after a tenant's status changes, this node's authentication caches are dropped, so a
+//! suspended tenant's keys and sessions are refused from the next request on.
+
+use crate::auth::PlatformAdmin;
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::HttpResponse;
+use actix_web::web::{self, Data, Json, Path, ServiceConfig};
+use flagent_tenants::operators::{Operator, TenantSummary};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// Registers the platform routes under the `/api/v1` scope.
+pub(crate) fn configure_operators(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/admin/tenants").route(web::get().to(list_tenants)))
+        .service(
+            web::resource("/admin/tenants/{tenantID}")
+                .route(web::get().to(get_tenant))
+                .route(web::delete().to(delete_tenant)),
+        )
+        .service(
+            web::resource("/admin/tenants/{tenantID}/status")
+                .route(web::put().to(set_tenant_status)),
+        )
+        .service(
+            web::resource("/admin/tenants/{tenantID}/plan").route(web::put().to(set_tenant_plan)),
+        );
+}
+
+/// `PUT /admin/tenants/{tenantID}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct StatusBody {
+    /// `active` or `suspended`.
+    #[serde(default)]
+    status: String,
+}
+
+/// `PUT /admin/tenants/{tenantID}/plan`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PlanBody {
+    /// `free`, `pro`, `enterprise` or `self-hosted`.
+    #[serde(default)]
+    plan: String,
+}
+
+fn operator(admin: &PlatformAdmin) -> Operator {
+    Operator {
+        user_id: admin.0.user_id(),
+        email: admin.0.claims.email.clone(),
+        origin: admin.0.origin.clone(),
+    }
+}
+
+/// Lists every tenant.
+#[utoipa::path(get, path = "/api/v1/admin/tenants", tag = "platform",
+    responses((status = 200, body = Vec<TenantSummary>)), security(("session" = ["platform:admin"])))]
+pub(crate) async fn list_tenants(
+    _admin: PlatformAdmin,
+    state: Data<AppState>,
+) -> Result<Json<Vec<TenantSummary>>, ApiError> {
+    Ok(Json(state.operators.list().await?))
+}
+
+/// Reads one tenant.
+#[utoipa::path(get, path = "/api/v1/admin/tenants/{tenantID}", tag = "platform",
+    params(("tenantID" = i64, Path)), responses((status = 200, body = TenantSummary)),
+    security(("session" = ["platform:admin"])))]
+pub(crate) async fn get_tenant(
+    _admin: PlatformAdmin,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<Json<TenantSummary>, ApiError> {
+    Ok(Json(state.operators.get(*id).await?))
+}
+
+/// Suspends (`suspended`) or resumes (`active`) a tenant; a suspended tenant's keys and sessions are
+/// refused.
+#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenantID}/status", tag = "platform",
+    params(("tenantID" = i64, Path)), request_body = StatusBody, responses((status = 200, body = TenantSummary)),
+    security(("session" = ["platform:admin"])))]
+pub(crate) async fn set_tenant_status(
+    admin: PlatformAdmin,
+    state: Data<AppState>,
+    id: Path<i64>,
+    body: Json<StatusBody>,
+) -> Result<Json<TenantSummary>, ApiError> {
+    let tenant = state
+        .operators
+        .set_status(&operator(&admin), *id, &body.status)
+        .await?;
+    state.auth.forget_all();
+    Ok(Json(tenant))
+}
+
+/// Moves a tenant to another plan.
+#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenantID}/plan", tag = "platform",
+    params(("tenantID" = i64, Path)), request_body = PlanBody, responses((status = 200, body = TenantSummary)),
+    security(("session" = ["platform:admin"])))]
+pub(crate) async fn set_tenant_plan(
+    admin: PlatformAdmin,
+    state: Data<AppState>,
+    id: Path<i64>,
+    body: Json<PlanBody>,
+) -> Result<Json<TenantSummary>, ApiError> {
+    let tenant = state
+        .operators
+        .set_plan(&operator(&admin), *id, &body.plan)
+        .await?;
+    Ok(Json(tenant))
+}
+
+/// Deletes a tenant and everything it owns.
+#[utoipa::path(delete, path = "/api/v1/admin/tenants/{tenantID}", tag = "platform",
+    params(("tenantID" = i64, Path)), responses((status = 204)), security(("session" = ["platform:admin"])))]
+pub(crate) async fn delete_tenant(
+    admin: PlatformAdmin,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    state.operators.delete(&operator(&admin), *id).await?;
+    state.auth.forget_all();
+    Ok(HttpResponse::NoContent().finish())
+}
