@@ -36,6 +36,9 @@ pub enum TenantsError {
         /// Why, as a message.
         reason: String,
     },
+    /// The plan does not allow adding this; nothing was written.
+    #[error(transparent)]
+    PlanLimit(#[from] flagent_types::LimitReached),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -4,7 +4,8 @@
 //! Architecture Invariant: only this crate and `flagent-server` name actix-web. Handlers call exactly one
 //! service function and map its result; they hold no SQL and no business rules.
 //! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
-//! import/export, and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
+//! import/export, plan usage (`/api/v1/usage`), and operations (`/health`, `/metrics`, `/api/v1/info`,
+//! `/api/v1/openapi.json`).
 
 mod audit;
 mod auth;
@@ -19,6 +20,7 @@ mod ops;
 mod projects;
 mod state;
 mod transfer;
+mod usage;
 
 pub use auth::Auth;
 pub use error::{ApiError, ErrorCode};
@@ -39,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(projects::configure_projects)
             .configure(evaluation::configure_evaluation)
             .configure(transfer::configure_transfer)
+            .configure(usage::configure_usage)
             .configure(ops::configure_api_ops),
     );
 }

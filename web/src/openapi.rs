@@ -2,7 +2,7 @@
 //!
 //! Each operation's `security` names the API key scope it needs; tests read it to enumerate routes.
 
-use crate::{audit, evaluation, flags, keys, ops, projects, transfer};
+use crate::{audit, evaluation, flags, keys, ops, projects, transfer, usage};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         projects::list_projects, projects::create_project, projects::get_project,
         projects::list_environments, projects::create_environment, projects::update_environment,
         projects::reorder_environments, projects::archive_environment,
+        usage::get_usage,
         ops::health, ops::info,
     ),
     modifiers(&Security)

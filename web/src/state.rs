@@ -1,10 +1,12 @@
-//! What every handler can reach: the services, the authenticator, metrics and limits.
+//! What every handler can reach: the services, the authenticator, usage counters, metrics and limits.
 
 use flagent_auth::Authenticator;
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
 use flagent_tenants::audit::AuditLog;
+use flagent_tenants::plans::Plans;
 use flagent_tenants::projects::Projects;
+use flagent_tenants::usage::Usage;
 use std::sync::Arc;
 
 /// Limits the HTTP layer enforces.
@@ -24,6 +26,10 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Project and environment management.
     pub projects: Projects,
+    /// Plans, their limits and the usage report.
+    pub plans: Plans,
+    /// Evaluation counters (recorded per request, written by the server's flush task).
+    pub usage: Arc<Usage>,
     /// API key authentication.
     pub auth: Arc<Authenticator>,
     /// Prometheus metrics.

@@ -12,11 +12,13 @@ mod error;
 mod flag_rows;
 mod flags;
 mod keys;
+mod plans;
 mod projects;
 mod row;
 mod scoped;
 mod system;
 mod tenancy;
+mod usage;
 
 pub use audit::{AuditQuery, NewAuditEvent, chain_hash, event_fields};
 pub use db::{Backend, Db};
