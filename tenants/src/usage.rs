@@ -116,10 +116,13 @@ impl Usage {
     /// next flush and the error is returned.
     #[tracing::instrument(skip_all)]
     pub async fn flush(&self) -> Result<usize, TenantsError> {
-        let mut pending: Vec<((TenantId, Period), u64)> = Vec::new();
+        let mut merged = Counts::new();
         for shard in &self.shards {
-            pending.extend(std::mem::take(&mut *lock(shard)));
+            for (key, count) in std::mem::take(&mut *lock(shard)) {
+                *merged.entry(key).or_insert(0) += count;
+            }
         }
+        let pending: Vec<((TenantId, Period), u64)> = merged.into_iter().collect();
         for (done, &((tenant, period), count)) in pending.iter().enumerate() {
             let tdb = self.db.scoped_for_system(&self.system, tenant);
             if let Err(err) = tdb.add_evaluations(&period.to_string(), count).await {
