@@ -84,7 +84,7 @@ pub struct ApiError {
     message: String,
     field: Option<String>,
     problems: Vec<ImportProblem>,
-    limit: Option<LimitDetail>,
+    limit: Option<Box<LimitDetail>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -180,7 +180,7 @@ impl ResponseError for ApiError {
                 message: &self.message,
                 field: self.field.as_deref(),
                 problems: &self.problems,
-                limit: self.limit.as_ref(),
+                limit: self.limit.as_deref(),
             },
             message: &self.message,
         };
@@ -200,7 +200,7 @@ impl From<LimitReached> for ApiError {
             allowed: err.allowed,
         };
         ApiError {
-            limit: Some(limit),
+            limit: Some(Box::new(limit)),
             ..ApiError::new(ErrorCode::PlanLimitReached, err.to_string())
         }
     }
