@@ -256,3 +256,120 @@ async fn create_flags_at_once(app: &TestApp, t: &TenantKeys, n: usize) -> Vec<(u
     }
     set.join_all().await
 }
+
+fn system() -> flagent_types::SystemScope {
+    #[allow(clippy::disallowed_methods)]
+    flagent_types::SystemScope::assume_system("test fixtures")
+}
+
+#[tokio::test]
+async fn flags_limit_counts_every_project_of_the_tenant() {
+    let app = spawn_app().await;
+    set_free_limit(&app, "flags", "3").await;
+    let free = app.tenant_on_plan("acme", "free").await;
+    expect_ok(create_flag(&app, &free, "d1").await);
+    expect_ok(create_flag(&app, &free, "d2").await);
+    let second = json!({"key": "second", "name": "Second"});
+    let project = call(
+        &app,
+        &free.admin,
+        Method::POST,
+        "/api/v1/projects",
+        Some(second),
+    )
+    .await;
+    let project_id = expect_created(project)["id"].as_i64().unwrap();
+    let new_key = flagent_auth::NewKey {
+        name: "second admin".into(),
+        scopes: flagent_types::ScopeSet::of(&[flagent_types::Scope::Admin]),
+        project_id,
+        environment_id: None,
+        expires_at: None,
+        plaintext: None,
+    };
+    let tdb = app.db.scoped_for_system(&system(), free.id);
+    let admin = flagent_auth::create_key(&tdb, new_key, 0)
+        .await
+        .unwrap()
+        .plaintext;
+    let second_admin = TenantKeys {
+        admin,
+        ..free.clone()
+    };
+    expect_ok(create_flag(&app, &second_admin, "s1").await);
+    let body = expect_limit(&create_flag(&app, &second_admin, "s2").await, "flags", 3);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("this tenant has 3"), "{message}");
+    assert_eq!(flag_keys(&app, &second_admin).await, ["s1"]);
+}
+
+#[tokio::test]
+async fn seats_count_members_and_pending_invitations_only() {
+    use flagent_storage::entities::{invitation, membership};
+    let app = spawn_app().await;
+    let free = app.tenant_on_plan("acme", "free").await;
+    for id in 1001..=1003 {
+        let sql = format!(
+            "INSERT INTO users (id, email, name, failed_logins, sessions_valid_after, \
+             platform_admin, created_at, updated_at) \
+             VALUES ({id}, 'u{id}@example.com', 'User {id}', 0, 0, false, 0, 0)"
+        );
+        flagent_storage::admin::execute(&app.db_url, &sql)
+            .await
+            .unwrap();
+    }
+    let tdb = app.db.scoped_for_system(&system(), free.id);
+    for user_id in 1001..=1003 {
+        let member = membership::Model {
+            id: 0,
+            tenant_id: 0,
+            user_id,
+            role: "editor".into(),
+            created_at: 0,
+        };
+        tdb.insert_row(member).await.unwrap();
+    }
+    let future = i64::MAX / 2;
+    // Pending, pending, expired, accepted, revoked: two seats.
+    let states = [
+        (future, None, None),
+        (future, None, None),
+        (1, None, None),
+        (future, Some(1), None),
+        (future, None, Some(1)),
+    ];
+    for (i, (expires_at, accepted_at, revoked_at)) in states.into_iter().enumerate() {
+        let invite = invitation::Model {
+            id: 0,
+            tenant_id: 0,
+            email: format!("i{i}@example.com"),
+            role: "viewer".into(),
+            token_hash: format!("{i:064}"),
+            invited_by: "test".into(),
+            created_at: 0,
+            expires_at,
+            accepted_at,
+            revoked_at,
+        };
+        tdb.insert_row(invite).await.unwrap();
+    }
+    let tx = tdb.begin().await.unwrap();
+    assert_eq!(flagent_tenants::plans::seats_used(&tx).await.unwrap(), 5);
+    match flagent_tenants::plans::check_seats(&tx, 1).await {
+        Err(flagent_tenants::TenantsError::PlanLimit(reached)) => {
+            assert_eq!(reached.limit, flagent_types::Limit::Seats);
+            assert_eq!((reached.allowed, reached.current), (5, 5));
+        }
+        other => panic!("expected the seats limit, got {other:?}"),
+    }
+    flagent_tenants::plans::check_seats(&tx, 0)
+        .await
+        .expect("adding no seat");
+    drop(tx);
+    let usage = expect_ok(call(&app, &free.read, Method::GET, "/api/v1/usage", None).await);
+    assert_eq!(usage["usage"]["seats"], 5, "{usage}");
+    assert_eq!(usage["exceeded"], json!([]), "at the limit is not over it");
+    set_free_limit(&app, "seats", "4").await;
+    let usage = expect_ok(call(&app, &free.read, Method::GET, "/api/v1/usage", None).await);
+    assert_eq!(usage["exceeded"], json!(["seats"]), "{usage}");
+}
