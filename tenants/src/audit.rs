@@ -1,10 +1,14 @@
 //! The audit log's use cases: reading it with filters and a cursor, exporting it as JSON Lines or CSV,
 //! and verifying that its hash chain is intact.
 //!
+//! Invariant: listing and exporting show only the events within the plan's audit retention window
+//! (`audit_retention_days`, none for unlimited); older events are kept, never deleted, so the chain still
+//! verifies end to end.
 //! Invariant: verification recomputes every hash from the stored fields and checks sequence numbers and
 //! the chain head on the tenant row, so an edited, deleted or truncated event is found and named.
 
 use crate::TenantsError;
+use crate::plans::audit_window_start;
 use flagent_storage::entities::audit_event;
 use flagent_storage::{AuditQuery, Db, chain_hash, event_fields};
 use flagent_types::TenantScope;
@@ -32,7 +36,7 @@ impl AuditLog {
         list_events(&self.db, scope, filter).await
     }
 
-    /// Every event of the caller's tenant, oldest first.
+    /// Every event of the caller's tenant within its plan's retention window, oldest first.
     pub async fn all(&self, scope: &TenantScope) -> Result<Vec<AuditEvent>, TenantsError> {
         all_events(&self.db, scope).await
     }
@@ -183,17 +187,19 @@ pub async fn list_events(
         },
         None => (None, None),
     };
+    let tdb = db.scoped(scope);
+    let window = audit_window_start(&tdb).await?;
     let query = AuditQuery {
         actor: filter.actor,
         action: filter.action,
         resource_type,
         resource_id,
-        from: filter.from,
+        from: filter.from.max(window),
         to: filter.to,
         before_seq: filter.cursor,
         limit: limit + 1,
     };
-    let mut rows = db.scoped(scope).audit_events(&query).await?;
+    let mut rows = tdb.audit_events(&query).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -207,13 +213,14 @@ pub async fn list_events(
     })
 }
 
-/// Every event of the caller's tenant, oldest first (for export).
+/// Every event of the caller's tenant within its plan's retention window, oldest first (for export).
 pub async fn all_events(db: &Db, scope: &TenantScope) -> Result<Vec<AuditEvent>, TenantsError> {
     let tdb = db.scoped(scope);
+    let window = audit_window_start(&tdb).await?;
     let mut events = Vec::new();
     let mut after = 0;
     loop {
-        let page = tdb.audit_chain(after, BATCH).await?;
+        let page = tdb.audit_chain(after, window, BATCH).await?;
         let full = page.len() as u64 == BATCH;
         after = page.last().map_or(after, |r| r.seq);
         events.extend(page.into_iter().map(view));
@@ -237,7 +244,7 @@ pub async fn verify(db: &Db, scope: &TenantScope) -> Result<VerifyReport, Tenant
         first_broken: Some(BrokenEvent { seq, id, reason }),
     };
     loop {
-        let page = tdb.audit_chain(expected - 1, BATCH).await?;
+        let page = tdb.audit_chain(expected - 1, None, BATCH).await?;
         let full = page.len() as u64 == BATCH;
         for row in page {
             if row.seq != expected {

@@ -63,22 +63,15 @@ pub enum TenantsError {
     /// No tenant with this id (platform administration).
     #[error("tenant {0} not found")]
     TenantNotFound(i64),
-    /// The tenant's plan allows no more of `limit`.
-    #[error("the {plan} plan allows {allowed} {limit}; upgrade the plan for more")]
-    PlanLimit {
-        /// The limit reached (`seats`, `projects`…).
-        limit: &'static str,
-        /// The tenant's plan.
-        plan: String,
-        /// How many the plan allows.
-        allowed: i64,
-    },
     /// A plan key that does not exist.
     #[error("plan {0:?} not found")]
     PlanNotFound(String),
     /// An account, token or policy failure.
     #[error(transparent)]
     Auth(#[from] flagent_auth::AuthError),
+    /// The plan does not allow adding this; nothing was written.
+    #[error(transparent)]
+    PlanLimit(#[from] flagent_types::LimitReached),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

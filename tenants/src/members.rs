@@ -310,7 +310,7 @@ impl Members {
         {
             return Err(TenantsError::AlreadyMember(format!("{email} (invited)")));
         }
-        self.check_seats(&tx).await?;
+        crate::plans::check_seats(&tx, 1).await?;
         let token = flagent_auth::random_token();
         let now = now_millis();
         let row = tx
@@ -628,27 +628,6 @@ impl Members {
         self.policy
             .set_custom_role(scope.tenant_id().0, key, &[])
             .await?;
-        Ok(())
-    }
-
-    /// Refuses one more member or invitation beyond the plan's seats.
-    async fn check_seats(&self, tx: &TenantTx) -> Result<(), TenantsError> {
-        let system = self.db.system(&self.system);
-        let tenant = system
-            .tenant(tx.tenant_id().0)
-            .await?
-            .ok_or(TenantsError::TenantNotFound(tx.tenant_id().0))?;
-        let Some(seats) = system.plan(&tenant.plan).await?.and_then(|p| p.seats) else {
-            return Ok(());
-        };
-        let taken = tx.memberships().await?.len() + tx.pending_invitations().await?.len();
-        if taken as i64 >= seats {
-            return Err(TenantsError::PlanLimit {
-                limit: "seats",
-                plan: tenant.plan,
-                allowed: seats,
-            });
-        }
         Ok(())
     }
 

@@ -4,12 +4,15 @@
 //! Invariant: every change runs in one tenant transaction (which locks the tenant row first) that also
 //! appends its audit event; after it commits, [`EnvironmentsChanged`] is told, so caches built from the
 //! environment list (API keys' environments) are rebuilt before the call returns.
+//! Invariant: creating a project or an environment checks the plan's `projects` and `environments`
+//! limits inside that transaction, after the tenant row is locked, so the count cannot race.
 //! Invariant: a project always keeps at least one live environment, and no live API key is bound to an
 //! archived one; archived environments keep their rows and their keys, and are never listed or
 //! selectable again.
 
 use crate::TenantsError;
 use crate::bootstrap::DEFAULT_ENVIRONMENTS;
+use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::{environment, project};
 use flagent_storage::{Connection, Db, NewAuditEvent, Scoped, TenantTx};
 use flagent_types::{TenantScope, valid_key};
@@ -281,6 +284,10 @@ impl Projects {
         if tx.project_by_key(&new.key).await?.is_some() {
             return Err(taken());
         }
+        let plan = tx.tenant_plan().await?;
+        check_limit(&plan, Limit::Projects, 1, tx.count_projects()).await?;
+        let defaults = DEFAULT_ENVIRONMENTS.len() as u64;
+        check_limit(&plan, Limit::Environments, defaults, async { Ok(0) }).await?;
         let row = tx
             .insert_row(project::Model {
                 id: 0,

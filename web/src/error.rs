@@ -1,13 +1,16 @@
 //! `ApiError` and the one table of machine-readable error codes, their HTTP statuses and docs anchors.
 //!
-//! Every error body is `{"error": {"code", "message", "field"?, "problems"?}, "message"}`; the top-level
-//! `message` keeps Flagr clients, which read it, working. 5xx bodies are opaque: the cause is logged once
-//! by the root span, never sent.
+//! Every error body is `{"error": {"code", "message", "field"?, "problems"?, "limit"?, "plan"?,
+//! "allowed"?}, "message"}`; the top-level `message` keeps Flagr clients, which read it, working.
+//! `plan_limit_reached` (402) names the limit (`limit`: `projects`, `environments`, `flags`, `seats`),
+//! the plan's key (`plan`) and how many it allows (`allowed`); its message says the same in words.
+//! 5xx bodies are opaque: the cause is logged once by the root span, never sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use flagent_auth::AuthError;
 use flagent_flags::{FlagsError, ImportProblem, Resource};
+use flagent_types::LimitReached;
 use serde::Serialize;
 use std::fmt;
 
@@ -101,7 +104,16 @@ pub struct ApiError {
     field: Option<String>,
     problems: Vec<ImportProblem>,
     retry_after: Option<u64>,
+    limit: Option<Box<LimitDetail>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The details of a `plan_limit_reached` error.
+#[derive(Debug, Serialize)]
+struct LimitDetail {
+    limit: &'static str,
+    plan: String,
+    allowed: u64,
 }
 
 impl ApiError {
@@ -113,6 +125,7 @@ impl ApiError {
             field: None,
             problems: Vec::new(),
             retry_after: None,
+            limit: None,
             source: None,
         }
     }
@@ -178,6 +191,8 @@ struct Inner<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     problems: &'a [ImportProblem],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    limit: Option<&'a LimitDetail>,
 }
 
 impl ResponseError for ApiError {
@@ -192,6 +207,7 @@ impl ResponseError for ApiError {
                 message: &self.message,
                 field: self.field.as_deref(),
                 problems: &self.problems,
+                limit: self.limit.as_deref(),
             },
             message: &self.message,
         };
@@ -202,6 +218,20 @@ impl ResponseError for ApiError {
             response.insert_header(("Retry-After", "5"));
         }
         response.json(body)
+    }
+}
+
+impl From<LimitReached> for ApiError {
+    fn from(err: LimitReached) -> Self {
+        let limit = LimitDetail {
+            limit: err.limit.as_str(),
+            plan: err.plan.clone(),
+            allowed: err.allowed,
+        };
+        ApiError {
+            limit: Some(Box::new(limit)),
+            ..ApiError::new(ErrorCode::PlanLimitReached, err.to_string())
+        }
     }
 }
 
@@ -232,6 +262,7 @@ impl From<FlagsError> for ApiError {
                 problems,
                 ..ApiError::new(ErrorCode::ImportInvalid, message)
             },
+            FlagsError::PlanLimit(reached) => ApiError::from(reached),
             FlagsError::Unavailable(source) => ApiError::new(
                 ErrorCode::DatabaseUnavailable,
                 "the database is unavailable; try again shortly",
@@ -304,11 +335,8 @@ impl From<flagent_tenants::TenantsError> for ApiError {
             E::InvitationNotFound(_) => ApiError::new(ErrorCode::InvitationNotFound, message),
             E::TenantNotFound(_) => ApiError::new(ErrorCode::TenantNotFound, message),
             E::PlanNotFound(_) => ApiError::new(ErrorCode::PlanNotFound, message),
-            E::PlanLimit { limit, .. } => ApiError {
-                field: Some(limit.to_owned()),
-                ..ApiError::new(ErrorCode::PlanLimitReached, message)
-            },
             E::Auth(auth) => ApiError::from(auth),
+            E::PlanLimit(reached) => ApiError::from(reached),
             E::Storage(flagent_storage_error) => {
                 ApiError::from(FlagsError::from(flagent_storage_error))
             }

@@ -2,6 +2,8 @@
 //! from the caller's environment snapshot in memory.
 //!
 //! Invariant: no handler here touches the database; an unknown flag is a 200 with no variant (Flagr).
+//! Each answered request counts its evaluations (one, or a batch's number of results) once in the
+//! tenant's in-memory usage counters; a refused request counts none, and no plan limit ever refuses one.
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorCode};
@@ -197,6 +199,14 @@ fn evaluate_one(
     Ok(result(eval, ctx, state))
 }
 
+/// Evaluates one flag in the caller's environment and counts one evaluation for the tenant's usage.
+fn single(state: &AppState, scope: &TenantScope, ctx: EvalContext) -> Result<EvalResult, ApiError> {
+    let snap = snapshot(state, scope);
+    let result = evaluate_one(state, &snap, ctx)?;
+    state.usage.record(scope.tenant_id(), 1);
+    Ok(result)
+}
+
 /// Evaluates one flag for one entity.
 #[utoipa::path(post, path = "/api/v1/evaluation", tag = "evaluation", request_body = EvalContext,
     responses((status = 200, body = EvalResult)), security(("api_key" = ["client"]), ("session" = ["flags:evaluate"])))]
@@ -205,8 +215,7 @@ pub(crate) async fn post_evaluation(
     state: Data<AppState>,
     body: Json<EvalContext>,
 ) -> Result<Json<EvalResult>, ApiError> {
-    let snap = snapshot(&state, auth.scope());
-    Ok(Json(evaluate_one(&state, &snap, body.into_inner())?))
+    Ok(Json(single(&state, auth.scope(), body.into_inner())?))
 }
 
 /// Evaluates one flag for one entity; the request is the URL-encoded JSON body in `json`.
@@ -218,8 +227,7 @@ pub(crate) async fn get_evaluation(
     query: Query<JsonQuery>,
 ) -> Result<Json<EvalResult>, ApiError> {
     let ctx: EvalContext = parse_json_query(&query.json)?;
-    let snap = snapshot(&state, auth.scope());
-    Ok(Json(evaluate_one(&state, &snap, ctx)?))
+    Ok(Json(single(&state, auth.scope(), ctx)?))
 }
 
 fn parse_json_query<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
@@ -293,6 +301,7 @@ fn batch(
             results.push(evaluate_one(state, &snap, ctx)?);
         }
     }
+    state.usage.record(scope.tenant_id(), results.len() as u64);
     Ok(EvaluationBatchResponse {
         evaluation_results: results,
     })

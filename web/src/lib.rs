@@ -4,8 +4,9 @@
 //! Architecture Invariant: only this crate and `flagent-server` name actix-web. Handlers call exactly one
 //! service function and map its result; they hold no SQL and no business rules.
 //! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
-//! import/export, accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`), members, invitations and
-//! roles, the platform API (`/api/v1/admin…`), and operations (`/health`, `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
+//! import/export, plan usage (`/api/v1/usage`), accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`),
+//! members, invitations and roles, the platform API (`/api/v1/admin…`), and operations (`/health`,
+//! `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
 
 mod account;
 mod audit;
@@ -23,6 +24,7 @@ mod ops;
 mod projects;
 mod state;
 mod transfer;
+mod usage;
 
 pub use auth::{Auth, PlatformAdmin, SignedIn};
 pub use error::{ApiError, ErrorCode};
@@ -46,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(projects::configure_projects)
             .configure(evaluation::configure_evaluation)
             .configure(transfer::configure_transfer)
+            .configure(usage::configure_usage)
             .configure(ops::configure_api_ops),
     );
 }

@@ -3,7 +3,9 @@
 //! Each operation's `security` names the API key scope (`api_key`) and the role permission (`session`) it
 //! needs; tests read it to enumerate routes and check every role against every route.
 
-use crate::{account, audit, evaluation, flags, keys, members, operators, ops, projects, transfer};
+use crate::{
+    account, audit, evaluation, flags, keys, members, operators, ops, projects, transfer, usage,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -34,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         members::list_roles, members::create_role, members::update_role, members::delete_role,
         operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
         operators::set_tenant_plan, operators::delete_tenant,
+        usage::get_usage,
         ops::health, ops::info,
     ),
     modifiers(&Security)

@@ -1,4 +1,4 @@
-//! What every handler can reach: the services, the authenticator, metrics and limits.
+//! What every handler can reach: the services, the authenticator, usage counters, metrics and limits.
 
 use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
@@ -7,8 +7,10 @@ use flagent_telemetry::Metrics;
 use flagent_tenants::audit::AuditLog;
 use flagent_tenants::members::Members;
 use flagent_tenants::operators::Operators;
+use flagent_tenants::plans::Plans;
 use flagent_tenants::projects::Projects;
 use flagent_tenants::signup::Signups;
+use flagent_tenants::usage::Usage;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Project and environment management.
     pub projects: Projects,
+    /// Plans, their limits and the usage report.
+    pub plans: Plans,
+    /// Evaluation counters (recorded per request, written by the server's flush task).
+    pub usage: Arc<Usage>,
     /// API key authentication.
     pub auth: Arc<Authenticator>,
     /// Prometheus metrics.

@@ -1,4 +1,5 @@
-//! Errors of flag management, each one a caller can act on, plus `Unavailable` and `Unexpected`.
+//! Errors of flag management, each one a caller can act on (a plan limit included), plus `Unavailable`
+//! and `Unexpected`.
 
 use flagent_storage::StorageError;
 use std::fmt;
@@ -69,6 +70,9 @@ pub enum FlagsError {
     /// An import document has problems; nothing was written.
     #[error("the document has {} problem(s); nothing was imported", .0.len())]
     ImportInvalid(Vec<crate::ImportProblem>),
+    /// The tenant's plan does not allow this many flags; nothing was changed.
+    #[error(transparent)]
+    PlanLimit(#[from] flagent_types::LimitReached),
     /// The database cannot be reached; nothing was changed.
     #[error("the database is unavailable")]
     Unavailable(#[source] StorageError),

@@ -1,8 +1,10 @@
 //! Use cases on whole flags: create, read, list, update, enable, delete, restore, duplicate.
+//!
+//! Invariant: creating and restoring a flag check the plan's `flags` limit in their transaction.
 
 use crate::assemble::{self, Names};
 use crate::audit::Change;
-use crate::service::{Touch, lock_flag, now_millis};
+use crate::service::{Touch, check_flag_limit, lock_flag, now_millis};
 use crate::validate;
 use crate::{Flag, Flags, FlagsError, Resource, Result};
 use flagent_eval::{Bucketing, Prerequisite};
@@ -99,6 +101,7 @@ impl Flags {
         if tx.flag_by_key(scope.project_id().0, &key).await?.is_some() {
             return Err(FlagsError::FlagKeyTaken(key));
         }
+        check_flag_limit(&tx, 1).await?;
         let taken = key.clone();
         let row = tx
             .insert_row(new_row(scope, key, description, salt, bucketing))
@@ -266,6 +269,7 @@ impl Flags {
     pub async fn restore_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
         let tx = self.db.scoped(scope).begin().await?;
         let row = lock_flag(&tx, scope, flag_id, None, true).await?;
+        check_flag_limit(&tx, 1).await?;
         let before = self.view_of(&tx, scope, row.id).await?;
         tx.update_row(flag::Model {
             deleted_at: None,

@@ -1,7 +1,11 @@
 //! The all-or-nothing import: a pure validation pass over the whole document, then one transaction.
+//!
+//! Invariant: an import (a duplicate or a copy between environments too) that would create more flags
+//! than the plan allows is refused whole, dry runs included, before anything is written; updating
+//! existing flags adds none.
 
 use crate::import_check::validate_document;
-use crate::service::{lock_flag, record};
+use crate::service::{check_flag_limit, lock_flag, record};
 use crate::transfer::{Document, FlagDoc, ImportProblem, ImportReport, flag_doc};
 use crate::{Flags, FlagsError, Result, validate};
 use flagent_eval::Bucketing;
@@ -74,6 +78,8 @@ impl Flags {
             .map(|f| (f.key.clone(), f))
             .collect();
         let tx = db.begin().await?;
+        let creates = doc.flags.iter().filter(|f| !current.contains_key(&f.key));
+        check_flag_limit(&tx, creates.count() as u64).await?;
         let mut report = ImportReport {
             dry_run,
             ..ImportReport::default()

@@ -9,7 +9,7 @@ use crate::cache::{EnvUpdate, EvalCache};
 use crate::{Flag, FlagsError, Resource, Result};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
-use flagent_types::{EnvironmentId, SystemScope, TenantId, TenantScope};
+use flagent_types::{EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -300,6 +300,20 @@ pub(crate) async fn record(
         recorded.updates.push(update);
     }
     Ok(recorded)
+}
+
+/// Refuses adding `adding` live flags to the caller's tenant beyond its plan's `flags` limit (all
+/// projects count). Run inside the change's transaction, after `begin` locked the tenant row, so two
+/// concurrent creations cannot both take the last place; adding none is always allowed.
+pub(crate) async fn check_flag_limit(tx: &TenantTx, adding: u64) -> Result<()> {
+    if adding == 0 {
+        return Ok(());
+    }
+    let plan = tx.tenant_plan().await?;
+    if plan.limits.allowed(Limit::Flags).is_some() {
+        plan.check(Limit::Flags, tx.count_live_flags().await?, adding)?;
+    }
+    Ok(())
 }
 
 /// Locks a flag of the caller's project for a change: raises its version if it is at `expected`.

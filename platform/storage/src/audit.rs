@@ -213,16 +213,21 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?)
     }
 
-    /// Up to `limit` events with a sequence number above `after_seq`, in chain order.
+    /// Up to `limit` events with a sequence number above `after_seq`, in chain order; with `from`, only
+    /// those that occurred at or after it (ms).
     pub async fn audit_chain(
         &self,
         after_seq: i64,
+        from: Option<i64>,
         limit: u64,
     ) -> Result<Vec<audit_event::Model>, StorageError> {
-        Ok(self
+        let mut q = self
             .select::<audit_event::Entity>()
-            .filter(audit_event::Column::Seq.gt(after_seq))
-            .order_by_asc(audit_event::Column::Seq)
+            .filter(audit_event::Column::Seq.gt(after_seq));
+        if let Some(from) = from {
+            q = q.filter(audit_event::Column::OccurredAt.gte(from));
+        }
+        Ok(q.order_by_asc(audit_event::Column::Seq)
             .limit(limit)
             .all(&self.conn)
             .await?)

@@ -14,11 +14,13 @@ mod flags;
 mod identity;
 mod keys;
 mod members;
+mod plans;
 mod projects;
 mod row;
 mod scoped;
 mod system;
 mod tenancy;
+mod usage;
 
 pub use audit::{AuditQuery, NewAuditEvent, chain_hash, event_fields};
 pub use db::{Backend, Db};

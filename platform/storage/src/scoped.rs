@@ -248,6 +248,34 @@ impl<C: ConnectionTrait> Scoped<C> {
         self.insert::<audit_event::Entity>(event).await
     }
 
+    /// Adds `count` to this tenant's evaluations in `period` (`YYYY-MM`), creating the counter at
+    /// `count` when there is none: one insert-or-add statement (`ON CONFLICT … DO UPDATE` on SQLite and
+    /// PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL), atomic on every backend, so servers adding to
+    /// the same counter at the same time lose nothing.
+    pub async fn add_evaluations(&self, period: &str, count: u64) -> Result<(), StorageError> {
+        use sea_orm::{ActiveValue::Set, sea_query::OnConflict};
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        let row = usage_counter::ActiveModel {
+            tenant_id: Set(self.tenant.0),
+            period: Set(period.to_owned()),
+            evaluations: Set(count),
+            ..Default::default()
+        };
+        let current = Expr::col((usage_counter::Entity, usage_counter::Column::Evaluations));
+        usage_counter::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    usage_counter::Column::TenantId,
+                    usage_counter::Column::Period,
+                ])
+                .value(usage_counter::Column::Evaluations, current.add(count))
+                .to_owned(),
+            )
+            .exec_without_returning(&self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Deletes this tenant's rows of `E` matching `condition`; returns how many went.
     pub(crate) async fn delete_where<E: TenantOwned>(
         &self,

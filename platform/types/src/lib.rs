@@ -1,4 +1,5 @@
-//! Identifier newtypes, validated values and the scopes through which tenant data is reached.
+//! Identifier newtypes, validated values, plans and their limits, and the scopes through which tenant
+//! data is reached.
 //!
 //! This crate is the ground floor: it depends on no other workspace crate.
 //! Invariant: a [`TenantScope`] can only be minted by [`TenantScope::assume_authenticated`], which
@@ -6,6 +7,7 @@
 
 mod ids;
 mod key;
+mod plan;
 mod scope;
 
 pub use ids::{
@@ -13,4 +15,5 @@ pub use ids::{
     TenantId, VariantId,
 };
 pub use key::{FlagKey, KeyError, valid_key};
+pub use plan::{Limit, LimitReached, Plan, PlanLimits};
 pub use scope::{Origin, Permission, Principal, Scope, ScopeSet, SystemScope, TenantScope, perm};

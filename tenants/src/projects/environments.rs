@@ -9,6 +9,7 @@ use super::{
     environment_view, event, insert_environment, invalid, json, now_millis, project_by_key,
 };
 use crate::TenantsError;
+use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::environment;
 use flagent_storage::{NewAuditEvent, TenantTx};
 use flagent_types::TenantScope;
@@ -33,6 +34,9 @@ impl Projects {
         let color = check_color(new.color.as_deref().unwrap_or(DEFAULT_COLOR))?;
         let tx = self.db.scoped(scope).begin().await?;
         let project = project_by_key(&tx, project).await?;
+        let plan = tx.tenant_plan().await?;
+        let live = tx.count_live_environments(project.id);
+        check_limit(&plan, Limit::Environments, 1, live).await?;
         let order = tx
             .last_environment_order(project.id)
             .await?

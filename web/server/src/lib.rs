@@ -21,7 +21,9 @@ use flagent_flags::{EvalCache, Flags};
 use flagent_migrations::{Migrator, MigratorTrait};
 use flagent_storage::Db;
 use flagent_telemetry::{Metrics, RootSpan};
+use flagent_tenants::plans::Plans;
 use flagent_tenants::projects::EnvironmentsChanged;
+use flagent_tenants::usage::Usage;
 use flagent_types::{SystemScope, TenantScope};
 use flagent_web::{AppState, Limits, SessionCookies, SignupLimits};
 use secrecy::ExposeSecret;
@@ -41,6 +43,9 @@ const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 /// How often the API keys' last use is written to the database.
 const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often the evaluation counters are added to the database's usage counters.
+const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
@@ -50,6 +55,7 @@ pub struct Application {
     auth: Arc<Authenticator>,
     relay: Arc<mail::MailRelay>,
     policy_source: (Db, SystemScope),
+    usage: Arc<Usage>,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -118,6 +124,9 @@ impl Application {
             .context("load API keys into the key cache")?;
         tracing::info!(keys, "key cache loaded");
         let auth = Arc::new(auth);
+        #[allow(clippy::disallowed_methods)]
+        let metering = SystemScope::assume_system("usage metering");
+        let usage = Arc::new(Usage::new(db.clone(), metering));
         let state = web::Data::new(AppState {
             flags: flags.clone(),
             audit: flagent_tenants::audit::AuditLog::new(db.clone()),
@@ -128,6 +137,8 @@ impl Application {
                     flags: flags.clone(),
                 }),
             ),
+            plans: Plans::new(db.clone(), usage.clone()),
+            usage: usage.clone(),
             auth: auth.clone(),
             metrics: Metrics::new().context("register metrics")?,
             limits: Limits {
@@ -187,6 +198,7 @@ impl Application {
             bootstrap,
             auth,
             relay,
+            usage,
         })
     }
 
@@ -215,21 +227,53 @@ impl Application {
         self.relay.deliver_pending().await
     }
 
-    /// Serves until the process is stopped, writing API keys' last use every minute and once at the end,
-    /// relaying mail, and rebuilding the role policy from the database every half minute.
+    /// The evaluation counters (tests flush them instead of waiting for the flush task).
+    pub fn usage(&self) -> &Arc<Usage> {
+        &self.usage
+    }
+
+    /// Serves until the process is stopped, writing API keys' last use every minute and the evaluation
+    /// counters every 10 s (both once more at the end), relaying mail, and rebuilding the role policy
+    /// from the database every half minute.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let flusher = tokio::spawn(flush_key_uses(self.auth.clone()));
         let relay = tokio::spawn(relay_mail(self.relay.clone()));
         let (db, system) = self.policy_source;
         let reload = tokio::spawn(reload_policy(db, system, self.auth.clone()));
+        let (stop_metering, stopped) = tokio::sync::oneshot::channel();
+        let metering = tokio::spawn(flush_usage(self.usage.clone(), stopped));
         let served = self.server.await;
         flusher.abort();
         relay.abort();
         reload.abort();
+        // Not aborted: a flush cut off between taking the counts and writing them would lose them.
+        let _ = stop_metering.send(());
+        let _ = metering.await;
         if let Err(err) = self.auth.flush_last_used().await {
             tracing::warn!(error = %err, "could not record the API keys' last use at shutdown");
         }
+        if let Err(err) = self.usage.flush().await {
+            tracing::warn!(error = %err, "could not record the evaluation counts at shutdown");
+        }
         served
+    }
+}
+
+/// Adds the evaluation counts to the database every [`USAGE_FLUSH_INTERVAL`] until `stop` fires (between
+/// flushes, never during one); what a failed write could not add is kept and retried next time.
+async fn flush_usage(usage: Arc<Usage>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let start = tokio::time::Instant::now() + USAGE_FLUSH_INTERVAL;
+    let mut ticks = tokio::time::interval_at(start, USAGE_FLUSH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = &mut stop => return,
+        }
+        match usage.flush().await {
+            Ok(counters) => tracing::debug!(counters, "recorded the evaluation counts"),
+            Err(err) => tracing::warn!(error = %err, "could not record the evaluation counts"),
+        }
     }
 }
 

@@ -5,11 +5,12 @@ use flagent_auth::{NewKey, create_key};
 use flagent_config::Settings;
 use flagent_server::Application;
 use flagent_storage::Db;
+use flagent_tenants::usage::Usage;
 use flagent_testkit::TestDb;
-use flagent_types::{Scope, ScopeSet, SystemScope};
+use flagent_types::{Scope, ScopeSet, SystemScope, TenantId};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
@@ -20,6 +21,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 /// API keys of one tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantKeys {
+    /// The tenant's id.
+    pub(crate) id: TenantId,
     /// Admin key for every environment of the default project.
     pub(crate) admin: String,
     /// Evaluation key bound to `production`.
@@ -40,6 +43,8 @@ pub(crate) struct TestApp {
     pub(crate) db: Db,
     /// The database's URL, for statements that bypass the application.
     pub(crate) db_url: String,
+    /// The application's evaluation counters (tests flush them instead of waiting for the task).
+    pub(crate) usage: Arc<Usage>,
     _test_db: TestDb,
 }
 
@@ -59,13 +64,16 @@ pub(crate) async fn spawn_app() -> TestApp {
     #[allow(clippy::disallowed_methods)]
     let system = SystemScope::assume_system("test fixtures");
     let read_a = extra_key(&db, &system, "default", ScopeSet::of(&[Scope::Read])).await;
-    let b = seed_tenant(&db, &system, "tenant-b").await;
+    let b = seed_tenant(&db, &system, "tenant-b", "free").await;
+    let usage = app.usage().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    let a = db.system(&system).tenant_by_key("default").await.unwrap();
     TestApp {
         address,
         client: reqwest::Client::new(),
         a: TenantKeys {
+            id: TenantId(a.expect("the bootstrapped tenant").id),
             admin: boot.management,
             eval: boot.evaluation,
             read: read_a,
@@ -73,6 +81,7 @@ pub(crate) async fn spawn_app() -> TestApp {
         b,
         db,
         db_url: test_db.url().to_owned(),
+        usage,
         _test_db: test_db,
     }
 }
@@ -97,8 +106,15 @@ async fn extra_key(db: &Db, system: &SystemScope, tenant_key: &str, scopes: Scop
     create_key(&tdb, key, 0).await.unwrap().plaintext
 }
 
-async fn seed_tenant(db: &Db, system: &SystemScope, key: &str) -> TenantKeys {
-    let outcome = flagent_tenants::create_tenant(db, system, key, key, "free")
+/// Creates tenant `key` on `plan` (a `default` project with `development` and `production`) with an
+/// admin key, a production evaluation key and a read key.
+pub(crate) async fn seed_tenant(
+    db: &Db,
+    system: &SystemScope,
+    key: &str,
+    plan: &str,
+) -> TenantKeys {
+    let outcome = flagent_tenants::create_tenant(db, system, key, key, plan)
         .await
         .unwrap();
     let tdb = db.scoped_for_system(system, outcome.tenant);
@@ -116,6 +132,7 @@ async fn seed_tenant(db: &Db, system: &SystemScope, key: &str) -> TenantKeys {
         plaintext: None,
     };
     TenantKeys {
+        id: outcome.tenant,
         admin: create_key(&tdb, mk(ScopeSet::of(&[Scope::Admin]), None), 0)
             .await
             .unwrap()
@@ -132,6 +149,13 @@ async fn seed_tenant(db: &Db, system: &SystemScope, key: &str) -> TenantKeys {
 }
 
 impl TestApp {
+    /// Creates another tenant, `key`, on `plan`, with its keys.
+    pub(crate) async fn tenant_on_plan(&self, key: &str, plan: &str) -> TenantKeys {
+        #[allow(clippy::disallowed_methods)]
+        let system = SystemScope::assume_system("test fixtures");
+        seed_tenant(&self.db, &system, key, plan).await
+    }
+
     /// A request to `path` (relative to the server) with `key` as Bearer token.
     pub(crate) fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.client
