@@ -208,6 +208,8 @@ impl Members {
         user_id: i64,
         role: &str,
     ) -> Result<Member, TenantsError> {
+        // Read before the transaction: SQLite's pool has one connection, which the transaction holds.
+        let user = self.accounts.user(user_id).await?;
         let tx = self.db.scoped(scope).begin().await?;
         self.check_role_exists(&tx, role).await?;
         let before = tx
@@ -221,11 +223,7 @@ impl Members {
         if before.role == "owner" && role != "owner" {
             check_not_last_owner(&tx).await?;
         }
-        let user = self
-            .accounts
-            .user(user_id)
-            .await?
-            .ok_or(TenantsError::MemberNotFound(user_id))?;
+        let user = user.ok_or(TenantsError::MemberNotFound(user_id))?;
         let after = membership::Model {
             role: role.to_owned(),
             ..before.clone()
@@ -254,6 +252,7 @@ impl Members {
         scope: &TenantScope,
         user_id: i64,
     ) -> Result<(), TenantsError> {
+        let user = self.accounts.user(user_id).await?;
         let tx = self.db.scoped(scope).begin().await?;
         let before = tx
             .membership_of(user_id)
@@ -266,7 +265,6 @@ impl Members {
             check_not_last_owner(&tx).await?;
         }
         tx.delete_membership(user_id).await?;
-        let user = self.accounts.user(user_id).await?;
         let view = user.as_ref().map(|u| member_view(&before, u));
         tx.append_audit(event(
             scope,
@@ -292,12 +290,20 @@ impl Members {
         role: &str,
     ) -> Result<Invitation, TenantsError> {
         let email = normalize_email(email)?;
+        let existing = self.accounts.user_by_email(&email).await?;
+        let tenant = self
+            .db
+            .system(&self.system)
+            .tenant(scope.tenant_id().0)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default();
         let tx = self.db.scoped(scope).begin().await?;
         self.check_role_exists(&tx, role).await?;
         if role == "owner" && !caller_is_owner(&self.policy, scope).await {
             return Err(TenantsError::OwnerOnly);
         }
-        if let Some(existing) = self.accounts.user_by_email(&email).await?
+        if let Some(existing) = existing
             && tx.membership_of(existing.id).await?.is_some()
         {
             return Err(TenantsError::AlreadyMember(email));
@@ -337,13 +343,6 @@ impl Members {
         ))
         .await?;
         tx.commit().await?;
-        let tenant = self
-            .db
-            .system(&self.system)
-            .tenant(scope.tenant_id().0)
-            .await?
-            .map(|t| t.name)
-            .unwrap_or_default();
         let link = format!(
             "{}/accept-invitation?token={token}",
             self.accounts.public_url()

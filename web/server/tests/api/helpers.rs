@@ -45,8 +45,33 @@ pub(crate) struct TestApp {
     pub(crate) db_url: String,
     /// The application's evaluation counters (tests flush them instead of waiting for the task).
     pub(crate) usage: Arc<Usage>,
+    /// The bootstrapped owner of tenant A (also an operator of the server).
+    pub(crate) owner: Credentials,
     _test_db: TestDb,
 }
+
+/// An email and password that sign in.
+#[derive(Debug, Clone)]
+pub(crate) struct Credentials {
+    pub(crate) email: String,
+    pub(crate) password: String,
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    /// The user's id.
+    pub(crate) user_id: i64,
+    /// The user's email.
+    pub(crate) email: String,
+    /// The session token (Bearer, or the `flagent_session` cookie's value).
+    pub(crate) token: String,
+    /// The CSRF value cookie-authenticated requests that change data send as `X-CSRF-Token`.
+    pub(crate) csrf: String,
+}
+
+/// The password every test user gets.
+pub(crate) const TEST_PASSWORD: &str = "correct horse battery staple";
 
 /// Starts the application exactly as `main` does, on a fresh database.
 pub(crate) async fn spawn_app() -> TestApp {
@@ -66,6 +91,13 @@ pub(crate) async fn spawn_app() -> TestApp {
     let read_a = extra_key(&db, &system, "default", ScopeSet::of(&[Scope::Read])).await;
     let b = seed_tenant(&db, &system, "tenant-b", "free").await;
     let usage = app.usage().clone();
+    let owner = Credentials {
+        email: boot.owner_email.clone(),
+        password: boot
+            .owner_password
+            .clone()
+            .expect("the owner password is generated when none is configured"),
+    };
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let a = db.system(&system).tenant_by_key("default").await.unwrap();
@@ -82,6 +114,7 @@ pub(crate) async fn spawn_app() -> TestApp {
         db,
         db_url: test_db.url().to_owned(),
         usage,
+        owner,
         _test_db: test_db,
     }
 }
@@ -501,5 +534,100 @@ impl TestApp {
         let (status, body) = self.admin(Method::POST, &path, tag).await;
         assert_eq!(status, 200, "{body}");
         self.flag_json("development", id).await
+    }
+
+    /// Signs in and returns the session (panics unless the login succeeds).
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Session {
+        let (status, body) = self.try_login(email, password).await;
+        assert_eq!(status, 200, "login of {email}: {body}");
+        Session {
+            user_id: body["user"]["id"].as_i64().expect("user id"),
+            email: email.to_owned(),
+            token: body["token"].as_str().expect("token").to_owned(),
+            csrf: body["csrfToken"].as_str().expect("csrf").to_owned(),
+        }
+    }
+
+    /// Tries to sign in; returns status and body.
+    pub(crate) async fn try_login(&self, email: &str, password: &str) -> (u16, Value) {
+        let req = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&json!({"email": email, "password": password}));
+        read(req.send().await.expect("request")).await
+    }
+
+    /// The bootstrapped owner of tenant A, signed in.
+    pub(crate) async fn owner_session(&self) -> Session {
+        self.login(&self.owner.email, &self.owner.password).await
+    }
+
+    /// The token in the newest mail to `email` whose subject contains `subject` (the body's last line).
+    pub(crate) async fn mailed_token(&self, email: &str, subject: &str) -> String {
+        #[allow(clippy::disallowed_methods)]
+        let system = SystemScope::assume_system("test fixtures");
+        let mail = self
+            .db
+            .system(&system)
+            .mail_to(email)
+            .await
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|m| m.subject.contains(subject))
+            .unwrap_or_else(|| panic!("no mail to {email} about {subject:?}"));
+        mail.body
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.contains(' '))
+            .expect("a token line")
+            .trim()
+            .to_owned()
+    }
+
+    /// Invites `email` into tenant A with `role` (using A's admin key), accepts the invitation with
+    /// [`TEST_PASSWORD`] and signs in.
+    pub(crate) async fn member(&self, email: &str, role: &str) -> Session {
+        self.member_of(&self.a.admin, email, role).await
+    }
+
+    /// Invites `email` with `role` using the tenant's `admin_key`, accepts and signs in.
+    pub(crate) async fn member_of(&self, admin_key: &str, email: &str, role: &str) -> Session {
+        let (status, body) = read(
+            self.request(Method::POST, "/api/v1/invitations", admin_key)
+                .json(&json!({"email": email, "role": role}))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, 201, "invite {email} as {role}: {body}");
+        let token = self.mailed_token(email, "Join").await;
+        let (status, body) = read(
+            self.client
+                .post(format!("{}/api/v1/invitations/accept", self.address))
+                .json(&json!({"token": token, "password": TEST_PASSWORD, "name": email}))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, 200, "accept invitation of {email}: {body}");
+        self.login(email, TEST_PASSWORD).await
+    }
+
+    /// A request with `session` as Bearer token, in `tenant` (`X-Tenant-ID`) when given.
+    pub(crate) fn as_user(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        tenant: Option<TenantId>,
+    ) -> RequestBuilder {
+        let mut req = self.request(method, path, &session.token);
+        if let Some(tenant) = tenant {
+            req = req.header("X-Tenant-ID", tenant.0.to_string());
+        }
+        req
     }
 }
