@@ -398,6 +398,20 @@ async fn repository_methods_work_behind_the_wall() {
     tx.commit().await.unwrap();
     assert_eq!((event.seq, event.prev_hash.as_str()), (2, "h"));
     assert_eq!(as_a.audit_head().await.unwrap(), (2, event.hash));
+    let env = as_a.environments_of_project(project.id).await.unwrap()[0].id;
+    let rows = as_a
+        .load_flag_rows(project.id, env, &crate::FlagSelection::Live)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            rows.flags.len(),
+            rows.segments.len(),
+            rows.distributions.len()
+        ),
+        (1, 1, 1)
+    );
+    assert!(rows.flags.iter().all(|f| f.tenant_id == a));
     let tags = as_a.tags_of_project(project.id).await.unwrap();
     assert_eq!(
         tags.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(),
@@ -493,4 +507,60 @@ fn unique_suffix() -> String {
         .unwrap()
         .as_nanos();
     format!("{nanos:x}{:x}", std::process::id())
+}
+
+/// What the wall costs (not a check; run with `--ignored --nocapture` on PostgreSQL): the same reads and
+/// an empty write transaction, in a tenant scope (behind the wall) and in the system's scope (not).
+#[tokio::test]
+#[ignore = "a measurement, run by hand"]
+async fn measure_the_cost_of_the_wall() {
+    let Some((_guard, db)) = postgres("measure_the_cost_of_the_wall").await else {
+        return;
+    };
+    let (a, _b) = two_tenants(&db).await;
+    let project = tenant_db(&db, a)
+        .project_by_key("p")
+        .await
+        .unwrap()
+        .unwrap();
+    let env = tenant_db(&db, a)
+        .environments_of_project(project.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let scopes = [
+        (
+            "system (owner)",
+            TenantDb::for_system(db.conn.clone(), TenantId(a)),
+        ),
+        ("tenant (walled)", tenant_db(&db, a)),
+    ];
+    for round in 0..3 {
+        for (name, scope) in &scopes {
+            let n = 1000;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                scope.projects().await.unwrap();
+            }
+            let read = t.elapsed() / n;
+            let t = std::time::Instant::now();
+            for _ in 0..n / 10 {
+                let rows = scope
+                    .load_flag_rows(project.id, env, &crate::FlagSelection::Live)
+                    .await
+                    .unwrap();
+                assert_eq!(rows.flags.len(), 1);
+            }
+            let load = t.elapsed() / (n / 10);
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                scope.begin().await.unwrap().commit().await.unwrap();
+            }
+            let tx = t.elapsed() / n;
+            println!(
+                "round {round} {name}: one read {read:?}, load_flag_rows {load:?}, \
+                 empty write transaction {tx:?}"
+            );
+        }
+    }
 }
