@@ -177,6 +177,38 @@ async fn the_schema_has_row_level_security_on_every_tenant_table_and_forces_it_o
     assert_eq!(secured, expected);
 }
 
+/// Undoing migration 000006 removes every policy and grant (the cluster-wide role stays), and it can be
+/// applied again.
+#[tokio::test]
+async fn the_migration_can_be_undone_and_redone() {
+    let Some((_guard, db)) = postgres("the_migration_can_be_undone_and_redone").await else {
+        return;
+    };
+    let conn = db.migration_connection();
+    let secured = |conn: DatabaseConnection| async move {
+        let row = conn
+            .query_one_raw(stmt(format!(
+                "SELECT (SELECT count(*) FROM pg_class WHERE relrowsecurity \
+                           AND relnamespace = current_schema()::regnamespace) AS tables, \
+                        (SELECT count(*) FROM information_schema.role_table_grants \
+                          WHERE grantee = '{TENANT_ROLE}') AS grants"
+            )))
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            row.try_get::<i64>("", "tables").unwrap(),
+            row.try_get::<i64>("", "grants").unwrap(),
+        )
+    };
+    let tables = TENANT_TABLES.len() as i64 + 1;
+    assert_eq!(secured(conn.clone()).await.0, tables);
+    Migrator::down(conn, Some(1)).await.unwrap();
+    assert_eq!(secured(conn.clone()).await, (0, 0));
+    Migrator::up(conn, None).await.unwrap();
+    assert_eq!(secured(conn.clone()).await.0, tables);
+}
+
 /// (a) Behind the wall as tenant B, no statement reaches tenant A's rows in any tenant-owned table:
 /// reads see nothing, updates and deletes change nothing, and writing A's id into a row fails.
 #[tokio::test]

@@ -124,7 +124,6 @@ impl TenantDb {
 /// trip that runs `SET LOCAL ROLE` [`TENANT_ROLE`] and sets `app.tenant_id` (both end with the
 /// transaction, so nothing leaks to the pooled connection's next user), the statement, `COMMIT`.
 /// Otherwise (SQLite, MySQL/MariaDB, system scopes) statements go straight to the pool.
-#[derive(Clone)]
 pub struct TenantPool {
     pool: DatabaseConnection,
     /// The tenant to name behind row-level security, when the wall applies.
