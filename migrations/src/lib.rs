@@ -4,15 +4,24 @@
 //! Every tenant-owned table has its own `tenant_id NOT NULL`, its unique keys start with the tenant, and
 //! its foreign keys are composite `(tenant_id, parent_id)` so no row can point into another tenant.
 //! Timestamps are milliseconds since the Unix epoch in `BIGINT` columns, identical on every backend.
+//! On PostgreSQL, row-level security on `tenant_id` is a second wall (migration 000006).
 
 mod m20261124_000001_core;
 mod m20261124_000002_audit;
 mod m20261124_000003_archive;
 mod m20261124_000004_identity;
+mod m20261124_000006_row_level_security;
 mod schema;
 
+pub use m20261124_000006_row_level_security::TENANT_ROLE;
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
+
+/// Every tenant-owned table behind PostgreSQL row-level security (migration 000006).
+///
+/// A later migration that adds a tenant-owned table must enable row-level security on it and extend
+/// this list; `flagent-storage` tests that it equals its `TENANT_TABLES`.
+pub const ROW_LEVEL_SECURITY_TABLES: &[&str] = m20261124_000006_row_level_security::TENANT_TABLES;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -25,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_audit::Migration),
             Box::new(m20261124_000003_archive::Migration),
             Box::new(m20261124_000004_identity::Migration),
+            Box::new(m20261124_000006_row_level_security::Migration),
         ]
     }
 }

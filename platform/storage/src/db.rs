@@ -1,6 +1,6 @@
 //! The database handle: connecting, and the two doors to data ([`Db::scoped`] and [`Db::system`]).
 
-use crate::{Scoped, StorageError, SystemDb, TenantDb};
+use crate::{StorageError, SystemDb, TenantDb};
 use flagent_types::{SystemScope, TenantId, TenantScope};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use std::time::Duration;
@@ -44,14 +44,16 @@ impl Db {
         }
     }
 
-    /// Tenant data, filtered by the scope's tenant in every statement.
+    /// Tenant data, filtered by the scope's tenant in every statement and, on PostgreSQL, behind
+    /// row-level security for that tenant.
     pub fn scoped(&self, scope: &TenantScope) -> TenantDb {
-        Scoped::new(self.conn.clone(), scope.tenant_id())
+        TenantDb::for_tenant(self.conn.clone(), scope.tenant_id())
     }
 
-    /// Tenant data for a tenant named by the system (bootstrap, cache warm-up).
+    /// Tenant data for a tenant named by the system (bootstrap, cache warm-up): filtered by the tenant,
+    /// running as the connecting user (not behind row-level security), like [`Db::system`].
     pub fn scoped_for_system(&self, _system: &SystemScope, tenant: TenantId) -> TenantDb {
-        Scoped::new(self.conn.clone(), tenant)
+        TenantDb::for_system(self.conn.clone(), tenant)
     }
 
     /// Cross-tenant access.

@@ -1,7 +1,7 @@
 //! Loading everything that makes up a set of flags in one environment, in a fixed number of queries
 //! (for flag views, snapshots and the evaluation cache).
 
-use crate::{Scoped, StorageError, entities::*};
+use crate::{Connection, Scoped, StorageError, entities::*};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -43,10 +43,29 @@ struct SnapshotMax {
     max_id: Option<i64>,
 }
 
-impl<C: ConnectionTrait> Scoped<C> {
+impl<C: Connection> Scoped<C> {
     /// Every row of the selected flags of `project` as seen in `environment`.
+    ///
+    /// Its statements run as one batch (on PostgreSQL's pool, one transaction behind the wall).
     pub async fn load_flag_rows(
         &self,
+        project: i64,
+        environment: i64,
+        selection: &FlagSelection,
+    ) -> Result<FlagRows, StorageError> {
+        let conn = self.conn.batch().await?;
+        let rows = self
+            .load_flag_rows_on(&conn, project, environment, selection)
+            .await?;
+        conn.finish().await?;
+        Ok(rows)
+    }
+}
+
+impl<C: ConnectionTrait> Scoped<C> {
+    async fn load_flag_rows_on(
+        &self,
+        conn: &impl ConnectionTrait,
         project: i64,
         environment: i64,
         selection: &FlagSelection,
@@ -56,7 +75,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             .select::<flag::Entity>()
             .filter(flag_filter.clone())
             .order_by_asc(flag::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
         if flags.is_empty() {
             return Ok(FlagRows::default());
@@ -66,13 +85,13 @@ impl<C: ConnectionTrait> Scoped<C> {
             .select::<flag_state::Entity>()
             .filter(flag_state::Column::EnvironmentId.eq(environment))
             .filter(flag_state::Column::FlagId.in_subquery(flag_ids.clone()))
-            .all(&self.conn)
+            .all(conn)
             .await?;
         let variants = self
             .select::<variant::Entity>()
             .filter(variant::Column::FlagId.in_subquery(flag_ids.clone()))
             .order_by_asc(variant::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
         let segment_filter = Condition::all()
             .add(segment::Column::TenantId.eq(self.tenant_id().0))
@@ -82,7 +101,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             .select::<segment::Entity>()
             .filter(segment_filter.clone())
             .order_by_asc(segment::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
         let segment_ids = Query::select()
             .column(segment::Column::Id)
@@ -93,16 +112,16 @@ impl<C: ConnectionTrait> Scoped<C> {
             .select::<constraint::Entity>()
             .filter(constraint::Column::SegmentId.in_subquery(segment_ids.clone()))
             .order_by_asc(constraint::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
         let distributions = self
             .select::<distribution::Entity>()
             .filter(distribution::Column::SegmentId.in_subquery(segment_ids))
             .order_by_asc(distribution::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
-        let tags = self.tags_of_flags(flag_ids.clone()).await?;
-        let snapshot_ids = self.newest_snapshots(environment, flag_ids).await?;
+        let tags = self.tags_of_flags(conn, flag_ids.clone()).await?;
+        let snapshot_ids = self.newest_snapshots(conn, environment, flag_ids).await?;
         Ok(FlagRows {
             flags,
             states,
@@ -135,12 +154,13 @@ impl<C: ConnectionTrait> Scoped<C> {
 
     async fn tags_of_flags(
         &self,
+        conn: &impl ConnectionTrait,
         flag_ids: sea_orm::sea_query::SelectStatement,
     ) -> Result<Vec<(i64, tag::Model)>, StorageError> {
         let links = self
             .select::<flag_tag::Entity>()
             .filter(flag_tag::Column::FlagId.in_subquery(flag_ids))
-            .all(&self.conn)
+            .all(conn)
             .await?;
         if links.is_empty() {
             return Ok(Vec::new());
@@ -149,7 +169,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             .select::<tag::Entity>()
             .filter(tag::Column::Id.is_in(links.iter().map(|l| l.tag_id)))
             .order_by_asc(tag::Column::Id)
-            .all(&self.conn)
+            .all(conn)
             .await?;
         let mut pairs = Vec::with_capacity(links.len());
         for tag in tags {
@@ -162,6 +182,7 @@ impl<C: ConnectionTrait> Scoped<C> {
 
     async fn newest_snapshots(
         &self,
+        conn: &impl ConnectionTrait,
         environment: i64,
         flag_ids: sea_orm::sea_query::SelectStatement,
     ) -> Result<Vec<(i64, i64)>, StorageError> {
@@ -174,7 +195,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             .filter(flag_snapshot::Column::FlagId.in_subquery(flag_ids))
             .group_by(flag_snapshot::Column::FlagId)
             .into_model::<SnapshotMax>()
-            .all(&self.conn)
+            .all(conn)
             .await?;
         Ok(rows
             .into_iter()

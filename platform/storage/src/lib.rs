@@ -2,7 +2,8 @@
 //! [`StorageError`].
 //!
 //! Architecture Invariant: only this crate and `flagent-migrations` name sea-orm. Tenant rows are reached
-//! only through [`Db::scoped`], whose every statement carries the scope's tenant (see `scoped.rs`).
+//! only through [`Db::scoped`], whose every statement carries the scope's tenant (see `scoped.rs`) and, on
+//! PostgreSQL, runs behind row-level security for that tenant.
 
 pub mod admin;
 mod audit;
@@ -16,6 +17,8 @@ mod keys;
 mod members;
 mod plans;
 mod projects;
+#[cfg(test)]
+mod rls_tests;
 mod row;
 mod scoped;
 mod system;
@@ -28,7 +31,7 @@ pub use error::StorageError;
 pub use flag_rows::{FlagRows, FlagSelection};
 pub use identity::UserMembership;
 pub use row::Row;
-pub use scoped::{Connection, Scoped, TenantDb, TenantOwned, TenantTx};
+pub use scoped::{Connection, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool, TenantTx};
 pub use system::SystemDb;
 
 /// Milliseconds since the Unix epoch, as timestamps are stored.

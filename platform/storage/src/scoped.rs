@@ -3,16 +3,26 @@
 //!
 //! Invariant: `EntityTrait::find*`, `update_many`, `delete_many` and `execute_unprepared` are called only
 //! here (`clippy.toml` bans them elsewhere). Inserts take the tenant from the scope, never from input.
+//!
+//! Invariant (PostgreSQL, second wall): every statement of a tenant scope runs inside a transaction that
+//! has switched to the [`TENANT_ROLE`] role and named its tenant in `app.tenant_id`, so row-level
+//! security (migration 000006) hides every other tenant's rows even from a statement without the filter.
+//! A [`TenantTx`] does it right after `BEGIN`; a [`TenantDb`] runs each statement in its own short
+//! transaction that does it ([`TenantPool`]). Scopes for the system (`Db::scoped_for_system`) run as the
+//! connecting user, like [`crate::SystemDb`].
 #![allow(clippy::disallowed_methods)] // This module is where the banned query entry points are wrapped.
 
 use crate::{StorageError, entities::*};
 use flagent_types::TenantId;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
-    Select, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult,
+    IntoActiveModel, ModelTrait, QueryFilter, QueryResult, Select, Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
+
+/// The PostgreSQL role tenant-scoped transactions switch to; row-level security applies to it.
+pub const TENANT_ROLE: &str = "flagent_tenant";
 
 /// A tenant-owned table: it has a `tenant_id` and an `id` column.
 pub trait TenantOwned: EntityTrait {
@@ -63,7 +73,7 @@ pub struct Scoped<C> {
 }
 
 /// Tenant-scoped access over the connection pool (each statement commits on its own).
-pub type TenantDb = Scoped<DatabaseConnection>;
+pub type TenantDb = Scoped<TenantPool>;
 
 /// Tenant-scoped access inside a transaction; nothing is written unless [`Scoped::commit`] is called.
 pub type TenantTx = Scoped<DatabaseTransaction>;
@@ -80,16 +90,110 @@ impl<C> Scoped<C> {
 }
 
 impl TenantDb {
+    /// Tenant-scoped access over `pool`, behind row-level security on PostgreSQL.
+    pub(crate) fn for_tenant(pool: DatabaseConnection, tenant: TenantId) -> Self {
+        let wall = (pool.get_database_backend() == DbBackend::Postgres).then_some(tenant);
+        Scoped::new(TenantPool { pool, wall }, tenant)
+    }
+
+    /// Access to `tenant`'s rows for the system: filtered by the tenant, but running as the connecting
+    /// user (the tables' owner), which row-level security does not restrict.
+    pub(crate) fn for_system(pool: DatabaseConnection, tenant: TenantId) -> Self {
+        Scoped::new(TenantPool { pool, wall: None }, tenant)
+    }
+
     /// Opens a write transaction for the same tenant.
     ///
-    /// Invariant: its first statement locks the tenant's row, so a tenant's write transactions run one at
+    /// Invariant: on PostgreSQL (tenant scopes), its first statement switches to [`TENANT_ROLE`] and
+    /// names the tenant, so row-level security covers the whole transaction.
+    ///
+    /// Invariant: its next statement locks the tenant's row, so a tenant's write transactions run one at
     /// a time and always take their row locks in the same order. Without it, two transactions that insert
     /// rows referencing the same environment (shared foreign-key locks on InnoDB) and then update that
     /// environment deadlock on MySQL/MariaDB.
     pub async fn begin(&self) -> Result<TenantTx, StorageError> {
-        let tx = Scoped::new(self.conn.begin().await?, self.tenant);
+        let tx = Scoped::new(self.conn.begin_walled().await?, self.tenant);
         tx.lock_tenant().await?;
         Ok(tx)
+    }
+}
+
+/// The connection pool as one scope sees it.
+///
+/// For a tenant scope on PostgreSQL, every statement runs in its own transaction: `BEGIN`, one round
+/// trip that runs `SET LOCAL ROLE` [`TENANT_ROLE`] and sets `app.tenant_id` (both end with the
+/// transaction, so nothing leaks to the pooled connection's next user), the statement, `COMMIT`.
+/// Otherwise (SQLite, MySQL/MariaDB, system scopes) statements go straight to the pool.
+pub struct TenantPool {
+    pool: DatabaseConnection,
+    /// The tenant to name behind row-level security, when the wall applies.
+    wall: Option<TenantId>,
+}
+
+impl TenantPool {
+    /// A transaction on the pool, behind the wall when it applies.
+    async fn begin_walled(&self) -> Result<DatabaseTransaction, DbErr> {
+        let tx = self.pool.begin().await?;
+        if let Some(tenant) = self.wall {
+            tx.execute_unprepared(&enter_wall(tenant)).await?;
+        }
+        Ok(tx)
+    }
+}
+
+/// The statements that put the current transaction behind row-level security for `tenant`. Both are
+/// transaction-local. (The tenant id is a number, so formatting it into the text is safe.)
+fn enter_wall(tenant: TenantId) -> String {
+    format!(
+        "SET LOCAL ROLE {TENANT_ROLE}; SELECT set_config('app.tenant_id', '{}', true)",
+        tenant.0
+    )
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for TenantPool {
+    fn get_database_backend(&self) -> DbBackend {
+        self.pool.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if self.wall.is_none() {
+            return self.pool.execute_raw(stmt).await;
+        }
+        let tx = self.begin_walled().await?;
+        let result = tx.execute_raw(stmt).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        if self.wall.is_none() {
+            return self.pool.execute_unprepared(sql).await;
+        }
+        let tx = self.begin_walled().await?;
+        let result = tx.execute_unprepared(sql).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if self.wall.is_none() {
+            return self.pool.query_one_raw(stmt).await;
+        }
+        let tx = self.begin_walled().await?;
+        let result = tx.query_one_raw(stmt).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if self.wall.is_none() {
+            return self.pool.query_all_raw(stmt).await;
+        }
+        let tx = self.begin_walled().await?;
+        let result = tx.query_all_raw(stmt).await?;
+        tx.commit().await?;
+        Ok(result)
     }
 }
 
@@ -290,9 +394,124 @@ impl<C: ConnectionTrait> Scoped<C> {
     }
 }
 
-/// A connection tenant data can be read over: the pool or an open transaction.
+/// A connection tenant data can be read over: the pool ([`TenantPool`]) or an open transaction.
 ///
 /// Domain crates use it as a bound (`Scoped<impl Connection>`) without naming sea-orm.
-pub trait Connection: ConnectionTrait {}
+pub trait Connection: ConnectionTrait + batch::Batch {}
 
-impl<T: ConnectionTrait> Connection for T {}
+impl Connection for DatabaseTransaction {}
+
+impl Connection for TenantPool {}
+
+/// Running the statements of one storage method together.
+pub(crate) mod batch {
+    use super::TenantPool;
+    use sea_orm::{
+        ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+    };
+    use std::future::Future;
+
+    /// How a connection runs several statements as one unit.
+    pub trait Batch: Sized + Sync {
+        /// A connection for several statements: behind the wall, one transaction instead of one per
+        /// statement (saving three round trips per statement); otherwise this connection itself.
+        fn batch(&self) -> impl Future<Output = Result<Batched<'_, Self>, DbErr>> + Send;
+    }
+
+    impl Batch for DatabaseTransaction {
+        async fn batch(&self) -> Result<Batched<'_, Self>, DbErr> {
+            Ok(Batched::Same(self))
+        }
+    }
+
+    impl Batch for TenantPool {
+        async fn batch(&self) -> Result<Batched<'_, Self>, DbErr> {
+            if self.wall.is_none() {
+                return Ok(Batched::Same(self));
+            }
+            Ok(Batched::Walled(self.begin_walled().await?))
+        }
+    }
+
+    /// See [`Batch::batch`]; [`Batched::finish`] ends it.
+    pub enum Batched<'a, C> {
+        /// The connection itself.
+        Same(&'a C),
+        /// A transaction behind the wall (rolled back if dropped unfinished).
+        Walled(DatabaseTransaction),
+    }
+
+    impl<C: ConnectionTrait> Batched<'_, C> {
+        /// Commits the transaction, if there is one.
+        pub(crate) async fn finish(self) -> Result<(), DbErr> {
+            match self {
+                Batched::Same(_) => Ok(()),
+                Batched::Walled(tx) => tx.commit().await,
+            }
+        }
+    }
+
+    #[sea_orm::prelude::async_trait::async_trait]
+    impl<C: ConnectionTrait> ConnectionTrait for Batched<'_, C> {
+        fn get_database_backend(&self) -> DbBackend {
+            match self {
+                Batched::Same(c) => c.get_database_backend(),
+                Batched::Walled(tx) => tx.get_database_backend(),
+            }
+        }
+
+        async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            match self {
+                Batched::Same(c) => c.execute_raw(stmt).await,
+                Batched::Walled(tx) => tx.execute_raw(stmt).await,
+            }
+        }
+
+        async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+            match self {
+                Batched::Same(c) => c.execute_unprepared(sql).await,
+                Batched::Walled(tx) => tx.execute_unprepared(sql).await,
+            }
+        }
+
+        async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+            match self {
+                Batched::Same(c) => c.query_one_raw(stmt).await,
+                Batched::Walled(tx) => tx.query_one_raw(stmt).await,
+            }
+        }
+
+        async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            match self {
+                Batched::Same(c) => c.query_all_raw(stmt).await,
+                Batched::Walled(tx) => tx.query_all_raw(stmt).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl<C: ConnectionTrait> Scoped<C> {
+    /// Test hook: runs `sql` exactly as written on this scope's connection, without any tenant filter
+    /// (a simulated bug in a query), and returns its rows.
+    pub(crate) async fn unfiltered_query(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<QueryResult>, StorageError> {
+        let backend = self.conn.get_database_backend();
+        Ok(self
+            .conn
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await?)
+    }
+
+    /// Test hook: executes `sql` exactly as written on this scope's connection.
+    pub(crate) async fn unfiltered_execute(&self, sql: &str) -> Result<u64, StorageError> {
+        let backend = self.conn.get_database_backend();
+        Ok(self
+            .conn
+            .execute_raw(Statement::from_string(backend, sql))
+            .await?
+            .rows_affected())
+    }
+}
