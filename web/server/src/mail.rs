@@ -95,3 +95,157 @@ impl MailRelay {
 fn now() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Delivery through a real SMTP server: aiosmtpd (PyPI, `web/server/tests/requirements.txt`),
+    //! storing what it receives in a maildir.
+    use super::*;
+    use flagent_testkit::TestDb;
+    use std::net::TcpListener;
+    use std::process::{Child, Command};
+
+    struct SmtpServer {
+        child: Child,
+        port: u16,
+        maildir: std::path::PathBuf,
+    }
+
+    impl Drop for SmtpServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.maildir);
+        }
+    }
+
+    async fn start_smtp_server() -> SmtpServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let maildir =
+            std::env::temp_dir().join(format!("flagent-mail-{port}-{}", std::process::id()));
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .spawn()
+            .expect("start aiosmtpd: pip install -r web/server/tests/requirements.txt");
+        let mut server = SmtpServer {
+            child,
+            port,
+            maildir,
+        };
+        // Wait until it accepts connections (or has exited, which is a setup error).
+        loop {
+            if let Some(status) = server.child.try_wait().expect("aiosmtpd status") {
+                panic!(
+                    "aiosmtpd exited with {status}: pip install -r web/server/tests/requirements.txt"
+                );
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn delivered(maildir: &std::path::Path) -> Vec<String> {
+        let new = maildir.join("new");
+        let mut mails: Vec<String> = std::fs::read_dir(new)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort();
+        mails
+    }
+
+    async fn relay_on(db: &Db, port: u16) -> MailRelay {
+        #[allow(clippy::disallowed_methods)]
+        let system = SystemScope::assume_system("mail relay test");
+        let settings = MailSettings {
+            smtp_url: Some(format!("smtp://127.0.0.1:{port}").into()),
+            from: "Flagent <no-reply@flagent.test>".to_owned(),
+        };
+        MailRelay::new(db.clone(), system, &settings).expect("relay")
+    }
+
+    async fn migrated() -> (TestDb, Db) {
+        let test_db = TestDb::new().await;
+        let mut settings = flagent_config::Settings::for_tests(test_db.url());
+        settings.database.max_connections = 2;
+        let db = crate::connect_and_migrate(&settings)
+            .await
+            .expect("database");
+        (test_db, db)
+    }
+
+    #[tokio::test]
+    async fn outbox_mail_is_delivered_over_smtp_once_and_kept_until_accepted() {
+        let (_test_db, db) = migrated().await;
+        #[allow(clippy::disallowed_methods)]
+        let system = SystemScope::assume_system("mail relay test");
+        let outbox = db.system(&system);
+        outbox
+            .enqueue_mail(
+                "ada@example.com",
+                "Confirm your email address",
+                "token: abc123",
+                1,
+            )
+            .await
+            .unwrap();
+        outbox
+            .enqueue_mail(
+                "bob@example.com",
+                "Join Acme on Flagent",
+                "token: def456",
+                2,
+            )
+            .await
+            .unwrap();
+
+        let server = start_smtp_server().await;
+        let relay = relay_on(&db, server.port).await;
+        assert_eq!(relay.deliver_pending().await.unwrap(), 2);
+        let mails = delivered(&server.maildir);
+        assert_eq!(mails.len(), 2, "{mails:?}");
+        assert!(mails.iter().any(|m| m.contains("To: ada@example.com")
+            && m.contains("Subject: Confirm your email address")
+            && m.contains("token: abc123")
+            && m.contains("From: Flagent <no-reply@flagent.test>")));
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.contains("To: bob@example.com") && m.contains("token: def456"))
+        );
+        assert!(outbox.unsent_mail(10).await.unwrap().is_empty());
+        assert_eq!(
+            relay.deliver_pending().await.unwrap(),
+            0,
+            "sent mail is not sent again"
+        );
+        assert_eq!(delivered(&server.maildir).len(), 2);
+
+        // With the SMTP server gone, a new message stays in the outbox for the next pass.
+        let port = server.port;
+        drop(server);
+        outbox
+            .enqueue_mail("cy@example.com", "Reset your password", "token: ghi789", 3)
+            .await
+            .unwrap();
+        let relay = relay_on(&db, port).await;
+        assert_eq!(relay.deliver_pending().await.unwrap(), 0);
+        let unsent = outbox.unsent_mail(10).await.unwrap();
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].recipient, "cy@example.com");
+    }
+}
