@@ -278,18 +278,11 @@ impl Authenticator {
                     _ => Err(AuthError::TenantNotFound(asked.to_owned())),
                 }
             }
-            None => {
-                let memberships = self
-                    .db
-                    .system(&self.system)
-                    .memberships_of_user(user)
-                    .await?;
-                match memberships.as_slice() {
-                    [] => Err(AuthError::TenantNotFound(String::new())),
-                    [only] => Ok(only.tenant.id),
-                    _ => Err(AuthError::TenantRequired),
-                }
-            }
+            None => match self.policy.tenants_of(user).await.as_slice() {
+                [] => Err(AuthError::TenantNotFound(String::new())),
+                [only] => Ok(*only),
+                _ => Err(AuthError::TenantRequired),
+            },
         }
     }
 

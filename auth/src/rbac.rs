@@ -255,6 +255,19 @@ impl Policy {
             .map(|r| r.strip_prefix("custom:").map(str::to_owned).unwrap_or(r))
     }
 
+    /// The tenants `user` is a member of, ascending id.
+    pub async fn tenants_of(&self, user: i64) -> Vec<i64> {
+        let enforcer = self.enforcer.read().await;
+        let mut tenants: Vec<i64> = enforcer
+            .get_filtered_grouping_policy(0, vec![user_subject(user)])
+            .iter()
+            .filter_map(|rule| rule.get(2)?.strip_prefix("tenant:")?.parse().ok())
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        tenants
+    }
+
     /// Makes `user` a member of `tenant` with `role`, replacing any role they held there.
     pub async fn set_membership(
         &self,
@@ -368,6 +381,8 @@ mod tests {
             "no membership, no access"
         );
         assert_eq!(policy.role_of(11, 2).await.as_deref(), Some("viewer"));
+        assert_eq!(policy.tenants_of(11).await, vec![1, 2]);
+        assert_eq!(policy.tenants_of(99).await, Vec::<i64>::new());
         assert_eq!(policy.role_of(10, 2).await, None);
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Invariant: a signed-up tenant is `pending` (its members cannot act in it) until the verification
 //! link mailed to the owner is used; it starts on the `free` plan with a `default` project holding
-//! `development` and `production`.
+//! `development` and `production`. A signup that fails half-way removes what it wrote.
 
 use crate::TenantsError;
 use crate::bootstrap::create_tenant_in_status;
@@ -112,7 +112,8 @@ impl Signups {
                 verified: false,
             })
             .await?;
-        let tenant = create_tenant_in_status(
+        let system = self.db.system(&self.system);
+        let tenant = match create_tenant_in_status(
             &self.db,
             &self.system,
             &key,
@@ -120,9 +121,37 @@ impl Signups {
             SIGNUP_PLAN,
             "pending",
         )
-        .await?;
+        .await
+        {
+            Ok(outcome) => outcome.tenant,
+            Err(error) => {
+                let _ = system.delete_user(user.id).await;
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.make_owner(tenant, &user).await {
+            // Undo what was written, so a failed signup leaves nothing behind (the rows span global
+            // and tenant tables, which no single transaction here covers).
+            let _ = self.policy.remove_membership(tenant.0, user.id).await;
+            let _ = system.delete_tenant(tenant.0).await;
+            let _ = system.delete_user(user.id).await;
+            return Err(error);
+        }
+        Ok(SignedUp {
+            tenant_id: tenant.0,
+            tenant_key: key,
+            user_id: user.id,
+        })
+    }
+
+    /// Makes `user` the owner of the new `tenant` and mails them the verification link.
+    async fn make_owner(
+        &self,
+        tenant: TenantId,
+        user: &flagent_auth::accounts::User,
+    ) -> Result<(), TenantsError> {
         self.db
-            .scoped_for_system(&self.system, tenant.tenant)
+            .scoped_for_system(&self.system, tenant)
             .insert_row(membership::Model {
                 id: 0,
                 tenant_id: 0,
@@ -132,16 +161,12 @@ impl Signups {
             })
             .await?;
         self.policy
-            .set_membership(tenant.tenant.0, user.id, "owner")
+            .set_membership(tenant.0, user.id, "owner")
             .await?;
         self.accounts
-            .send_verification(&user, Some(tenant.tenant.0))
+            .send_verification(user, Some(tenant.0))
             .await?;
-        Ok(SignedUp {
-            tenant_id: tenant.tenant.0,
-            tenant_key: key,
-            user_id: user.id,
-        })
+        Ok(())
     }
 
     /// Uses a verification token: proves the address and activates the tenant it signed up, if any.

@@ -53,6 +53,15 @@ impl SystemDb<'_> {
         Ok(())
     }
 
+    /// Deletes the user with `id` and, through the foreign keys, their tokens, sessions and memberships.
+    pub async fn delete_user(&self, id: i64) -> Result<(), StorageError> {
+        user::Entity::delete_many()
+            .filter(user::Column::Id.eq(id))
+            .exec(&self.db.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Stores a one-time token (its `id` is ignored).
     pub async fn insert_user_token(
         &self,
