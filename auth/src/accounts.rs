@@ -7,6 +7,8 @@
 //! Lockout: after [`FREE_FAILURES`] consecutive failed logins an account refuses logins for 30 s,
 //! doubling with each further failure up to an hour; a successful login resets the count.
 
+use crate::error::invalid;
+use crate::now_millis;
 use crate::password::{check_password_policy, hash_password, verify_nothing, verify_password};
 use crate::sessions::{IssuedToken, Sessions};
 use crate::{AuthError, hash_key};
@@ -79,17 +81,6 @@ pub struct Accounts {
     system: SystemScope,
     sessions: Arc<Sessions>,
     public_url: String,
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
-    AuthError::InvalidInput {
-        field,
-        reason: reason.into(),
-    }
 }
 
 /// Normalises and checks an email address: trimmed, lower-case, `local@domain.tld`, at most 320 bytes.

@@ -89,3 +89,11 @@ impl From<flagent_storage::StorageError> for AuthError {
         }
     }
 }
+
+/// A validation error about `field`.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
+    AuthError::InvalidInput {
+        field,
+        reason: reason.into(),
+    }
+}

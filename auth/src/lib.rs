@@ -27,3 +27,8 @@ pub use manage::{
 pub fn random_token() -> String {
     keys::random_base62()
 }
+
+/// Milliseconds since the Unix epoch, as timestamps are stored.
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -6,6 +6,7 @@
 //! cache holds; other nodes refuse it once their cached entry is re-checked.
 //! Uses are recorded in memory and written by [`Authenticator::flush_last_used`], never per request.
 
+use crate::now_millis;
 use crate::rbac::Policy;
 use crate::sessions::{Claims, Sessions};
 use crate::{AuthError, hash_key};
@@ -110,10 +111,6 @@ pub struct Authenticator {
 
 fn poisoned() -> AuthError {
     AuthError::Unexpected(anyhow::anyhow!("the key cache lock was poisoned"))
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Authenticator {

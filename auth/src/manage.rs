@@ -11,6 +11,8 @@
 //! Revoking or rotating a key takes effect on this node at once (through
 //! [`Authenticator::forget_revoked_key`]) and on other nodes when their cached entry is re-checked.
 
+use crate::error::invalid;
+use crate::now_millis;
 use crate::{AuthError, Authenticator, NewKey, create_key};
 use flagent_storage::entities::api_key;
 use flagent_storage::{Connection, NewAuditEvent, Scoped, TenantTx};
@@ -204,17 +206,6 @@ pub async fn revoke_api_key(
     tx.commit().await?;
     auth.forget_revoked_key(id);
     Ok(key)
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
-    AuthError::InvalidInput {
-        field,
-        reason: reason.into(),
-    }
 }
 
 fn require_admin(scope: &TenantScope) -> Result<(), AuthError> {

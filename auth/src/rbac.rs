@@ -202,6 +202,17 @@ async fn build(
     Ok(enforcer)
 }
 
+/// Removes every role `subject` holds in domain `dom`.
+async fn drop_roles(enforcer: &mut Enforcer, subject: &str, dom: &str) -> Result<(), AuthError> {
+    for old in enforcer.get_roles_for_user(subject, Some(dom)) {
+        enforcer
+            .remove_grouping_policy(vec![subject.to_owned(), old, dom.to_owned()])
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
 fn failed(e: casbin::Error) -> AuthError {
     AuthError::Unexpected(anyhow::anyhow!("role policy: {e}"))
 }
@@ -276,14 +287,8 @@ impl Policy {
         role: &str,
     ) -> Result<(), AuthError> {
         let mut enforcer = self.enforcer.write().await;
-        let dom = domain(tenant);
-        let subject = user_subject(user);
-        for old in enforcer.get_roles_for_user(&subject, Some(&dom)) {
-            enforcer
-                .remove_grouping_policy(vec![subject.clone(), old, dom.clone()])
-                .await
-                .map_err(failed)?;
-        }
+        let (subject, dom) = (user_subject(user), domain(tenant));
+        drop_roles(&mut enforcer, &subject, &dom).await?;
         enforcer
             .add_grouping_policy(vec![subject, role_subject(role), dom])
             .await
@@ -294,15 +299,7 @@ impl Policy {
     /// Removes `user` from `tenant`: from now on they may do nothing there.
     pub async fn remove_membership(&self, tenant: i64, user: i64) -> Result<(), AuthError> {
         let mut enforcer = self.enforcer.write().await;
-        let dom = domain(tenant);
-        let subject = user_subject(user);
-        for old in enforcer.get_roles_for_user(&subject, Some(&dom)) {
-            enforcer
-                .remove_grouping_policy(vec![subject.clone(), old, dom.clone()])
-                .await
-                .map_err(failed)?;
-        }
-        Ok(())
+        drop_roles(&mut enforcer, &user_subject(user), &domain(tenant)).await
     }
 
     /// Sets the grants of custom role `key` in `tenant` (an empty list removes them all).

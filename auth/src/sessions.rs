@@ -7,6 +7,7 @@
 //! Tokens are rotated: each refresh issues a new token with a new CSRF value for the same session.
 
 use crate::AuthError;
+use crate::now_millis;
 use flagent_storage::Db;
 use flagent_storage::entities::{session, user};
 use flagent_types::{Origin, SystemScope};
@@ -76,10 +77,6 @@ pub struct Sessions {
     lifetimes: SessionLifetimes,
     cache: RwLock<HashMap<i64, CachedSession>>,
     ended: RwLock<HashSet<i64>>,
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Sessions {

@@ -6,6 +6,7 @@
 //! role. Invitations are accepted with a token mailed to the invited address (stored as SHA-256 only).
 
 use crate::TenantsError;
+use crate::projects::{invalid, json, now_millis};
 use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
 use flagent_auth::rbac::{BUILT_IN_ROLES, Grant, Policy, built_in_permissions, stored_grants};
 use flagent_auth::{AuthError, hash_key};
@@ -88,23 +89,6 @@ pub struct Members {
     system: SystemScope,
     accounts: Arc<Accounts>,
     policy: Arc<Policy>,
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn json<T: Serialize>(value: Option<&T>) -> String {
-    value
-        .and_then(|v| serde_json::to_string(v).ok())
-        .unwrap_or_else(|| "null".to_owned())
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> TenantsError {
-    TenantsError::Invalid {
-        field,
-        reason: reason.into(),
-    }
 }
 
 fn event<T: Serialize>(

@@ -111,7 +111,7 @@ const DEFAULT_COLOR: &str = "#757575";
 /// A key that would collide with the `/environments/reorder` route.
 const RESERVED_ENVIRONMENT_KEY: &str = "reorder";
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> TenantsError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> TenantsError {
     TenantsError::Invalid {
         field,
         reason: reason.into(),
@@ -161,12 +161,12 @@ fn project_view(row: project::Model, environments: &[environment::Model]) -> Pro
     }
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// JSON text of a view, or `null`.
-fn json<T: Serialize>(value: Option<&T>) -> String {
+pub(crate) fn json<T: Serialize>(value: Option<&T>) -> String {
     value
         .and_then(|v| serde_json::to_string(v).ok())
         .unwrap_or_else(|| "null".to_owned())
