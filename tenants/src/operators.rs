@@ -5,12 +5,16 @@
 //! extractor); a status or plan change is recorded in the tenant's own audit log, as the operator.
 //! A suspended tenant's keys and sessions are refused from the next request on, on this node at once
 //! (the caller drops the authentication caches) and on other nodes when their caches are re-checked.
+//! A deleted tenant's memberships and custom roles leave this node's role policy with it (other nodes
+//! drop them when they reload the policy).
 
 use crate::TenantsError;
+use flagent_auth::rbac::Policy;
 use flagent_storage::entities::tenant;
 use flagent_storage::{Db, NewAuditEvent};
 use flagent_types::{Origin, SystemScope, TenantId};
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// A tenant as operators see it.
@@ -46,6 +50,7 @@ pub struct Operator {
 pub struct Operators {
     db: Db,
     system: SystemScope,
+    policy: Arc<Policy>,
 }
 
 fn summary(t: tenant::Model) -> TenantSummary {
@@ -60,9 +65,9 @@ fn summary(t: tenant::Model) -> TenantSummary {
 }
 
 impl Operators {
-    /// Operators' use cases over `db`.
-    pub fn new(db: Db, system: SystemScope) -> Self {
-        Self { db, system }
+    /// Operators' use cases over `db`; a deleted tenant's members and roles leave `policy`.
+    pub fn new(db: Db, system: SystemScope, policy: Arc<Policy>) -> Self {
+        Self { db, system, policy }
     }
 
     /// Every tenant, oldest first.
@@ -115,8 +120,19 @@ impl Operators {
     /// Deletes tenant `id` and everything it owns.
     #[tracing::instrument(skip_all, fields(tenant_id = id))]
     pub async fn delete(&self, operator: &Operator, id: i64) -> Result<(), TenantsError> {
+        // Read before deleting: the rows go with the tenant.
+        let tdb = self.db.scoped_for_system(&self.system, TenantId(id));
+        let (members, roles) = (tdb.memberships().await?, tdb.roles().await?);
         if !self.db.system(&self.system).delete_tenant(id).await? {
             return Err(TenantsError::TenantNotFound(id));
+        }
+        // After the deletion, as every membership change: nobody keeps a role in a tenant that is gone
+        // (the policy also says which tenants a user's request may act in without naming one).
+        for member in &members {
+            self.policy.remove_membership(id, member.user_id).await?;
+        }
+        for role in &roles {
+            self.policy.set_custom_role(id, &role.key, &[]).await?;
         }
         tracing::warn!(tenant_id = id, operator = %operator.email, "tenant deleted");
         Ok(())

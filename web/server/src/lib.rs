@@ -170,6 +170,7 @@ impl Application {
             operators: flagent_tenants::operators::Operators::new(
                 db.clone(),
                 system("platform administration"),
+                policy.clone(),
             ),
             accounts,
             signup: SignupLimits::per_hour(
