@@ -1,5 +1,5 @@
 //! The plan and usage route (`GET /api/v1/usage`): the caller tenant's plan, its limits, what it uses
-//! this month and which limits it is over. Needs the `read` scope.
+//! this month and which limits it is over. Needs the `read` scope (a member: `flags:read`).
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -16,7 +16,7 @@ pub(crate) fn configure_usage(cfg: &mut ServiceConfig) {
 /// Shows the tenant's plan, its limits (`null` is unlimited), its usage this month (evaluations include
 /// those this server has not written yet) and the limits it is over.
 #[utoipa::path(get, path = "/api/v1/usage", tag = "usage",
-    responses((status = 200, body = UsageReport)), security(("api_key" = ["read"])))]
+    responses((status = 200, body = UsageReport)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
 pub(crate) async fn get_usage(
     auth: Auth<perm::Read>,
     state: Data<AppState>,
