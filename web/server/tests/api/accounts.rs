@@ -761,6 +761,10 @@ async fn member_changes_are_audited_with_their_actor_and_the_chain_stays_intact(
     assert_eq!(joined["actorType"], "user");
     assert_eq!(joined["actorId"], member.to_string());
     assert_eq!(joined["after"]["role"], "editor");
+    assert_eq!(
+        joined["ip"], "127.0.0.1",
+        "the origin of the accepting request"
+    );
     let role = find("member.role", member.to_string());
     assert_eq!(role["actor"], format!("user:{}", owner.email));
     assert_eq!(role["actorType"], "user");

@@ -161,6 +161,21 @@ async fn the_new_tenant_is_on_the_free_plan_and_its_verification_link_works_once
         400,
         "invalid_token",
     );
+    // A password reset token is no verification token (and trying does not use it up).
+    let (status, _) = send(
+        anonymous(&app, Method::POST, "/api/v1/auth/password/forgot")
+            .json(&json!({ "email": email })),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let reset = app.mailed_token(email, "Reset your password").await;
+    expect_error(&verify_email(&app, &reset).await, 400, "invalid_token");
+    let (status, body) = send(
+        anonymous(&app, Method::POST, "/api/v1/auth/password/reset")
+            .json(&json!({"token": reset, "password": TEST_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
     let owner = app.login(email, TEST_PASSWORD).await;
     let usage = expect_ok(send(app.as_user(&owner, Method::GET, "/api/v1/usage", None)).await);
     assert_eq!(usage["plan"]["key"], "free", "{usage}");
@@ -228,6 +243,12 @@ async fn a_registered_email_is_taken_and_organisations_of_the_same_name_get_dist
         (Some("acme"), Some("acme-2"))
     );
     assert_ne!(first["tenantId"], second["tenantId"]);
+    let (status, third) = sign_up(&app, "carol@b.test", "Tenant B").await;
+    assert_eq!(status, 201, "{third}");
+    assert_eq!(
+        third["tenantKey"], "tenant-b-2",
+        "an existing tenant's key is not reused"
+    );
 }
 
 #[tokio::test]
