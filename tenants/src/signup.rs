@@ -177,6 +177,11 @@ impl Signups {
         let Some(tenant) = verified.tenant_id else {
             return Ok(None);
         };
+        // An operator may have deleted the pending signup since: the address is proven all the same,
+        // and there is nothing to activate.
+        if self.db.system(&self.system).tenant(tenant).await?.is_none() {
+            return Ok(None);
+        }
         let tx = self
             .db
             .scoped_for_system(&self.system, TenantId(tenant))
