@@ -334,3 +334,31 @@ async fn signups_per_email_domain_are_limited_whatever_the_address() {
     let (status, body) = server.sign_up("user1@globex.test", "Globex").await;
     assert_eq!(status, 201, "another domain is not limited: {body}");
 }
+
+#[tokio::test]
+async fn the_verification_link_of_a_signup_an_operator_deleted_still_proves_the_address() {
+    let app = spawn_app().await;
+    let email = "late@acme.test";
+    let (status, body) = sign_up(&app, email, "Acme").await;
+    assert_eq!(status, 201, "{body}");
+    let tenant = body["tenantId"].as_i64().expect("tenant id");
+    let operator = app.owner_session().await;
+    let (status, body) = send(app.as_user(
+        &operator,
+        Method::DELETE,
+        &format!("/api/v1/admin/tenants/{tenant}"),
+        None,
+    ))
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let token = app.mailed_token(email, "Confirm").await;
+    let (status, body) = verify_email(&app, &token).await;
+    assert_eq!(
+        status, 204,
+        "nothing left to activate, the address is proven: {body}"
+    );
+    assert_eq!(count(&app, "tenants", &format!("id = {tenant}")).await, 0);
+    let (status, body) = app.try_login(email, TEST_PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tenants"], json!([]), "{body}");
+}
