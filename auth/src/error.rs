@@ -12,6 +12,9 @@ pub enum AuthError {
     /// The tenant is suspended.
     #[error("the tenant is suspended")]
     Suspended,
+    /// The tenant's signup has not been verified yet.
+    #[error("this organisation is waiting for its owner to verify their email address")]
+    TenantPending,
     /// The key may not act in the requested environment.
     #[error("the API key may not use environment {0:?}")]
     EnvironmentForbidden(String),

@@ -201,8 +201,10 @@ impl Authenticator {
         let user = claims.user_id()?;
         let tenant = self.choose_tenant(user, credentials.tenant).await?;
         let entry = self.tenant_entry(tenant).await?;
-        if entry.tenant.status != "active" {
-            return Err(AuthError::Suspended);
+        match entry.tenant.status.as_str() {
+            "active" => {}
+            "pending" => return Err(AuthError::TenantPending),
+            _ => return Err(AuthError::Suspended),
         }
         let (project, environments) = match credentials.project.filter(|p| !p.is_empty()) {
             Some(key) => entry

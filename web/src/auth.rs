@@ -167,6 +167,23 @@ impl<P: Permission> FromRequest for Auth<P> {
     }
 }
 
+/// Checks that the caller of `req` may also do what `P` guards in `environment` of the same project,
+/// for routes that change an environment other than the request's (copying a flag into `to`): a key
+/// bound to another environment, or a role limited to other environments, is refused.
+pub(crate) async fn authorize_in_environment<P: Permission>(
+    req: &HttpRequest,
+    environment: &str,
+) -> Result<TenantScope, ApiError> {
+    let state = app_state(req)?;
+    let mut presented = Presented::of(req);
+    presented.environment = Some(environment.to_owned());
+    let authenticated = state
+        .auth
+        .authenticate(presented.credentials(), Need::of::<P>())
+        .await?;
+    Ok(authenticated.scope.with_origin(origin(req)))
+}
+
 /// A signed-in user, whatever tenant they are in: for their own account's routes.
 pub struct SignedIn {
     /// The session's claims.

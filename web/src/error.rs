@@ -58,6 +58,7 @@ error_codes! {
     OwnerOnly => "owner_only", FORBIDDEN;
     EnvironmentForbidden => "environment_forbidden", FORBIDDEN;
     TenantSuspended => "tenant_suspended", FORBIDDEN;
+    TenantPending => "tenant_pending", FORBIDDEN;
     RouteNotFound => "route_not_found", NOT_FOUND;
     FlagNotFound => "flag_not_found", NOT_FOUND;
     VariantNotFound => "variant_not_found", NOT_FOUND;
@@ -280,6 +281,7 @@ impl From<AuthError> for ApiError {
             AuthError::Missing => ApiError::new(ErrorCode::MissingCredentials, message),
             AuthError::Invalid => ApiError::new(ErrorCode::InvalidApiKey, message),
             AuthError::Suspended => ApiError::new(ErrorCode::TenantSuspended, message),
+            AuthError::TenantPending => ApiError::new(ErrorCode::TenantPending, message),
             AuthError::EnvironmentForbidden(_) => {
                 ApiError::new(ErrorCode::EnvironmentForbidden, message)
             }

@@ -102,7 +102,7 @@ fn parse_document(req: &HttpRequest, body: &[u8]) -> Result<Document, ApiError> 
     request_body(content = Document, content_type = "application/json"),
     responses((status = 200, body = ImportReport)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn import_flags(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     query: Query<ImportQuery>,
     req: HttpRequest,

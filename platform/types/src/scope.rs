@@ -147,8 +147,12 @@ pub mod perm {
         Client => Client, "flags:evaluate", false;
         /// Read flags, projects, environments and usage.
         Read => Read, "flags:read", false;
-        /// Change flags and everything in them, in the request's environment.
+        /// Change a flag's state in the request's environment (enabled, segments, constraints,
+        /// distributions).
         Write => Write, "flags:write", true;
+        /// Change what every environment shares (flags themselves, variants, tags, imports): needs
+        /// `flags:write` in every environment.
+        WriteFlags => Write, "flags:write", false;
         /// Turn flags on and off in the request's environment.
         Toggle => Write, "flags:toggle", true;
         /// Create and change projects and environments.

@@ -3,8 +3,8 @@
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path, Query};
+use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::{Flag, FlagComparison};
 use flagent_types::perm;
 use serde::Deserialize;
@@ -28,15 +28,18 @@ pub(crate) struct CompareQuery {
 }
 
 /// Replaces the flag's state (enabled, segments, constraints, distributions) in `to` with its state in
-/// `from`; answers the flag as it now stands in `to`.
+/// `from`; answers the flag as it now stands in `to`. The caller needs write access to `to` itself (a
+/// key bound to, or a role limited to, another environment is refused).
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/copy", tag = "flag", params(("flagID" = i64, Path)),
     request_body = CopyFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn copy_flag_between_environments(
     auth: Auth<perm::Write>,
+    req: HttpRequest,
     state: Data<AppState>,
     id: Path<i64>,
     body: Json<CopyFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::auth::authorize_in_environment::<perm::Write>(&req, &body.to).await?;
     let flag = state
         .flags
         .copy_between_environments(auth.scope(), *id, &body.from, &body.to)

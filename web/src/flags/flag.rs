@@ -38,7 +38,7 @@ pub(crate) async fn find_flags(
 #[utoipa::path(post, path = "/api/v1/flags", tag = "flag", request_body = CreateFlagRequest,
     responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_flag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     body: Json<CreateFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -65,7 +65,7 @@ pub(crate) async fn get_flag(
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}", tag = "flag", params(("flagID" = i64, Path)),
     request_body = PutFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_flag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
     req: HttpRequest,
@@ -85,7 +85,7 @@ pub(crate) async fn put_flag(
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}", tag = "flag", params(("flagID" = i64, Path)),
     responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_flag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Reply<serde_json::Value> {
@@ -114,7 +114,7 @@ pub(crate) async fn set_flag_enabled(
 #[utoipa::path(put, path = "/api/v1/flags/{flagID}/restore", tag = "flag", params(("flagID" = i64, Path)),
     responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn restore_flag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -127,7 +127,7 @@ pub(crate) async fn restore_flag(
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/duplicate", tag = "flag", params(("flagID" = i64, Path)),
     request_body = DuplicateFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn duplicate_flag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
     body: Option<Json<DuplicateFlagRequest>>,
@@ -183,7 +183,7 @@ pub(crate) async fn find_flag_tags(
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/tags", tag = "tag", params(("flagID" = i64, Path)),
     request_body = CreateTagRequest, responses((status = 200, body = Tag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_flag_tag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
     body: Json<CreateTagRequest>,
@@ -197,7 +197,7 @@ pub(crate) async fn create_flag_tag(
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/tags/{tagID}", tag = "tag",
     params(("flagID" = i64, Path), ("tagID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_flag_tag(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
 ) -> Reply<serde_json::Value> {

@@ -29,7 +29,7 @@ pub(crate) async fn find_variants(
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/variants", tag = "variant", params(("flagID" = i64, Path)),
     request_body = VariantRequest, responses((status = 200, body = Variant)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn create_variant(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
     body: Json<VariantRequest>,
@@ -47,7 +47,7 @@ pub(crate) async fn create_variant(
     params(("flagID" = i64, Path), ("variantID" = i64, Path)), request_body = VariantRequest,
     responses((status = 200, body = Variant)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn put_variant(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
     body: Json<VariantRequest>,
@@ -65,7 +65,7 @@ pub(crate) async fn put_variant(
 #[utoipa::path(delete, path = "/api/v1/flags/{flagID}/variants/{variantID}", tag = "variant",
     params(("flagID" = i64, Path), ("variantID" = i64, Path)), responses((status = 200)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn delete_variant(
-    auth: Auth<perm::Write>,
+    auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
 ) -> Reply<serde_json::Value> {
