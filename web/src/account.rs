@@ -10,6 +10,7 @@
 
 use crate::auth::{SESSION_COOKIE, SignedIn, origin};
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header::{CacheControl, CacheDirective};
@@ -262,8 +263,9 @@ async fn session_reply(
 pub(crate) async fn signup(
     req: HttpRequest,
     state: Data<AppState>,
-    body: Json<SignupBody>,
+    body: Body<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     if !state.signup.enabled {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -304,8 +306,9 @@ pub(crate) async fn signup(
     responses((status = 204)))]
 pub(crate) async fn verify_email(
     state: Data<AppState>,
-    body: Json<TokenBody>,
+    body: Body<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     if state.signups.verify(&body.token).await?.is_some() {
         state.auth.forget_all();
     }
@@ -318,8 +321,9 @@ pub(crate) async fn verify_email(
 pub(crate) async fn login(
     req: HttpRequest,
     state: Data<AppState>,
-    body: Json<LoginBody>,
+    body: Body<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let (user, issued) = state
         .accounts
         .login(&body.email, &body.password, &origin(&req))
@@ -385,8 +389,9 @@ pub(crate) async fn me(
 pub(crate) async fn forgot_password(
     req: HttpRequest,
     state: Data<AppState>,
-    body: Json<ForgotBody>,
+    body: Body<ForgotBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     if state.signup.by_ip.check_key(&client_ip(&req)).is_err() {
         return Err(rate_limited("password reset requests"));
     }
@@ -399,8 +404,9 @@ pub(crate) async fn forgot_password(
     responses((status = 204)))]
 pub(crate) async fn reset_password(
     state: Data<AppState>,
-    body: Json<ResetBody>,
+    body: Body<ResetBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     state
         .accounts
         .reset_password(&body.token, &body.password)
@@ -414,8 +420,9 @@ pub(crate) async fn reset_password(
 pub(crate) async fn accept_invitation(
     req: HttpRequest,
     state: Data<AppState>,
-    body: Json<AcceptBody>,
+    body: Body<AcceptBody>,
 ) -> Result<Json<MeView>, ApiError> {
+    let body = Json(body.checked()?);
     let accepted = state
         .members
         .accept_invitation(

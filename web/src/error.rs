@@ -153,6 +153,14 @@ impl ApiError {
         self
     }
 
+    /// The same answer again: code, message and field (for an error an extractor kept for later).
+    pub(crate) fn answer_again(&self) -> Self {
+        Self {
+            field: self.field.clone(),
+            ..Self::new(self.code, self.message.clone())
+        }
+    }
+
     fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self

@@ -7,6 +7,7 @@
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{self, Data, Json, Query, ServiceConfig};
 use flagent_eval::{Evaluation, FlagRef, Request, Snapshot, TagMatch, evaluate};
@@ -213,8 +214,9 @@ fn single(state: &AppState, scope: &TenantScope, ctx: EvalContext) -> Result<Eva
 pub(crate) async fn post_evaluation(
     auth: Auth<perm::Client>,
     state: Data<AppState>,
-    body: Json<EvalContext>,
+    body: Body<EvalContext>,
 ) -> Result<Json<EvalResult>, ApiError> {
+    let body = Json(body.checked()?);
     Ok(Json(single(&state, auth.scope(), body.into_inner())?))
 }
 
@@ -313,8 +315,9 @@ fn batch(
 pub(crate) async fn post_evaluation_batch(
     auth: Auth<perm::Client>,
     state: Data<AppState>,
-    body: Json<EvaluationBatchRequest>,
+    body: Body<EvaluationBatchRequest>,
 ) -> Result<Json<EvaluationBatchResponse>, ApiError> {
+    let body = Json(body.checked()?);
     Ok(Json(batch(&state, auth.scope(), body.into_inner())?))
 }
 

@@ -6,6 +6,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::header::{CacheControl, CacheDirective};
@@ -126,8 +127,9 @@ fn issued_reply(issued: IssuedKey) -> HttpResponse {
 pub(crate) async fn create_key(
     auth: Auth<perm::ManageKeys>,
     state: Data<AppState>,
-    body: Json<CreateKeyRequest>,
+    body: Body<CreateKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let request = body.into_inner().into();
     let issued = flagent_auth::create_api_key(&state.auth, auth.scope(), request).await?;
     Ok(issued_reply(issued))

@@ -5,6 +5,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, ServiceConfig};
@@ -95,8 +96,9 @@ pub(crate) async fn change_member_role(
     auth: Auth<perm::ManageMembers>,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<RoleBody>,
+    body: Body<RoleBody>,
 ) -> Result<Json<Member>, ApiError> {
+    let body = Json(body.checked()?);
     let member = state
         .members
         .change_role(auth.scope(), *id, &body.role)
@@ -132,8 +134,9 @@ pub(crate) async fn list_invitations(
 pub(crate) async fn create_invitation(
     auth: Auth<perm::ManageMembers>,
     state: Data<AppState>,
-    body: Json<InviteBody>,
+    body: Body<InviteBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let invitation = state
         .members
         .invite(auth.scope(), &body.email, &body.role)
@@ -170,8 +173,9 @@ pub(crate) async fn list_roles(
 pub(crate) async fn create_role(
     auth: Auth<perm::ManageMembers>,
     state: Data<AppState>,
-    body: Json<RoleDefinition>,
+    body: Body<RoleDefinition>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let role = state
         .members
         .save_role(
@@ -193,8 +197,9 @@ pub(crate) async fn update_role(
     auth: Auth<perm::ManageMembers>,
     state: Data<AppState>,
     key: Path<String>,
-    body: Json<RoleDefinition>,
+    body: Body<RoleDefinition>,
 ) -> Result<Json<Role>, ApiError> {
+    let body = Json(body.checked()?);
     if !body.key.is_empty() && body.key != *key {
         return Err(ApiError::invalid("key", "a role's key cannot be changed"));
     }

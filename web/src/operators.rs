@@ -6,6 +6,7 @@
 
 use crate::auth::PlatformAdmin;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, ServiceConfig};
@@ -87,8 +88,9 @@ pub(crate) async fn set_tenant_status(
     admin: PlatformAdmin,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<StatusBody>,
+    body: Body<StatusBody>,
 ) -> Result<Json<TenantSummary>, ApiError> {
+    let body = Json(body.checked()?);
     let tenant = state
         .operators
         .set_status(&operator(&admin), *id, &body.status)
@@ -105,8 +107,9 @@ pub(crate) async fn set_tenant_plan(
     admin: PlatformAdmin,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<PlanBody>,
+    body: Body<PlanBody>,
 ) -> Result<Json<TenantSummary>, ApiError> {
+    let body = Json(body.checked()?);
     let tenant = state
         .operators
         .set_plan(&operator(&admin), *id, &body.plan)

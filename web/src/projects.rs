@@ -7,6 +7,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, ServiceConfig};
@@ -105,8 +106,9 @@ pub(crate) async fn list_projects(
 pub(crate) async fn create_project(
     auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
-    body: Json<CreateProjectRequest>,
+    body: Body<CreateProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let CreateProjectRequest { key, name } = body.into_inner();
     let project = state
         .projects
@@ -151,8 +153,9 @@ pub(crate) async fn create_environment(
     auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     project: Path<String>,
-    body: Json<CreateEnvironmentRequest>,
+    body: Body<CreateEnvironmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let CreateEnvironmentRequest { key, name, color } = body.into_inner();
     let new = NewEnvironment { key, name, color };
     let env = state
@@ -171,8 +174,9 @@ pub(crate) async fn update_environment(
     auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     path: Path<(String, String)>,
-    body: Json<UpdateEnvironmentRequest>,
+    body: Body<UpdateEnvironmentRequest>,
 ) -> Result<Json<Environment>, ApiError> {
+    let body = Json(body.checked()?);
     let (project, env) = path.into_inner();
     let UpdateEnvironmentRequest { name, color } = body.into_inner();
     let changes = EnvironmentChanges { name, color };
@@ -191,8 +195,9 @@ pub(crate) async fn reorder_environments(
     auth: Auth<perm::ManageProjects>,
     state: Data<AppState>,
     project: Path<String>,
-    body: Json<ReorderEnvironmentsRequest>,
+    body: Body<ReorderEnvironmentsRequest>,
 ) -> Result<Json<Vec<Environment>>, ApiError> {
+    let body = Json(body.checked()?);
     let envs = state
         .projects
         .reorder_environments(auth.scope(), &project, body.into_inner().keys)

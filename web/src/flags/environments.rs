@@ -2,6 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
@@ -37,8 +38,9 @@ pub(crate) async fn copy_flag_between_environments(
     req: HttpRequest,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<CopyFlagRequest>,
+    body: Body<CopyFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     crate::auth::authorize_in_environment::<perm::Write>(&req, &body.to).await?;
     let flag = state
         .flags

@@ -3,6 +3,7 @@
 use super::requests::*;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
@@ -40,8 +41,9 @@ pub(crate) async fn find_flags(
 pub(crate) async fn create_flag(
     auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
-    body: Json<CreateFlagRequest>,
+    body: Body<CreateFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     Ok(flag_reply(
         state
             .flags
@@ -69,8 +71,9 @@ pub(crate) async fn put_flag(
     state: Data<AppState>,
     id: Path<i64>,
     req: HttpRequest,
-    body: Json<PutFlagRequest>,
+    body: Body<PutFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let body = body.into_inner();
     let expected = if_match(&req)?.or(body.version);
     Ok(flag_reply(
@@ -101,8 +104,9 @@ pub(crate) async fn set_flag_enabled(
     state: Data<AppState>,
     id: Path<i64>,
     req: HttpRequest,
-    body: Json<SetFlagEnabledRequest>,
+    body: Body<SetFlagEnabledRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = Json(body.checked()?);
     let flag = state
         .flags
         .set_enabled(auth.scope(), *id, body.enabled, if_match(&req)?)
@@ -186,8 +190,9 @@ pub(crate) async fn create_flag_tag(
     auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<CreateTagRequest>,
+    body: Body<CreateTagRequest>,
 ) -> Reply<Tag> {
+    let body = Json(body.checked()?);
     Ok(Json(
         state.flags.add_tag(auth.scope(), *id, &body.value).await?,
     ))

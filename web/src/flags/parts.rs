@@ -3,6 +3,7 @@
 use super::requests::*;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{Data, Json, Path};
 use flagent_flags::{Constraint, Distribution, Segment, Variant};
@@ -32,8 +33,9 @@ pub(crate) async fn create_variant(
     auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<VariantRequest>,
+    body: Body<VariantRequest>,
 ) -> Reply<Variant> {
+    let body = Json(body.checked()?);
     Ok(Json(
         state
             .flags
@@ -50,8 +52,9 @@ pub(crate) async fn put_variant(
     auth: Auth<perm::WriteFlags>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
-    body: Json<VariantRequest>,
+    body: Body<VariantRequest>,
 ) -> Reply<Variant> {
+    let body = Json(body.checked()?);
     let (flag, variant) = ids.into_inner();
     Ok(Json(
         state
@@ -95,8 +98,9 @@ pub(crate) async fn create_segment(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<SegmentRequest>,
+    body: Body<SegmentRequest>,
 ) -> Reply<Segment> {
+    let body = Json(body.checked()?);
     Ok(Json(
         state
             .flags
@@ -112,8 +116,9 @@ pub(crate) async fn reorder_segments(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     id: Path<i64>,
-    body: Json<ReorderSegmentsRequest>,
+    body: Body<ReorderSegmentsRequest>,
 ) -> Reply<serde_json::Value> {
+    let body = Json(body.checked()?);
     state
         .flags
         .reorder_segments(auth.scope(), *id, body.into_inner().segment_ids)
@@ -129,8 +134,9 @@ pub(crate) async fn put_segment(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
-    body: Json<SegmentRequest>,
+    body: Body<SegmentRequest>,
 ) -> Reply<Segment> {
+    let body = Json(body.checked()?);
     let (flag, segment) = ids.into_inner();
     Ok(Json(
         state
@@ -179,8 +185,9 @@ pub(crate) async fn create_constraint(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
-    body: Json<ConstraintRequest>,
+    body: Body<ConstraintRequest>,
 ) -> Reply<Constraint> {
+    let body = Json(body.checked()?);
     let (flag, segment) = ids.into_inner();
     Ok(Json(
         state
@@ -198,8 +205,9 @@ pub(crate) async fn put_constraint(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     ids: Path<(i64, i64, i64)>,
-    body: Json<ConstraintRequest>,
+    body: Body<ConstraintRequest>,
 ) -> Reply<Constraint> {
+    let body = Json(body.checked()?);
     let (flag, segment, constraint) = ids.into_inner();
     let input = body.into_inner().into();
     Ok(Json(
@@ -253,8 +261,9 @@ pub(crate) async fn put_distributions(
     auth: Auth<perm::Write>,
     state: Data<AppState>,
     ids: Path<(i64, i64)>,
-    body: Json<PutDistributionsRequest>,
+    body: Body<PutDistributionsRequest>,
 ) -> Reply<Vec<Distribution>> {
+    let body = Json(body.checked()?);
     let (flag, segment) = ids.into_inner();
     let input = body
         .into_inner()

@@ -663,9 +663,6 @@ async fn a_viewer_of_a_is_refused_on_every_write_route() {
 }
 
 #[tokio::test]
-#[ignore = "product bug: actix polls a handler's extractors together, so while Auth<P> or PlatformAdmin \
-            waits for the database (a session or tenant not cached yet; PlatformAdmin always reads the \
-            user), a missing or malformed body is answered 400/415 before the caller is refused 403"]
 async fn a_user_without_the_permission_is_refused_before_the_body_is_read() {
     let app = spawn_app().await;
     let ids = seed_tenant_a(&app).await;
