@@ -705,3 +705,96 @@ async fn a_user_without_the_permission_is_refused_before_the_body_is_read() {
         "tenant A's data changed"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Tenant A's own keys once revoked or expired.
+// ---------------------------------------------------------------------------------------------------
+
+/// Creates an admin key in tenant A and returns its plaintext and id.
+async fn admin_key_of_a(app: &TestApp, name: &str) -> (String, i64) {
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/api/v1/keys",
+            Some(json!({"name": name, "scopes": ["admin"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["key"].as_str().expect("key").to_owned(),
+        body["id"].as_i64().expect("id"),
+    )
+}
+
+/// Routes that need no credentials, so a bad key changes nothing there.
+const PUBLIC: &[&str] = &[
+    "/health",
+    "/info",
+    "/signup",
+    "/auth/login",
+    "/auth/verify-email",
+    "/auth/password/forgot",
+    "/auth/password/reset",
+    "/invitations/accept",
+];
+
+#[tokio::test]
+async fn revoked_and_expired_keys_of_a_are_refused_on_every_route() {
+    let app = spawn_app().await;
+    let ids = seed_tenant_a(&app).await;
+    let operator = app.owner_session().await;
+    let (revoked, revoked_id) = admin_key_of_a(&app, "to revoke").await;
+    let (expired, expired_id) = admin_key_of_a(&app, "to expire").await;
+    // The key to revoke works before (and so sits in the key cache).
+    let (status, body) = read(
+        app.request(Method::GET, "/api/v1/flags", &revoked)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .admin(Method::DELETE, &format!("/api/v1/keys/{revoked_id}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = crate::accounts::sql(
+        &app,
+        &format!("UPDATE api_keys SET expires_at = 1 WHERE id = {expired_id}"),
+    )
+    .await;
+    assert_eq!(changed, 1);
+    // The expiry is written behind the server's back, before the key's first use (so nothing cached it).
+    let before = state_of_a(&app, &operator).await;
+    let (_, doc) = read(
+        app.client
+            .get(format!("{}/api/v1/openapi.json", app.address))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ops = operations(&doc, &ids);
+    let mut reached = Vec::new();
+    for (name, key) in [("revoked", &revoked), ("expired", &expired)] {
+        for (method, path, _) in &ops {
+            let (status, body) = read(
+                app.request(method.clone(), path, key)
+                    .json(&probe_body())
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            if !PUBLIC.iter().any(|p| path.ends_with(p)) && !matches!(status, 401 | 403) {
+                reached.push(format!("{name} key: {method} {path} → {status} {body}"));
+            }
+        }
+    }
+    assert!(reached.is_empty(), "{}", reached.join("\n"));
+    assert_eq!(
+        state_of_a(&app, &operator).await,
+        before,
+        "tenant A's data changed"
+    );
+}
