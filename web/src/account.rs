@@ -8,7 +8,7 @@
 //! also readable from the `flagent_csrf` cookie). Signup and password-reset requests are rate-limited per
 //! client IP address, and signups also per email domain.
 
-use crate::auth::{SESSION_COOKIE, SignedIn, origin};
+use crate::auth::{SESSION_COOKIE, SignedIn, client_ip, origin};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::Body;
 use crate::state::AppState;
@@ -192,12 +192,6 @@ fn rate_limited(what: &str) -> ApiError {
         format!("too many {what} from here; try again later"),
     )
     .retry_after(60)
-}
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
 }
 
 async fn memberships(state: &AppState, user: i64) -> Result<Vec<MembershipView>, ApiError> {

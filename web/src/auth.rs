@@ -10,6 +10,7 @@ use flagent_auth::{AuthError, Credentials, Need};
 use flagent_types::{Origin, Permission, TenantScope};
 use std::future::Future;
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 /// An authenticated caller allowed to do what `P` guards.
@@ -73,13 +74,40 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// The client's address: the connection's, or, when that is a trusted reverse proxy, the nearest
+/// address in `X-Forwarded-For` that is not one of the trusted proxies.
+pub(crate) fn client_ip(req: &HttpRequest) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    let trusted: &[IpAddr] = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .map(|hop| hop.parse::<IpAddr>())
+        .find(|hop| !matches!(hop, Ok(ip) if trusted.contains(ip)))
+        .and_then(Result::ok)
+        .unwrap_or(peer)
+        .to_string()
+}
+
 /// Where the request came from, for the audit log.
 pub(crate) fn origin(req: &HttpRequest) -> Origin {
     Origin {
-        ip: req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
+        ip: client_ip(req),
         user_agent: header(req, "user-agent")
             .map(|ua| ua.chars().take(512).collect())
             .unwrap_or_default(),

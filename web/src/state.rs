@@ -56,6 +56,8 @@ pub struct AppState {
     pub signup: SignupLimits,
     /// How session cookies are set.
     pub session_cookies: SessionCookies,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How session cookies are set.

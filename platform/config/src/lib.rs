@@ -74,6 +74,10 @@ pub struct ServerSettings {
     pub port: u16,
     /// Worker threads (0: one per core).
     pub workers: usize,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (for client IPs in the audit
+    /// log and rate limits); empty: the connection's address is the client's.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Database settings.
@@ -149,6 +153,7 @@ impl Default for Settings {
                 host: "127.0.0.1".to_owned(),
                 port: 18000,
                 workers: 0,
+                trusted_proxies: Vec::new(),
             },
             database: DatabaseSettings {
                 url: "sqlite://data/flagent.db?mode=rwc".to_owned(),

@@ -181,6 +181,7 @@ impl Application {
             session_cookies: SessionCookies {
                 secure: settings.auth.secure_cookies,
             },
+            trusted_proxies: settings.server.trusted_proxies.clone(),
         });
         let relay = Arc::new(mail::MailRelay::new(
             db.clone(),

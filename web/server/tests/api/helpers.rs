@@ -75,9 +75,15 @@ pub(crate) const TEST_PASSWORD: &str = "correct horse battery staple";
 
 /// Starts the application exactly as `main` does, on a fresh database.
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the application with settings changed by `configure`.
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     LazyLock::force(&TRACING);
     let test_db = TestDb::new().await;
-    let settings = Settings::for_tests(test_db.url());
+    let mut settings = Settings::for_tests(test_db.url());
+    configure(&mut settings);
     let app = Application::build(settings)
         .await
         .expect("build application");

@@ -15,6 +15,7 @@ mod keys;
 mod operators;
 mod plans;
 mod projects;
+mod proxies;
 mod rbac;
 mod resilience;
 mod segments;
