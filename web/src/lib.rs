@@ -6,7 +6,8 @@
 //! API boundaries: the HTTP management API (`/api/v1/flags…`), evaluation (`/api/v1/evaluation…`),
 //! import/export, plan usage (`/api/v1/usage`), accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`),
 //! members, invitations and roles, the platform API (`/api/v1/admin…`), and operations (`/health`,
-//! `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`).
+//! `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`); and the OpenFeature Remote Evaluation Protocol
+//! (`/ofrep/v1`).
 
 mod account;
 mod audit;
@@ -18,6 +19,7 @@ mod flags;
 mod keys;
 mod members;
 mod middleware;
+mod ofrep;
 mod openapi;
 mod operators;
 mod ops;
@@ -37,18 +39,20 @@ use actix_web::web::{self, ServiceConfig};
 /// Registers every route and the body, query and path error handlers.
 pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     extract::configure_extractors(cfg, limits);
-    cfg.configure(ops::configure_root_ops).service(
-        web::scope("/api/v1")
-            .configure(flags::configure_flags)
-            .configure(account::configure_account)
-            .configure(members::configure_members)
-            .configure(operators::configure_operators)
-            .configure(audit::configure_audit)
-            .configure(keys::configure_keys)
-            .configure(projects::configure_projects)
-            .configure(evaluation::configure_evaluation)
-            .configure(transfer::configure_transfer)
-            .configure(usage::configure_usage)
-            .configure(ops::configure_api_ops),
-    );
+    cfg.configure(ops::configure_root_ops)
+        .service(
+            web::scope("/api/v1")
+                .configure(flags::configure_flags)
+                .configure(account::configure_account)
+                .configure(members::configure_members)
+                .configure(operators::configure_operators)
+                .configure(audit::configure_audit)
+                .configure(keys::configure_keys)
+                .configure(projects::configure_projects)
+                .configure(evaluation::configure_evaluation)
+                .configure(transfer::configure_transfer)
+                .configure(usage::configure_usage)
+                .configure(ops::configure_api_ops),
+        )
+        .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep));
 }
