@@ -12,6 +12,7 @@ mod flags;
 mod health;
 mod isolation;
 mod keys;
+mod ofrep;
 mod operators;
 mod plans;
 mod projects;
