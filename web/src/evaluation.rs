@@ -127,7 +127,8 @@ pub(crate) struct JsonQuery {
     json: String,
 }
 
-fn snapshot(state: &AppState, scope: &TenantScope) -> Arc<Snapshot> {
+/// The compiled configuration of the caller's environment (empty when it has none yet).
+pub(crate) fn snapshot(state: &AppState, scope: &TenantScope) -> Arc<Snapshot> {
     state
         .flags
         .cache()

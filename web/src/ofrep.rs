@@ -17,6 +17,7 @@
 //! answers `TARGETING_KEY_MISSING`: its answer would depend on the key.
 
 use crate::auth::Auth;
+use crate::evaluation::snapshot;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -33,7 +34,6 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Registers the OFREP routes under `/ofrep/v1`.
@@ -274,14 +274,6 @@ impl Context {
 // ---------------------------------------------------------------------------------------------------
 // Evaluation and the typed answer.
 // ---------------------------------------------------------------------------------------------------
-
-fn snapshot(state: &AppState, scope: &TenantScope) -> Arc<Snapshot> {
-    state
-        .flags
-        .cache()
-        .snapshot(scope.tenant_id(), scope.environment_id())
-        .unwrap_or_default()
-}
 
 /// The keys of a boolean flag's `true` and `false` variants: variants exactly `on`/`off` or
 /// `true`/`false`.
