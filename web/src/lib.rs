@@ -7,12 +7,13 @@
 //! import/export, plan usage (`/api/v1/usage`), accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`),
 //! members, invitations and roles, the platform API (`/api/v1/admin…`), and operations (`/health`,
 //! `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`); and the OpenFeature Remote Evaluation Protocol
-//! (`/ofrep/v1`).
+//! (`/ofrep/v1`); the client-side snapshot (`/api/v1/snapshot`).
 
 mod account;
 mod audit;
 mod auth;
 mod error;
+mod etag;
 mod evaluation;
 mod extract;
 mod flags;
@@ -24,6 +25,7 @@ mod openapi;
 mod operators;
 mod ops;
 mod projects;
+mod snapshot;
 mod state;
 mod transfer;
 mod usage;
@@ -50,6 +52,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
                 .configure(keys::configure_keys)
                 .configure(projects::configure_projects)
                 .configure(evaluation::configure_evaluation)
+                .configure(snapshot::configure_snapshot)
                 .configure(transfer::configure_transfer)
                 .configure(usage::configure_usage)
                 .configure(ops::configure_api_ops),

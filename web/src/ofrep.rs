@@ -17,11 +17,12 @@
 //! answers `TARGETING_KEY_MISSING`: its answer would depend on the key.
 
 use crate::auth::Auth;
+use crate::etag::{self, not_modified};
 use crate::evaluation::snapshot;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use flagent_eval::{
@@ -31,7 +32,6 @@ use flagent_eval::{
 use flagent_types::{TenantScope, perm};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
 use utoipa::ToSchema;
@@ -256,18 +256,15 @@ impl Context {
     /// The strong `ETag` of a bulk answer: the tenant, the environment, its configuration revision and
     /// this context.
     fn etag(&self, scope: &TenantScope, revision: u64) -> String {
-        let mut hash = Sha256::new();
-        hash.update(format!(
-            "ofrep/v1 bulk\n{}\n{}\n{revision}\n",
-            scope.tenant_id().0,
-            scope.environment_id().0
-        ));
         // `serde_json::Map` is ordered by key, so equal contexts hash equally.
         let canonical = json!({"targetingKey": self.targeting_key, "context": self.attributes});
-        hash.update(canonical.to_string());
-        let digest = hash.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("\"{hex}\"")
+        etag::strong(&[
+            "ofrep/v1 bulk",
+            &scope.tenant_id().0.to_string(),
+            &scope.environment_id().0.to_string(),
+            &revision.to_string(),
+            &canonical.to_string(),
+        ])
     }
 }
 
@@ -494,16 +491,6 @@ pub(crate) async fn evaluate_flags(
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .json(body)
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare by their opaque part.
-fn not_modified(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v: &HeaderValue| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
 #[cfg(test)]

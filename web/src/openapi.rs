@@ -4,8 +4,8 @@
 //! needs; tests read it to enumerate routes and check every role against every route.
 
 use crate::{
-    account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, transfer,
-    usage,
+    account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, snapshot,
+    transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         flags::find_constraints, flags::create_constraint, flags::put_constraint, flags::delete_constraint,
         flags::find_distributions, flags::put_distributions,
         evaluation::post_evaluation, evaluation::get_evaluation, evaluation::post_evaluation_batch,
-        evaluation::get_evaluation_batch,
+        evaluation::get_evaluation_batch, snapshot::get_snapshot,
         ofrep::evaluate_flag, ofrep::evaluate_flags,
         transfer::export_gitops, transfer::export_eval_cache, transfer::import_flags,
         audit::list_audit_events, audit::verify_audit_log, audit::export_audit_log,

@@ -21,6 +21,7 @@ mod rbac;
 mod resilience;
 mod segments;
 mod signup;
+mod snapshot;
 mod tags_snapshots;
 mod transfer;
 mod usage;
