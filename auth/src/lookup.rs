@@ -154,50 +154,51 @@ impl Authenticator {
         credentials: Credentials<'_>,
         need: Need,
     ) -> Result<Authenticated, AuthError> {
-        match credentials.key.filter(|k| !k.is_empty()) {
-            Some(key) if key.starts_with("flg_") => {
-                let scope = self.authenticate_key(key, credentials.environment).await?;
-                if !scope.allows(need.scope) {
-                    return Err(AuthError::Forbidden(format!(
-                        "this API key lacks the {:?} scope this route needs",
-                        need.scope.as_str()
-                    )));
-                }
-                Ok(Authenticated {
-                    scope,
-                    session: None,
-                })
+        if let Some(key) = credentials.key.filter(|k| k.starts_with("flg_")) {
+            let scope = self.authenticate_key(key, credentials.environment).await?;
+            if !scope.allows(need.scope) {
+                return Err(AuthError::Forbidden(format!(
+                    "this API key lacks the {:?} scope this route needs",
+                    need.scope.as_str()
+                )));
             }
-            Some(token) => self.authenticate_user(token, &credentials, need).await,
-            None => match credentials.session_cookie.filter(|c| !c.is_empty()) {
-                Some(cookie) => {
-                    let authenticated = self.authenticate_user(cookie, &credentials, need).await?;
-                    let csrf = authenticated.session.as_ref().map(|c| c.csrf.as_str());
-                    if credentials.changes_data && csrf != credentials.csrf {
-                        return Err(AuthError::CsrfFailed);
-                    }
-                    Ok(authenticated)
+            return Ok(Authenticated {
+                scope,
+                session: None,
+            });
+        }
+        let claims = self.session(&credentials).await?;
+        self.authorize_user(claims, &credentials, need).await
+    }
+
+    /// The session a request presents, checked: a Bearer session token, or the session cookie, with
+    /// which a request that changes data must echo the session's CSRF value (`X-CSRF-Token`).
+    pub async fn session(&self, credentials: &Credentials<'_>) -> Result<Claims, AuthError> {
+        match credentials.key.filter(|k| !k.is_empty()) {
+            Some(key) if key.starts_with("flg_") => Err(AuthError::Forbidden(
+                "this route is for signed-in users; API keys cannot use it".to_owned(),
+            )),
+            Some(token) => self.sessions.verify(token).await,
+            None => {
+                let cookie = credentials
+                    .session_cookie
+                    .filter(|c| !c.is_empty())
+                    .ok_or(AuthError::Missing)?;
+                let claims = self.sessions.verify(cookie).await?;
+                if credentials.changes_data && credentials.csrf != Some(claims.csrf.as_str()) {
+                    return Err(AuthError::CsrfFailed);
                 }
-                None => Err(AuthError::Missing),
-            },
+                Ok(claims)
+            }
         }
     }
 
-    /// Checks a session token alone (sign-out, refresh, the account's own routes).
-    pub async fn session(&self, token: &str) -> Result<Claims, AuthError> {
-        self.sessions.verify(token).await
-    }
-
-    async fn authenticate_user(
+    async fn authorize_user(
         &self,
-        token: &str,
+        claims: Claims,
         credentials: &Credentials<'_>,
         need: Need,
     ) -> Result<Authenticated, AuthError> {
-        if token.len() > 4096 {
-            return Err(AuthError::InvalidSession);
-        }
-        let claims = self.sessions.verify(token).await?;
         let user = claims.user_id()?;
         let tenant = self.choose_tenant(user, credentials.tenant).await?;
         let entry = self.tenant_entry(tenant).await?;

@@ -162,11 +162,10 @@ async fn build(
     memberships: &[membership::Model],
     roles: &[role::Model],
 ) -> Result<Enforcer, AuthError> {
-    let fail = |e: casbin::Error| AuthError::Unexpected(anyhow::anyhow!("role policy: {e}"));
-    let model = DefaultModel::from_str(MODEL).await.map_err(fail)?;
+    let model = DefaultModel::from_str(MODEL).await.map_err(failed)?;
     let mut enforcer = Enforcer::new(model, MemoryAdapter::default())
         .await
-        .map_err(fail)?;
+        .map_err(failed)?;
     let mut rules: Vec<Vec<String>> = Vec::new();
     for role in BUILT_IN_ROLES {
         for name in built_in_permissions(role) {
@@ -185,7 +184,7 @@ async fn build(
             &stored_grants(role),
         ));
     }
-    enforcer.add_policies(rules).await.map_err(fail)?;
+    enforcer.add_policies(rules).await.map_err(failed)?;
     let groups: Vec<Vec<String>> = memberships
         .iter()
         .map(|m| {
@@ -197,7 +196,10 @@ async fn build(
         })
         .collect();
     if !groups.is_empty() {
-        enforcer.add_grouping_policies(groups).await.map_err(fail)?;
+        enforcer
+            .add_grouping_policies(groups)
+            .await
+            .map_err(failed)?;
     }
     Ok(enforcer)
 }

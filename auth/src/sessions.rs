@@ -118,6 +118,9 @@ impl Sessions {
 
     /// Checks a presented token: signature, expiry, and that its session is live.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if token.len() > 4096 {
+            return Err(AuthError::InvalidSession);
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);

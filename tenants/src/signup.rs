@@ -6,6 +6,7 @@
 
 use crate::TenantsError;
 use crate::bootstrap::create_tenant_in_status;
+use crate::projects::invalid;
 use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
 use flagent_auth::rbac::Policy;
 use flagent_storage::Db;
@@ -211,13 +212,6 @@ impl Signups {
             "{base}-{}",
             &flagent_auth::random_token()[..8].to_lowercase()
         ))
-    }
-}
-
-fn invalid(field: &'static str, reason: &str) -> TenantsError {
-    TenantsError::Invalid {
-        field,
-        reason: reason.to_owned(),
     }
 }
 

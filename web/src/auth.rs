@@ -6,7 +6,7 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use flagent_auth::sessions::Claims;
-use flagent_auth::{AuthError, Credentials, Need};
+use flagent_auth::{Credentials, Need};
 use flagent_types::{Origin, Permission, TenantScope};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -150,19 +150,6 @@ impl Presented {
             environment: self.environment.as_deref(),
         }
     }
-
-    /// The session token alone: a Bearer token that is not an API key, or the cookie.
-    fn session_token(&self) -> Result<&str, ApiError> {
-        match (self.key.as_deref(), self.cookie.as_deref()) {
-            (Some(key), _) if key.starts_with("flg_") => Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "this route is for signed-in users; API keys cannot use it",
-            )),
-            (Some(token), _) if !token.is_empty() => Ok(token),
-            (_, Some(cookie)) if !cookie.is_empty() => Ok(cookie),
-            _ => Err(AuthError::Missing.into()),
-        }
-    }
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -237,15 +224,7 @@ impl FromRequest for SignedIn {
         let origin = origin(req);
         Box::pin(async move {
             let state = state?;
-            let token = presented.session_token()?;
-            let claims = state.auth.session(token).await?;
-            let by_cookie = presented.key.is_none();
-            if by_cookie
-                && presented.changes_data
-                && presented.csrf.as_deref() != Some(&claims.csrf)
-            {
-                return Err(AuthError::CsrfFailed.into());
-            }
+            let claims = state.auth.session(&presented.credentials()).await?;
             Ok(SignedIn { claims, origin })
         })
     }
