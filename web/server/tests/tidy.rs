@@ -44,6 +44,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             ][..],
         ),
         ("flagent-server", &["*"][..]),
+        ("flagent-sdk", &["flagent-eval"][..]),
     ])
 }
 

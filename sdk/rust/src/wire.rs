@@ -1,0 +1,59 @@
+//! The server's JSON shapes: the snapshot body (`GET /api/v1/snapshot`, the stream's `snapshot` event and
+//! the persisted file) and the data of the stream's other events (see `docs/streaming.md`).
+
+use flagent_eval::{FlagConfig, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// Which configuration a key sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// The full configuration (keys that may evaluate server-side).
+    Server,
+    /// The configuration a public `client` key sees: segment descriptions are empty.
+    Client,
+}
+
+/// `{"environmentID", "revision", "view", "flags"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SnapshotBody {
+    #[serde(rename = "environmentID")]
+    pub(crate) environment_id: i64,
+    pub(crate) revision: u64,
+    pub(crate) view: View,
+    pub(crate) flags: Vec<FlagConfig>,
+}
+
+impl SnapshotBody {
+    /// The body describing a compiled snapshot (flags in ascending id order, as the server sends them).
+    pub(crate) fn of(snapshot: &Snapshot, environment_id: i64, view: View) -> SnapshotBody {
+        SnapshotBody {
+            environment_id,
+            revision: snapshot.revision(),
+            view,
+            flags: snapshot.flags().map(|flag| flag.config().clone()).collect(),
+        }
+    }
+}
+
+/// The data of a `flag.updated` event.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FlagUpdated {
+    pub(crate) revision: u64,
+    pub(crate) flag: FlagConfig,
+}
+
+/// The data of a `flag.deleted` event.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FlagDeleted {
+    pub(crate) revision: u64,
+    #[serde(rename = "flagID")]
+    pub(crate) flag_id: i64,
+}
+
+/// The data of a `heartbeat` event.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Heartbeat {
+    pub(crate) revision: u64,
+}
