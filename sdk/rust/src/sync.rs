@@ -9,6 +9,8 @@
 //! - `Last-Event-ID` is sent only for a configuration this process received from the server; a
 //!   configuration loaded from the file, or one after an event that did not parse, asks for a full
 //!   `snapshot` instead.
+//! - With a snapshot file, each configuration is written to it before it is put in use, so when a
+//!   revision is announced the file holds it (or a later one).
 //! - A stream silent for longer than the heartbeat timeout counts as dead; a heartbeat announcing a newer
 //!   revision than the one applied makes the client reconnect and catch up.
 //! - The task owns no handle of the client: it ends when the client's last handle aborts it.
@@ -261,21 +263,22 @@ impl Syncer {
         self.apply(Loaded::from_body(body)).await;
     }
 
-    /// Puts a configuration from the server in use, then writes the snapshot file.
+    /// Writes the snapshot file, then puts a configuration from the server in use (so a waiter woken by
+    /// the revision finds the file at that revision or later).
     async fn apply(&mut self, loaded: Loaded) {
-        let body = self.options.persist_to.clone().zip(loaded.body());
         let revision = loaded.snapshot.revision();
+        if let Some((path, body)) = self.options.persist_to.clone().zip(loaded.body()) {
+            let saved = tokio::task::spawn_blocking(move || persist::save(&path, &body)).await;
+            match saved {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "could not write the snapshot file"),
+                Err(error) => tracing::warn!(%error, "writing the snapshot file did not finish"),
+            }
+        }
         self.shared.install(loaded);
         self.fresh = true;
         self.reached = true;
         tracing::debug!(revision, "configuration applied");
-        let Some((path, body)) = body else { return };
-        let saved = tokio::task::spawn_blocking(move || persist::save(&path, &body)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "could not write the snapshot file"),
-            Err(error) => tracing::warn!(%error, "writing the snapshot file did not finish"),
-        }
     }
 }
 

@@ -19,6 +19,7 @@ mod projects;
 mod proxies;
 mod rbac;
 mod resilience;
+mod sdk;
 mod segments;
 mod signup;
 mod snapshot;
