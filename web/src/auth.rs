@@ -6,7 +6,7 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use flagent_auth::sessions::Claims;
-use flagent_auth::{Credentials, Need};
+use flagent_auth::{AuthError, Credentials, Need};
 use flagent_types::{Origin, Permission, TenantScope};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -16,6 +16,7 @@ use std::pin::Pin;
 /// An authenticated caller allowed to do what `P` guards.
 pub struct Auth<P: Permission> {
     scope: TenantScope,
+    presented: Presented,
     _permission: PhantomData<P>,
 }
 
@@ -23,6 +24,20 @@ impl<P: Permission> Auth<P> {
     /// The caller's scope.
     pub fn scope(&self) -> &TenantScope {
         &self.scope
+    }
+
+    /// Whether the credentials of this request would still be accepted for `P`, for long-lived
+    /// responses (streams): a key revoked, a tenant suspended, a session ended or a role taken away
+    /// since are refused. While the database is unreachable the caller keeps the benefit of the doubt.
+    pub(crate) async fn still_allowed(&self, state: &AppState) -> bool {
+        match state
+            .auth
+            .authenticate(self.presented.credentials(), Need::of::<P>())
+            .await
+        {
+            Ok(_) | Err(AuthError::Unavailable(_) | AuthError::Unexpected(_)) => true,
+            Err(_) => false,
+        }
     }
 }
 
@@ -46,7 +61,7 @@ pub(crate) fn presented_key(req: &HttpRequest) -> Option<String> {
 }
 
 /// The environment a request asks for: `X-Environment` or `?environment=`.
-fn requested_environment(req: &HttpRequest) -> Option<String> {
+pub(crate) fn requested_environment(req: &HttpRequest) -> Option<String> {
     if let Some(env) = req
         .headers()
         .get("x-environment")
@@ -176,6 +191,7 @@ impl<P: Permission> FromRequest for Auth<P> {
             tracing::Span::current().record("tenant_id", scope.tenant_id().0);
             Ok(Auth {
                 scope,
+                presented,
                 _permission: PhantomData,
             })
         })

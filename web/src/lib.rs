@@ -26,6 +26,7 @@ mod operators;
 mod ops;
 mod projects;
 mod snapshot;
+mod stream;
 mod state;
 mod transfer;
 mod usage;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
                 .configure(projects::configure_projects)
                 .configure(evaluation::configure_evaluation)
                 .configure(snapshot::configure_snapshot)
+                .configure(stream::configure_stream)
                 .configure(transfer::configure_transfer)
                 .configure(usage::configure_usage)
                 .configure(ops::configure_api_ops),

@@ -16,7 +16,7 @@
 //! the bulk `ETag` are stable), except that a flag whose matched segment splits or rolls out partially
 //! answers `TARGETING_KEY_MISSING`: its answer would depend on the key.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, requested_environment};
 use crate::etag::{self, not_modified};
 use crate::evaluation::snapshot;
 use crate::state::AppState;
@@ -94,6 +94,36 @@ pub(crate) struct OfrepBulk {
     /// `revision`: the environment's configuration revision.
     #[schema(value_type = Object)]
     metadata: Value,
+    /// Where to listen for changes: the environment's change stream, whose unnamed
+    /// `refetchEvaluation` messages say when to evaluate again.
+    #[serde(rename = "eventStreams")]
+    event_streams: Vec<EventStream>,
+}
+
+impl EventStream {
+    /// The change stream of the environment `req` evaluated in, selected the same way.
+    fn for_request(state: &AppState, req: &HttpRequest) -> Self {
+        let mut url = format!("{}/api/v1/stream", state.public_url);
+        if let Some(environment) = requested_environment(req) {
+            url.push('?');
+            url.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .append_pair("environment", &environment)
+                    .finish(),
+            );
+        }
+        EventStream { kind: "sse", url }
+    }
+}
+
+/// A change stream an OFREP provider may listen to.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventStream {
+    /// Always `sse`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The stream's address; the provider connects with the same credentials.
+    url: String,
 }
 
 /// An OFREP error.
@@ -483,10 +513,10 @@ pub(crate) async fn evaluate_flags(
         )
         .collect();
     state.usage.record(scope.tenant_id(), flags.len() as u64);
-    // `eventStreams` comes with the change stream (`/api/v1/stream`, issue 4 item 2).
     let body = OfrepBulk {
         flags,
         metadata: json!({"revision": snap.revision()}),
+        event_streams: vec![EventStream::for_request(&state, &req)],
     };
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag))

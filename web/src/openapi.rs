@@ -5,7 +5,7 @@
 
 use crate::{
     account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, snapshot,
-    transfer, usage,
+    stream, transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         flags::find_constraints, flags::create_constraint, flags::put_constraint, flags::delete_constraint,
         flags::find_distributions, flags::put_distributions,
         evaluation::post_evaluation, evaluation::get_evaluation, evaluation::post_evaluation_batch,
-        evaluation::get_evaluation_batch, snapshot::get_snapshot,
+        evaluation::get_evaluation_batch, snapshot::get_snapshot, stream::get_stream,
         ofrep::evaluate_flag, ofrep::evaluate_flags,
         transfer::export_gitops, transfer::export_eval_cache, transfer::import_flags,
         audit::list_audit_events, audit::verify_audit_log, audit::export_audit_log,

@@ -60,13 +60,30 @@ pub(crate) struct SnapshotBody {
     flags: Vec<FlagConfig>,
 }
 
+impl SnapshotBody {
+    /// The body for `flags` (already in the view's shape) of `environment` at `revision`.
+    pub(crate) fn new(
+        environment: i64,
+        revision: u64,
+        client: bool,
+        flags: Vec<FlagConfig>,
+    ) -> Self {
+        SnapshotBody {
+            environment_id: environment,
+            revision,
+            view: if client { "client" } else { "server" },
+            flags,
+        }
+    }
+}
+
 /// Whether the caller only holds a `client` key's rights.
-fn client_view(scope: &TenantScope) -> bool {
+pub(crate) fn client_view(scope: &TenantScope) -> bool {
     !scope.allows(Scope::Evaluate)
 }
 
 /// A flag as a client key may see it.
-fn for_client(mut flag: FlagConfig) -> FlagConfig {
+pub(crate) fn for_client(mut flag: FlagConfig) -> FlagConfig {
     for segment in &mut flag.segments {
         segment.description.clear();
     }
@@ -108,12 +125,7 @@ pub(crate) async fn get_snapshot(
     if client {
         flags = flags.into_iter().map(for_client).collect();
     }
-    let body = SnapshotBody {
-        environment_id: scope.environment_id().0,
-        revision: snap.revision(),
-        view,
-        flags,
-    };
+    let body = SnapshotBody::new(scope.environment_id().0, snap.revision(), client, flags);
     HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -58,6 +58,10 @@ pub struct AppState {
     pub session_cookies: SessionCookies,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How often an idle change stream sends a heartbeat.
+    pub stream_heartbeat: std::time::Duration,
+    /// The address clients reach this service at (OFREP's `eventStreams` links), without a trailing `/`.
+    pub public_url: String,
 }
 
 /// How session cookies are set.

@@ -139,6 +139,8 @@ pub struct EvaluationSettings {
     pub max_batch_results: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Seconds between heartbeats on an idle change stream (`GET /api/v1/stream`).
+    pub stream_heartbeat_secs: u64,
 }
 
 /// Why settings could not be loaded.
@@ -171,6 +173,7 @@ impl Default for Settings {
             evaluation: EvaluationSettings {
                 max_batch_results: 10_000,
                 max_body_bytes: 4 * 1024 * 1024,
+                stream_heartbeat_secs: 15,
             },
             auth: AuthSettings {
                 session_secret: None,

@@ -182,6 +182,8 @@ impl Application {
                 secure: settings.auth.secure_cookies,
             },
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            stream_heartbeat: Duration::from_secs(settings.evaluation.stream_heartbeat_secs.max(1)),
+            public_url: settings.auth.public_url.trim_end_matches('/').to_owned(),
         });
         let relay = Arc::new(mail::MailRelay::new(
             db.clone(),

@@ -23,6 +23,7 @@ mod sdk;
 mod segments;
 mod signup;
 mod snapshot;
+mod stream;
 mod tags_snapshots;
 mod transfer;
 mod usage;
