@@ -63,6 +63,9 @@ pub enum TenantsError {
     /// No tenant with this id (platform administration).
     #[error("tenant {0} not found")]
     TenantNotFound(i64),
+    /// Another tenant has this key.
+    #[error("a tenant with key {0:?} already exists")]
+    TenantKeyTaken(String),
     /// A plan key that does not exist.
     #[error("plan {0:?} not found")]
     PlanNotFound(String),

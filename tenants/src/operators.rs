@@ -1,5 +1,5 @@
-//! The platform-admin use cases of the hosted service's operators: listing, suspending, resuming,
-//! re-planning and deleting tenants.
+//! The platform-admin use cases of the hosted service's operators: creating (`create`), listing,
+//! suspending, resuming, re-planning and deleting tenants.
 //!
 //! Invariant: only a signed-in user with `platform_admin` reaches these (checked by the HTTP layer's
 //! extractor); a status or plan change is recorded in the tenant's own audit log, as the operator.
@@ -8,7 +8,12 @@
 //! A deleted tenant's memberships and custom roles leave this node's role policy with it (other nodes
 //! drop them when they reload the policy).
 
+mod create;
+
+pub use create::{CreatedTenant, NewTenant, OPERATOR_DEFAULT_PLAN};
+
 use crate::TenantsError;
+use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
 use flagent_storage::entities::tenant;
 use flagent_storage::{Db, NewAuditEvent};
@@ -51,6 +56,7 @@ pub struct Operators {
     db: Db,
     system: SystemScope,
     policy: Arc<Policy>,
+    accounts: Arc<Accounts>,
 }
 
 fn summary(t: tenant::Model) -> TenantSummary {
@@ -65,9 +71,15 @@ fn summary(t: tenant::Model) -> TenantSummary {
 }
 
 impl Operators {
-    /// Operators' use cases over `db`; a deleted tenant's members and roles leave `policy`.
-    pub fn new(db: Db, system: SystemScope, policy: Arc<Policy>) -> Self {
-        Self { db, system, policy }
+    /// Operators' use cases over `db`; a deleted tenant's members and roles leave `policy`, and a created
+    /// tenant's owner is found in `accounts`.
+    pub fn new(db: Db, system: SystemScope, policy: Arc<Policy>, accounts: Arc<Accounts>) -> Self {
+        Self {
+            db,
+            system,
+            policy,
+            accounts,
+        }
     }
 
     /// Every tenant, oldest first.

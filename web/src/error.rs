@@ -88,6 +88,7 @@ error_codes! {
     RoleInUse => "role_in_use", CONFLICT;
     LastOwner => "last_owner", CONFLICT;
     AlreadyMember => "already_member", CONFLICT;
+    TenantKeyTaken => "tenant_key_taken", CONFLICT;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
@@ -345,6 +346,7 @@ impl From<flagent_tenants::TenantsError> for ApiError {
             E::InvitationNotFound(_) => ApiError::new(ErrorCode::InvitationNotFound, message),
             E::TenantNotFound(_) => ApiError::new(ErrorCode::TenantNotFound, message),
             E::PlanNotFound(_) => ApiError::new(ErrorCode::PlanNotFound, message),
+            E::TenantKeyTaken(_) => ApiError::new(ErrorCode::TenantKeyTaken, message),
             E::Auth(auth) => ApiError::from(auth),
             E::PlanLimit(reached) => ApiError::from(reached),
             E::Storage(flagent_storage_error) => {

@@ -36,7 +36,7 @@ use utoipa::{Modify, OpenApi};
         members::list_members, members::change_member_role, members::remove_member,
         members::list_invitations, members::create_invitation, members::revoke_invitation,
         members::list_roles, members::create_role, members::update_role, members::delete_role,
-        operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
+        operators::create_tenant, operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
         operators::set_tenant_plan, operators::delete_tenant,
         usage::get_usage,
         ops::health, ops::info,

@@ -171,6 +171,7 @@ impl Application {
                 db.clone(),
                 system("platform administration"),
                 policy.clone(),
+                accounts.clone(),
             ),
             accounts,
             signup: SignupLimits::per_hour(

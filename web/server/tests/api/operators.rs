@@ -1,5 +1,8 @@
 //! The platform API of the hosted service's operators: listing tenants, suspending and resuming them
-//! (their keys and sessions are refused from the next request on), re-planning and deleting them.
+//! (their keys and sessions are refused from the next request on), re-planning and deleting them;
+//! creating them is in `create`.
+
+mod create;
 
 use crate::accounts::{anonymous, count, send};
 use crate::helpers::{
