@@ -45,6 +45,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ),
         ("flagent-server", &["*"][..]),
         ("flagent-sdk", &["flagent-eval"][..]),
+        ("flagent-load", &[][..]),
     ])
 }
 
