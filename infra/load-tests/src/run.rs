@@ -145,6 +145,9 @@ async fn flagent(
         );
         report.push(row);
     }
+    if all {
+        bench.closed(report, &server, "info", "flagent").await?;
+    }
     for (scenario, name) in [
         (Command::EvalBatch, "eval-batch"),
         (Command::OfrepSingle, "ofrep-single"),

@@ -40,6 +40,7 @@ pub(crate) fn calls(name: &str, flags: usize) -> Result<Arc<Vec<Call>>> {
     let one = |i: usize| -> Result<Call> {
         let call = match name {
             "baseline" => return Ok(Call::post("/eval", &eval_body(i)).bearer(EVALUATION_KEY)),
+            "info" => return Ok(Call::get("/api/v1/info")),
             "eval-single" | "mixed" => Call::post("/api/v1/evaluation", &eval_body(i)),
             "eval-batch" => {
                 let entity = json!({"entityID": format!("user-{i}"), "entityContext": context()});
@@ -67,7 +68,10 @@ pub(crate) async fn sanity(server: &Server, name: &str, flags: usize) -> Result<
         .await
         .with_context(|| format!("{name}: first request"))?;
     let text = answer.to_string();
-    if name != "baseline" && !text.contains("treatment") && !text.contains("control") {
+    if !matches!(name, "baseline" | "info")
+        && !text.contains("treatment")
+        && !text.contains("control")
+    {
         bail!("{name}: the answer picks no variant: {text:.300}");
     }
     Ok(())
@@ -88,6 +92,8 @@ impl Bench {
         let mut row = Row::of(name, who, label, &sample).with_rss(server.rss().ok());
         if name == "eval-batch" || name == "ofrep-bulk" {
             row = row.note(format!("{} flags per request", self.flags));
+        } else if name == "info" {
+            row = row.note("GET /api/v1/info: the middleware and routing alone, for comparison");
         }
         report.push(row);
         Ok(sample.rate())
