@@ -19,6 +19,7 @@ use flagent_types::{
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 
 /// What a request presented.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,6 +108,22 @@ pub struct Authenticator {
     policy: Arc<Policy>,
     /// Tenants as users' requests need them, by id.
     tenants: RwLock<HashMap<i64, Arc<TenantEntry>>>,
+    /// Changes made through this node that other nodes must apply too.
+    events: broadcast::Sender<AuthEvent>,
+}
+
+/// A change to which credentials are accepted, announced to the other nodes of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthEvent {
+    /// An API key was revoked (or rotated out): refuse it at once.
+    KeyRevoked {
+        /// The key's id.
+        id: i64,
+    },
+    /// Keys, tenants or environments changed (a tenant suspended, resumed or deleted; environments
+    /// archived): check every cached entry again.
+    Everything,
 }
 
 fn poisoned() -> AuthError {
@@ -134,7 +151,27 @@ impl Authenticator {
             sessions,
             policy,
             tenants: RwLock::default(),
+            events: broadcast::Sender::new(1024),
         }
+    }
+
+    /// Every [`AuthEvent`] this node causes from now on (revocations, [`Authenticator::forget_all`]),
+    /// for telling other nodes; [`Authenticator::apply`] does not announce.
+    pub fn events(&self) -> broadcast::Receiver<AuthEvent> {
+        self.events.subscribe()
+    }
+
+    /// Applies a change another node announced.
+    pub fn apply(&self, event: &AuthEvent) {
+        match event {
+            AuthEvent::KeyRevoked { id } => self.drop_revoked_key(*id),
+            AuthEvent::Everything => self.drop_all(),
+        }
+    }
+
+    fn announce(&self, event: AuthEvent) {
+        // Nobody listening is fine: a single node has no one to tell.
+        let _ = self.events.send(event);
     }
 
     /// The role policy users are checked against.
@@ -414,8 +451,14 @@ impl Authenticator {
         Ok(count)
     }
 
-    /// Drops every cached entry (after keys, tenants or environments change).
+    /// Drops every cached entry (after keys, tenants or environments change), here and, through the
+    /// announced event, on the other nodes.
     pub fn forget_all(&self) {
+        self.drop_all();
+        self.announce(AuthEvent::Everything);
+    }
+
+    fn drop_all(&self) {
         if let Ok(mut t) = self.tenants.write() {
             t.clear();
         }
@@ -430,6 +473,11 @@ impl Authenticator {
     /// Stops accepting key `id` on this node at once, after it was revoked: its cached entry is dropped
     /// and the id is refused from now on, even if a lookup that raced the revocation caches the old row.
     pub fn forget_revoked_key(&self, id: i64) {
+        self.drop_revoked_key(id);
+        self.announce(AuthEvent::KeyRevoked { id });
+    }
+
+    fn drop_revoked_key(&self, id: i64) {
         if let Ok(mut revoked) = self.revoked.write() {
             revoked.insert(id);
         }

@@ -14,7 +14,7 @@ use crate::AuthError;
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi, RbacApi};
 use flagent_storage::entities::{membership, role};
 use flagent_types::perm;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, broadcast};
 
 const MODEL: &str = r#"
 [request_definition]
@@ -156,6 +156,8 @@ pub fn stored_grants(role: &role::Model) -> Vec<Grant> {
 /// The role policy of every tenant.
 pub struct Policy {
     enforcer: RwLock<Enforcer>,
+    /// Ticks after every change made through this node (other nodes must rebuild theirs).
+    changes: broadcast::Sender<()>,
 }
 
 async fn build(
@@ -227,7 +229,19 @@ impl Policy {
     ) -> Result<Policy, AuthError> {
         Ok(Policy {
             enforcer: RwLock::new(build(memberships, roles).await?),
+            changes: broadcast::Sender::new(64),
         })
+    }
+
+    /// Ticks after each membership or role change made through this node; a rebuild ([`Policy::reload`])
+    /// does not tick.
+    pub fn changed(&self) -> broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    fn announce(&self) {
+        // Nobody listening is fine: a single node has no one to tell.
+        let _ = self.changes.send(());
     }
 
     /// Replaces the whole policy (picking up changes made through other nodes).
@@ -295,13 +309,16 @@ impl Policy {
             .add_grouping_policy(vec![subject, role_subject(role), dom])
             .await
             .map_err(failed)?;
+        self.announce();
         Ok(())
     }
 
     /// Removes `user` from `tenant`: from now on they may do nothing there.
     pub async fn remove_membership(&self, tenant: i64, user: i64) -> Result<(), AuthError> {
         let mut enforcer = self.enforcer.write().await;
-        drop_roles(&mut enforcer, &user_subject(user), &domain(tenant)).await
+        drop_roles(&mut enforcer, &user_subject(user), &domain(tenant)).await?;
+        self.announce();
+        Ok(())
     }
 
     /// Sets the grants of custom role `key` in `tenant` (an empty list removes them all).
@@ -320,6 +337,7 @@ impl Policy {
         if !rules.is_empty() {
             enforcer.add_policies(rules).await.map_err(failed)?;
         }
+        self.announce();
         Ok(())
     }
 }

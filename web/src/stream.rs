@@ -234,9 +234,9 @@ impl Subscriber {
 /// One Server-Sent Event. `data` is compact JSON, so it holds no line break.
 fn event(name: &str, id: Option<u64>, data: &str) -> Bytes {
     let mut out = String::with_capacity(data.len() + name.len() + 32);
-    let _ = write!(out, "event: {name}\n");
+    let _ = writeln!(out, "event: {name}");
     if let Some(id) = id {
-        let _ = write!(out, "id: {id}\n");
+        let _ = writeln!(out, "id: {id}");
     }
     let _ = write!(out, "data: {data}\n\n");
     Bytes::from(out)

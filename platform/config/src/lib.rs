@@ -26,6 +26,22 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Outgoing mail.
     pub mail: MailSettings,
+    /// Several nodes serving one database.
+    pub cluster: ClusterSettings,
+}
+
+/// How the nodes serving one database tell each other about changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Redis for change announcements (`redis://host:6379`); without it, nodes rely on polling.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// The Redis channel the nodes announce on.
+    pub channel: String,
+    /// How often each node compares its evaluation cache with the database's revisions, in
+    /// milliseconds: the longest a missed announcement (or no Redis) leaves a node behind.
+    pub poll_interval_ms: u64,
 }
 
 /// Users, sessions and signup settings.
@@ -188,6 +204,11 @@ impl Default for Settings {
             mail: MailSettings {
                 smtp_url: None,
                 from: "Flagent <no-reply@localhost>".to_owned(),
+            },
+            cluster: ClusterSettings {
+                redis_url: None,
+                channel: "flagent:changes".to_owned(),
+                poll_interval_ms: 1000,
             },
         }
     }

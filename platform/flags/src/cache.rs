@@ -16,7 +16,7 @@ use flagent_eval::{FlagConfig, Snapshot};
 use flagent_types::{EnvironmentId, TenantId};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
-use tokio::sync::{Mutex, MutexGuard, watch};
+use tokio::sync::{Mutex, MutexGuard, broadcast, watch};
 
 type Key = (TenantId, EnvironmentId);
 
@@ -24,11 +24,33 @@ type Key = (TenantId, EnvironmentId);
 pub const FEED_LENGTH: usize = 256;
 
 /// Compiled snapshots of every environment this node serves.
-#[derive(Default)]
 pub struct EvalCache {
     map: ArcSwap<HashMap<Key, Arc<Snapshot>>>,
     write: Mutex<()>,
     feeds: SyncMutex<HashMap<Key, Feed>>,
+    revisions: broadcast::Sender<Revised>,
+}
+
+/// An environment's snapshot reached a new revision on this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revised {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// Its new revision.
+    pub revision: u64,
+}
+
+impl Default for EvalCache {
+    fn default() -> Self {
+        EvalCache {
+            map: ArcSwap::default(),
+            write: Mutex::default(),
+            feeds: SyncMutex::default(),
+            revisions: broadcast::Sender::new(1024),
+        }
+    }
 }
 
 /// One environment's recent changes and its subscribers' wake-up channel.
@@ -97,6 +119,21 @@ impl EvalCache {
         self.map.load().get(&(tenant, environment)).cloned()
     }
 
+    /// The revision of every loaded environment.
+    pub fn revisions(&self) -> HashMap<(TenantId, EnvironmentId), u64> {
+        self.map
+            .load()
+            .iter()
+            .map(|(key, snapshot)| (*key, snapshot.revision()))
+            .collect()
+    }
+
+    /// Every new revision any environment reaches on this node from now on (for telling other nodes);
+    /// a receiver that lags loses the oldest, which the other nodes' revision polling repairs.
+    pub fn revised(&self) -> broadcast::Receiver<Revised> {
+        self.revisions.subscribe()
+    }
+
     /// How many environments are loaded.
     pub fn environments(&self) -> usize {
         self.map.load().len()
@@ -157,6 +194,12 @@ impl EvalCache {
                 feed.log.pop_front();
             }
             feed.revision.send_replace(to);
+            // Nobody listening is fine: a single node has no one to tell.
+            let _ = self.revisions.send(Revised {
+                tenant: key.0,
+                environment: key.1,
+                revision: to,
+            });
         }
     }
 

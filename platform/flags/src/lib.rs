@@ -23,7 +23,7 @@ mod transfer;
 mod validate;
 mod variant_ops;
 
-pub use cache::{CacheWriter, EvalCache, FEED_LENGTH, Since};
+pub use cache::{CacheWriter, EvalCache, FEED_LENGTH, Revised, Since};
 pub use constraint_ops::{ConstraintInput, DistributionInput};
 pub use environment_ops::{EnvironmentState, FlagComparison};
 pub use error::{FlagsError, Resource, Result};

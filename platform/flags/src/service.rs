@@ -5,12 +5,12 @@
 
 use crate::assemble::{self, Names};
 use crate::audit::{self, Change};
-use crate::cache::{EnvUpdate, EvalCache};
+use crate::cache::{EnvUpdate, EvalCache, Revised};
 use crate::{Flag, FlagsError, Resource, Result};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
 use flagent_types::{EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Flag management and the evaluation cache it keeps current.
@@ -68,6 +68,65 @@ impl Flags {
             self.reload_environment(&tdb, env).await?;
         }
         Ok(envs.len())
+    }
+
+    /// Brings the cache to the database's revisions (what other nodes changed): loads every environment
+    /// that is newer in the database or not loaded yet, and drops the loaded ones that are gone (archived,
+    /// or their tenant deleted). Returns the environments loaded, with their new revisions.
+    ///
+    /// Environments are listed after the cache is read, so one created meanwhile is never dropped.
+    #[tracing::instrument(skip_all)]
+    pub async fn sync(&self, system: &SystemScope) -> Result<Vec<Revised>> {
+        let cached = self.cache.revisions();
+        let envs = self.db.system(system).all_environments().await?;
+        let mut loaded = Vec::new();
+        let mut live = HashSet::with_capacity(envs.len());
+        for env in &envs {
+            let key = (TenantId(env.tenant_id), EnvironmentId(env.id));
+            live.insert(key);
+            let revision = env.revision.max(0) as u64;
+            if cached.get(&key).is_none_or(|held| *held < revision) {
+                let tdb = self.db.scoped_for_system(system, key.0);
+                self.reload_environment(&tdb, env).await?;
+                loaded.push(Revised {
+                    tenant: key.0,
+                    environment: key.1,
+                    revision,
+                });
+            }
+        }
+        let gone: Vec<_> = cached.keys().filter(|key| !live.contains(*key)).collect();
+        if !gone.is_empty() {
+            let writer = self.cache.writer().await;
+            for (tenant, environment) in gone {
+                writer.remove(*tenant, *environment);
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Loads one environment of `tenant` from the database if the cache holds an older revision than
+    /// `revision` (a change announced by another node). Returns whether it loaded.
+    pub async fn refresh(
+        &self,
+        system: &SystemScope,
+        tenant: TenantId,
+        environment: EnvironmentId,
+        revision: u64,
+    ) -> Result<bool> {
+        let held = self
+            .cache
+            .snapshot(tenant, environment)
+            .map(|s| s.revision());
+        if held.is_some_and(|held| held >= revision) {
+            return Ok(false);
+        }
+        let tdb = self.db.scoped_for_system(system, tenant);
+        let Some(env) = tdb.get::<environment::Model>(environment.0).await? else {
+            return Ok(false);
+        };
+        self.reload_environment(&tdb, &env).await?;
+        Ok(true)
     }
 
     /// Rebuilds one environment's snapshot from the database.

@@ -1,7 +1,8 @@
 //! Prometheus metrics of the server.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's metrics and the registry that exposes them.
@@ -16,6 +17,9 @@ pub struct Metrics {
     pub evaluations: IntCounterVec,
     /// Environments loaded in the evaluation cache.
     pub cache_environments: IntGauge,
+    /// Seconds from another node announcing a configuration change to this node having applied it
+    /// (loaded, or found already current).
+    pub propagation: Histogram,
 }
 
 impl Metrics {
@@ -45,17 +49,31 @@ impl Metrics {
             "eval_cache_environments",
             "Environments loaded in the evaluation cache",
         )?;
+        let propagation = Histogram::with_opts(
+            HistogramOpts::new(
+                "cluster_propagation_seconds",
+                "From another node announcing a configuration change to this node having applied it",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0]),
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(evaluations.clone()))?;
         registry.register(Box::new(cache_environments.clone()))?;
+        registry.register(Box::new(propagation.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
             http_duration,
             evaluations,
             cache_environments,
+            propagation,
         })
+    }
+
+    /// Records how long an announced change took to reach this node, in seconds.
+    pub fn observe_propagation(&self, seconds: f64) {
+        self.propagation.observe(seconds);
     }
 
     /// The metrics in Prometheus' text format.

@@ -4,6 +4,7 @@
 //! `main` and the API tests call the same [`Application::build`].
 
 mod bootstrap;
+mod cluster;
 mod mail;
 
 pub use bootstrap::BootstrapKeys;
@@ -56,6 +57,7 @@ pub struct Application {
     relay: Arc<mail::MailRelay>,
     policy_source: (Db, SystemScope),
     usage: Arc<Usage>,
+    cluster: Arc<cluster::Cluster>,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -127,6 +129,16 @@ impl Application {
         #[allow(clippy::disallowed_methods)]
         let metering = SystemScope::assume_system("usage metering");
         let usage = Arc::new(Usage::new(db.clone(), metering));
+        let metrics = Metrics::new().context("register metrics")?;
+        let cluster = cluster::Cluster::new(
+            settings.cluster.clone(),
+            flags.clone(),
+            auth.clone(),
+            db.clone(),
+            system("cluster propagation"),
+            metrics.clone(),
+        );
+        cluster.redis()?;
         let state = web::Data::new(AppState {
             flags: flags.clone(),
             audit: flagent_tenants::audit::AuditLog::new(db.clone()),
@@ -140,7 +152,7 @@ impl Application {
             plans: Plans::new(db.clone(), usage.clone()),
             usage: usage.clone(),
             auth: auth.clone(),
-            metrics: Metrics::new().context("register metrics")?,
+            metrics,
             limits: Limits {
                 max_batch_results: settings.evaluation.max_batch_results,
                 max_body_bytes: settings.evaluation.max_body_bytes,
@@ -204,6 +216,7 @@ impl Application {
             auth,
             relay,
             usage,
+            cluster,
         })
     }
 
@@ -245,12 +258,14 @@ impl Application {
         let relay = tokio::spawn(relay_mail(self.relay.clone()));
         let (db, system) = self.policy_source;
         let reload = tokio::spawn(reload_policy(db, system, self.auth.clone()));
+        let cluster = self.cluster.spawn();
         let (stop_metering, stopped) = tokio::sync::oneshot::channel();
         let metering = tokio::spawn(flush_usage(self.usage.clone(), stopped));
         let served = self.server.await;
         flusher.abort();
         relay.abort();
         reload.abort();
+        cluster.iter().for_each(tokio::task::JoinHandle::abort);
         // Not aborted: a flush cut off between taking the counts and writing them would lose them.
         let _ = stop_metering.send(());
         let _ = metering.await;

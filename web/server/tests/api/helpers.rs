@@ -238,9 +238,24 @@ impl TestApp {
     }
 }
 
-/// Status and JSON body (`Value::Null` when the body is not JSON).
-pub(crate) async fn read(response: Response) -> (u16, Value) {
+/// Status and JSON body (`Value::Null` when the body is not JSON). An event stream, which never ends,
+/// is read up to its first event, whose text is returned as a JSON string.
+pub(crate) async fn read(mut response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
+    let streaming = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if streaming {
+        let mut text = String::new();
+        while !text.contains("\ndata: ") || !text.ends_with("\n\n") {
+            match response.chunk().await {
+                Ok(Some(chunk)) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => break,
+            }
+        }
+        return (status, Value::String(text));
+    }
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }

@@ -588,7 +588,11 @@ async fn bulk_evaluation_has_an_etag_and_answers_304_until_the_configuration_or_
     assert!(by_key(&body, "banner").get("value").is_none(), "{body}");
     assert_eq!(by_key(&body, "banner")["variant"], "");
     assert!(body["metadata"]["revision"].as_u64().unwrap() > 0, "{body}");
-    assert!(body.get("eventStreams").is_none(), "no change stream yet");
+    assert_eq!(
+        body["eventStreams"],
+        json!([{"type": "sse", "url": "http://localhost:18000/api/v1/stream"}]),
+        "the key's own environment's change stream"
+    );
 
     // The same context with the tag: 304, no body, the tag again.
     let (status, headers, body) =

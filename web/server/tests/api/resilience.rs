@@ -1,8 +1,10 @@
-//! Behaviour while the database is unreachable (`app.db.close()`): evaluation keeps answering from
-//! memory, management answers 503 with `Retry-After`, health says the database is down; and bad keys
-//! are refused without trouble.
+//! Behaviour while the database is unreachable (`app.db.close()`, or on PostgreSQL and MariaDB a TCP
+//! proxy in front of the database that is cut and restored): evaluation, the snapshot and the stream keep
+//! answering from memory, management answers 503 with `Retry-After`, health says the database is down,
+//! and the node recovers by itself when the database is back; bad keys are refused without trouble.
 
-use crate::helpers::{SegmentSpec, TestApp, code, read, spawn_app};
+use crate::helpers::{SegmentSpec, TestApp, code, read, spawn_app, spawn_app_with};
+use crate::tcp_proxy::Proxy;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -225,4 +227,92 @@ async fn evaluate_with_key_never_used_while_database_is_down_answers_from_warm_c
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["variantKey"], "2");
     assert_eq!(result["reason"], "SPLIT");
+}
+
+/// The database URL with its host and port replaced by the proxy's, and the address the proxy forwards
+/// to; `None` on SQLite, which has no connection to cut.
+fn through_proxy(db_url: &str, proxy_port: u16) -> Option<(String, String)> {
+    let mut url = reqwest::Url::parse(db_url).ok()?;
+    let port = match url.scheme() {
+        "postgres" | "postgresql" => url.port().unwrap_or(5432),
+        "mysql" => url.port().unwrap_or(3306),
+        _ => return None,
+    };
+    let target = format!("{}:{port}", url.host_str()?);
+    url.set_host(Some("127.0.0.1")).ok()?;
+    url.set_port(Some(proxy_port)).ok()?;
+    Some((url.to_string(), target))
+}
+
+/// Polls `check` until it holds, within 20 s; a failure, never a pause.
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_keeps_evaluation_snapshot_and_stream_serving_and_the_node_recovers_alone()
+ {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        println!(
+            "SQLite has no connection to cut: run with DATABASE_URL=postgres://… or mysql://…"
+        );
+        return;
+    };
+    let proxy = Proxy::start("127.0.0.1:1").await;
+    let proxy_port: u16 = proxy.address.rsplit(':').next().unwrap().parse().unwrap();
+    let (_, target) = through_proxy(&url, proxy_port).expect("a PostgreSQL or MySQL URL");
+    proxy.retarget(&target);
+    let app = spawn_app_with(|s| {
+        s.database.url = through_proxy(&s.database.url, proxy_port).unwrap().0;
+    })
+    .await;
+    enabled_flag(&app).await;
+    let before = evaluate_three_ways(&app).await;
+    let snapshot = |app: &TestApp| {
+        let req = app.request(Method::GET, "/api/v1/snapshot", &app.a.eval);
+        async move { read(req.send().await.unwrap()).await }
+    };
+    let (status, held) = snapshot(&app).await;
+    assert_eq!(status, 200, "{held}");
+
+    proxy.down();
+    // Management answers 503 (once the pool notices), while evaluation, the snapshot and a new stream
+    // answer from memory exactly as before.
+    eventually("management answers 503 during the outage", || async {
+        let (status, body) = app.admin(Method::GET, "/api/v1/flags", None).await;
+        status == 503 && code(&body) == "database_unavailable"
+    })
+    .await;
+    assert_eq!(evaluate_three_ways(&app).await, before);
+    assert_eq!(snapshot(&app).await, (200, held.clone()));
+    let mut stream =
+        crate::stream::Stream::open_at(&app.client, &app.address, &app.a.eval, &[]).await;
+    let first = stream.expect().await;
+    assert_eq!((first.name.as_str(), &first.data), ("snapshot", &held));
+
+    proxy.up();
+    eventually("management recovers once the database is back", || async {
+        app.admin(Method::GET, "/api/v1/flags", None).await.0 == 200
+    })
+    .await;
+    let (_, flags) = app.admin(Method::GET, "/api/v1/flags", None).await;
+    let id = flags[0]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .admin_prod(
+            Method::PUT,
+            &format!("/api/v1/flags/{id}/enabled"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let change = stream.change().await;
+    assert_eq!(change[0].data["flag"]["enabled"], json!(false));
 }

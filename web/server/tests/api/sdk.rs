@@ -4,12 +4,11 @@
 //! snapshot while the server is gone, the persisted file at start, and the client view for client keys.
 
 mod differential;
-mod proxy;
 
 use crate::helpers::{TestApp, spawn_app};
+use crate::tcp_proxy::Proxy;
 use flagent_config::Settings;
 use flagent_sdk::{Client, Decision, SdkError, Status, View};
-use proxy::Proxy;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reqwest::Method;

@@ -17,14 +17,14 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// One parsed event.
 #[derive(Debug, Clone, PartialEq)]
-struct Event {
-    name: String,
-    id: Option<String>,
-    data: Value,
+pub(crate) struct Event {
+    pub(crate) name: String,
+    pub(crate) id: Option<String>,
+    pub(crate) data: Value,
 }
 
 /// An open stream, read event by event.
-struct Stream {
+pub(crate) struct Stream {
     response: reqwest::Response,
     buffer: String,
     retry: Option<u64>,
@@ -32,7 +32,19 @@ struct Stream {
 
 impl Stream {
     async fn open(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> Stream {
-        let mut req = app.request(Method::GET, "/api/v1/stream", key);
+        Stream::open_at(&app.client, &app.address, key, headers).await
+    }
+
+    /// Opens the stream of the server at `address` with `key`.
+    pub(crate) async fn open_at(
+        client: &reqwest::Client,
+        address: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+    ) -> Stream {
+        let mut req = client
+            .get(format!("{address}/api/v1/stream"))
+            .bearer_auth(key);
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
@@ -49,7 +61,7 @@ impl Stream {
     }
 
     /// The next event, or `None` when the server ended the stream.
-    async fn next(&mut self) -> Option<Event> {
+    pub(crate) async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -81,15 +93,18 @@ impl Stream {
         }
     }
 
-    async fn expect(&mut self) -> Event {
+    pub(crate) async fn expect(&mut self) -> Event {
         self.next().await.expect("the stream is open")
     }
 
-    /// Events up to and including the next OFREP `refetchEvaluation` message (one revision's change).
-    async fn change(&mut self) -> Vec<Event> {
+    /// The events of the next change, up to its OFREP `refetchEvaluation` message (heartbeats skipped).
+    pub(crate) async fn change(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
         loop {
             let event = self.expect().await;
+            if event.name == "heartbeat" {
+                continue;
+            }
             if event.name == "message" {
                 assert_eq!(event.data, json!({"type": "refetchEvaluation"}));
                 assert_eq!(event.id, None);

@@ -1,5 +1,6 @@
-//! A TCP proxy between an SDK and a test server, to cut connections, refuse new ones and send the SDK to
-//! another server (a restarted one) without touching the servers themselves.
+//! A TCP proxy between a client and a server (an SDK and a test server, or a test server and its
+//! database), to cut connections, refuse new ones and send the client to another server (a restarted
+//! one) without touching the servers themselves.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -24,7 +25,7 @@ struct State {
 }
 
 impl Proxy {
-    /// Starts forwarding to `target` (`http://127.0.0.1:<port>`).
+    /// Starts forwarding to `target` (`http://127.0.0.1:<port>` or `127.0.0.1:<port>`).
     pub(crate) async fn start(target: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let address = format!("http://{}", listener.local_addr().unwrap());
