@@ -26,8 +26,8 @@ mod operators;
 mod ops;
 mod projects;
 mod snapshot;
-mod stream;
 mod state;
+mod stream;
 mod transfer;
 mod usage;
 
