@@ -17,7 +17,7 @@ pub mod sessions;
 
 pub use error::AuthError;
 pub use keys::{CreatedKey, NewKey, create_key, hash_key};
-pub use lookup::{AuthEvent, Authenticated, Authenticator, Credentials, Need};
+pub use lookup::{AuthEvent, Authenticated, Authenticator, Credentials, KeyRecord, Need};
 pub use manage::{
     ApiKey, IssuedKey, KeyRequest, create_api_key, list_api_keys, read_api_key, revoke_api_key,
     rotate_api_key,

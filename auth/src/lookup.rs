@@ -112,6 +112,22 @@ pub struct Authenticator {
     events: broadcast::Sender<AuthEvent>,
 }
 
+/// A cached API key as the local copy keeps it (see [`Authenticator::export_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyRecord {
+    id: i64,
+    tenant_id: i64,
+    project_id: i64,
+    environment_id: Option<i64>,
+    name: String,
+    prefix: String,
+    key_hash: String,
+    scopes: String,
+    expires_at: Option<i64>,
+    tenant_active: bool,
+    environments: Vec<(String, i64)>,
+}
+
 /// A change to which credentials are accepted, announced to the other nodes of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -449,6 +465,66 @@ impl Authenticator {
             positive.insert(entry.key.key_hash.clone(), Arc::new(entry));
         }
         Ok(count)
+    }
+
+    /// Every live key this node holds in its cache, for the local copy a node starts from while the
+    /// database is unreachable (hashes only: a key cannot be recovered from its record).
+    pub fn export_keys(&self) -> Vec<KeyRecord> {
+        let Ok(positive) = self.positive.read() else {
+            return Vec::new();
+        };
+        let revoked = self.revoked.read().map(|r| r.clone()).unwrap_or_default();
+        let mut records: Vec<KeyRecord> = positive
+            .values()
+            .filter(|e| e.key.revoked_at.is_none() && !revoked.contains(&e.key.id))
+            .map(|e| KeyRecord {
+                id: e.key.id,
+                tenant_id: e.key.tenant_id,
+                project_id: e.key.project_id,
+                environment_id: e.key.environment_id,
+                name: e.key.name.clone(),
+                prefix: e.key.prefix.clone(),
+                key_hash: e.key.key_hash.clone(),
+                scopes: e.key.scopes.clone(),
+                expires_at: e.key.expires_at,
+                tenant_active: e.tenant_active,
+                environments: e.environments.clone(),
+            })
+            .collect();
+        records.sort_by_key(|r| r.id);
+        records
+    }
+
+    /// Fills the cache from a local copy ([`Authenticator::export_keys`]) when the database cannot be
+    /// reached at start; entries are re-checked against the database once it answers.
+    pub fn import_keys(&self, records: Vec<KeyRecord>) -> usize {
+        let Ok(mut positive) = self.positive.write() else {
+            return 0;
+        };
+        let count = records.len();
+        for r in records {
+            let entry = Entry {
+                key: api_key::Model {
+                    id: r.id,
+                    tenant_id: r.tenant_id,
+                    project_id: r.project_id,
+                    environment_id: r.environment_id,
+                    name: r.name,
+                    prefix: r.prefix,
+                    key_hash: r.key_hash,
+                    scopes: r.scopes,
+                    created_at: 0,
+                    expires_at: r.expires_at,
+                    revoked_at: None,
+                    last_used_at: None,
+                },
+                tenant_active: r.tenant_active,
+                environments: r.environments,
+                fetched: Instant::now(),
+            };
+            positive.insert(entry.key.key_hash.clone(), Arc::new(entry));
+        }
+        count
     }
 
     /// Drops every cached entry (after keys, tenants or environments change), here and, through the

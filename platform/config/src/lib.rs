@@ -157,6 +157,10 @@ pub struct EvaluationSettings {
     pub max_body_bytes: usize,
     /// Seconds between heartbeats on an idle change stream (`GET /api/v1/stream`).
     pub stream_heartbeat_secs: u64,
+    /// A file this node keeps a copy of its evaluation cache and API keys in (key hashes only), and
+    /// starts from when the database cannot be reached at start.
+    #[serde(default)]
+    pub local_copy: Option<String>,
 }
 
 /// Why settings could not be loaded.
@@ -190,6 +194,7 @@ impl Default for Settings {
                 max_batch_results: 10_000,
                 max_body_bytes: 4 * 1024 * 1024,
                 stream_heartbeat_secs: 15,
+                local_copy: None,
             },
             auth: AuthSettings {
                 session_secret: None,

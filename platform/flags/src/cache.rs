@@ -119,6 +119,15 @@ impl EvalCache {
         self.map.load().get(&(tenant, environment)).cloned()
     }
 
+    /// Every loaded environment's snapshot.
+    pub fn snapshots(&self) -> Vec<(TenantId, EnvironmentId, Arc<Snapshot>)> {
+        self.map
+            .load()
+            .iter()
+            .map(|((tenant, environment), snapshot)| (*tenant, *environment, snapshot.clone()))
+            .collect()
+    }
+
     /// The revision of every loaded environment.
     pub fn revisions(&self) -> HashMap<(TenantId, EnvironmentId), u64> {
         self.map

@@ -25,14 +25,27 @@ pub struct Db {
 impl Db {
     /// Connects to `url` (`sqlite://…`, `postgres://…` or `mysql://…`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        let conn = Database::connect(Self::options(url, max_connections)).await?;
+        Ok(Db { conn })
+    }
+
+    /// A pool for `url` that connects on first use, for a node that starts while the database is
+    /// unreachable; every use fails with [`StorageError::Unavailable`] until it is back.
+    pub async fn connect_lazy(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        let mut options = Self::options(url, max_connections);
+        options.connect_lazy(true);
+        let conn = Database::connect(options).await?;
+        Ok(Db { conn })
+    }
+
+    fn options(url: &str, max_connections: u32) -> ConnectOptions {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
-        let conn = Database::connect(options).await?;
-        Ok(Db { conn })
+        options
     }
 
     /// The engine behind this pool.

@@ -36,10 +36,10 @@ impl From<DbErr> for StorageError {
 
 fn is_unavailable(err: &DbErr) -> bool {
     match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => matches!(
+        // Opening a connection failed, whatever the reason (refused, reset, or a peer that closed
+        // before answering the TLS or startup handshake).
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
             **e,
             SqlxError::PoolClosed
                 | SqlxError::PoolTimedOut

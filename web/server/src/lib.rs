@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod cluster;
+mod local_copy;
 mod mail;
 
 pub use bootstrap::BootstrapKeys;
@@ -30,6 +31,7 @@ use flagent_web::{AppState, Limits, SessionCookies, SignupLimits};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,9 @@ const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How often the API keys' last use is written to the database.
 const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often a node started from its local copy tries to reach the database.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often the evaluation counters are added to the database's usage counters.
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
@@ -58,6 +63,10 @@ pub struct Application {
     policy_source: (Db, SystemScope),
     usage: Arc<Usage>,
     cluster: Arc<cluster::Cluster>,
+    /// Where the local copy is kept, and the flags whose cache it copies.
+    local_copy: Option<(PathBuf, Flags)>,
+    /// Started from the local copy: the database has yet to be reached.
+    recovering: bool,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -81,13 +90,31 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
 impl Application {
     /// Builds everything `settings` describe and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = connect_and_migrate(&settings).await?;
+        let local_copy = settings.evaluation.local_copy.as_ref().map(PathBuf::from);
+        // Without the database, a node with a local copy starts from it (see `local_copy.rs`).
+        let (db, offline) = match connect_and_migrate(&settings).await {
+            Ok(db) => (db, None),
+            Err(error) => match local_copy.as_deref().and_then(local_copy::Copy::read) {
+                Some(copy) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "the database cannot be reached: serving evaluation from the local copy until it can"
+                    );
+                    (connect_lazily(&settings).await?, Some(copy))
+                }
+                None => return Err(error),
+            },
+        };
         #[allow(clippy::disallowed_methods)]
         let startup = SystemScope::assume_system("first-start bootstrap and cache warm-up");
+        let secret = match offline {
+            None => session_secret(&db, &startup, &settings).await?,
+            Some(_) => offline_session_secret(&settings),
+        };
         let sessions = Arc::new(Sessions::new(
             db.clone(),
             system("sessions"),
-            session_secret(&db, &startup, &settings).await?.as_bytes(),
+            secret.as_bytes(),
             SessionLifetimes {
                 token: Duration::from_secs(settings.auth.token_ttl_secs.max(60)),
                 session: Duration::from_secs(settings.auth.session_max_age_secs.max(60)),
@@ -99,18 +126,24 @@ impl Application {
             sessions.clone(),
             settings.auth.public_url.clone(),
         ));
-        let bootstrap = bootstrap::run(&db, &startup, &settings.bootstrap, &accounts).await?;
-        let policy = Arc::new(
-            load_policy(&db, &startup)
-                .await
-                .context("load the role policy")?,
-        );
+        let (bootstrap, policy) = match offline {
+            None => (
+                bootstrap::run(&db, &startup, &settings.bootstrap, &accounts).await?,
+                load_policy(&db, &startup)
+                    .await
+                    .context("load the role policy")?,
+            ),
+            Some(_) => (None, Policy::new(&[], &[]).await?),
+        };
+        let policy = Arc::new(policy);
         let flags = Flags::new(db.clone(), Arc::new(EvalCache::new()));
-        let environments = flags
-            .warm(&startup)
-            .await
-            .context("load flags into the evaluation cache")?;
-        tracing::info!(environments, "evaluation cache loaded");
+        if offline.is_none() {
+            let environments = flags
+                .warm(&startup)
+                .await
+                .context("load flags into the evaluation cache")?;
+            tracing::info!(environments, "evaluation cache loaded");
+        }
         #[allow(clippy::disallowed_methods)]
         let auth_scope = SystemScope::assume_system("API key authentication");
         let auth = Authenticator::new(
@@ -120,11 +153,25 @@ impl Application {
             sessions.clone(),
             policy.clone(),
         );
-        let keys = auth
-            .warm()
-            .await
-            .context("load API keys into the key cache")?;
-        tracing::info!(keys, "key cache loaded");
+        let recovering = match offline {
+            None => {
+                let keys = auth
+                    .warm()
+                    .await
+                    .context("load API keys into the key cache")?;
+                tracing::info!(keys, "key cache loaded");
+                false
+            }
+            Some(copy) => {
+                let (environments, keys) = copy.load_into(&flags, &auth).await;
+                tracing::info!(
+                    environments,
+                    keys,
+                    "evaluation cache and key cache loaded from the local copy"
+                );
+                true
+            }
+        };
         let auth = Arc::new(auth);
         #[allow(clippy::disallowed_methods)]
         let metering = SystemScope::assume_system("usage metering");
@@ -209,6 +256,8 @@ impl Application {
         let server = serve(listener, state, settings.server.workers)?;
         Ok(Application {
             policy_source: (db.clone(), system("role policy reload")),
+            local_copy: local_copy.map(|path| (path, flags.clone())),
+            recovering,
             port,
             server,
             db,
@@ -257,8 +306,18 @@ impl Application {
         let flusher = tokio::spawn(flush_key_uses(self.auth.clone()));
         let relay = tokio::spawn(relay_mail(self.relay.clone()));
         let (db, system) = self.policy_source;
+        if self.recovering {
+            tokio::spawn(recover(
+                db.clone(),
+                crate::system("database recovery"),
+                self.auth.clone(),
+            ));
+        }
         let reload = tokio::spawn(reload_policy(db, system, self.auth.clone()));
         let cluster = self.cluster.spawn();
+        let copier = self
+            .local_copy
+            .map(|(path, flags)| tokio::spawn(local_copy::keep(path, flags, self.auth.clone())));
         let (stop_metering, stopped) = tokio::sync::oneshot::channel();
         let metering = tokio::spawn(flush_usage(self.usage.clone(), stopped));
         let served = self.server.await;
@@ -266,6 +325,9 @@ impl Application {
         relay.abort();
         reload.abort();
         cluster.iter().for_each(tokio::task::JoinHandle::abort);
+        if let Some(copier) = copier {
+            copier.abort();
+        }
         // Not aborted: a flush cut off between taking the counts and writing them would lose them.
         let _ = stop_metering.send(());
         let _ = metering.await;
@@ -311,6 +373,37 @@ async fn flush_key_uses(auth: Arc<Authenticator>) {
     }
 }
 
+/// Connects to the configured database on first use (a start from the local copy).
+async fn connect_lazily(settings: &Settings) -> anyhow::Result<Db> {
+    let url = &settings.database.url;
+    let max = if url.starts_with("sqlite:") {
+        1
+    } else {
+        settings.database.max_connections
+    };
+    Db::connect_lazy(url, max)
+        .await
+        .with_context(|| format!("prepare the database pool for {}", redact(url)))
+}
+
+/// The session signing key of a node started without its database: the configured one, or else a
+/// throwaway key (sessions issued by other nodes are then refused here until this node restarts).
+fn offline_session_secret(settings: &Settings) -> String {
+    match &settings.auth.session_secret {
+        Some(secret) => secret.expose_secret().to_owned(),
+        None => {
+            tracing::warn!(
+                "auth.session_secret is not set: until this node restarts with its database, it refuses every session"
+            );
+            format!(
+                "{}{}",
+                flagent_auth::random_token(),
+                flagent_auth::random_token()
+            )
+        }
+    }
+}
+
 /// Mints the system scope of one background job or service.
 fn system(reason: &'static str) -> SystemScope {
     #[allow(clippy::disallowed_methods)]
@@ -340,6 +433,29 @@ async fn session_secret(
         .setting_or_insert("session_secret", &proposed)
         .await
         .context("read or store the session signing key")
+}
+
+/// After a start from the local copy: waits for the database (every [`RECOVERY_INTERVAL`]), then runs
+/// the migrations, rebuilds the role policy and loads every key; the cluster's revision polling
+/// brings the evaluation cache up to date on its own.
+async fn recover(db: Db, system: SystemScope, auth: Arc<Authenticator>) {
+    let mut ticks = tokio::time::interval(RECOVERY_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let recovered = async {
+            Migrator::up(db.migration_connection(), None).await?;
+            let sys = db.system(&system);
+            let (memberships, roles) = (sys.all_memberships().await?, sys.all_roles().await?);
+            auth.policy().reload(&memberships, &roles).await?;
+            let keys = auth.warm().await?;
+            anyhow::Ok(keys)
+        };
+        if let Ok(keys) = recovered.await {
+            tracing::info!(keys, "the database is reachable again; management is back");
+            return;
+        }
+    }
 }
 
 /// The role policy as the database holds it.

@@ -40,18 +40,27 @@ fn decision(r: &Value) -> Value {
 
 /// One single, one batch and one GET evaluation with tenant A's production key.
 async fn evaluate_three_ways(app: &TestApp) -> Vec<Value> {
+    evaluate_three_ways_at(&app.client, &app.address, &app.a.eval).await
+}
+
+/// The same, on the server at `address` with `key`.
+async fn evaluate_three_ways_at(client: &reqwest::Client, address: &str, key: &str) -> Vec<Value> {
     let single = json!({"flagKey": "new-checkout", "entityID": "user-1"});
-    let (status, one) = app.evaluate(single.clone()).await;
+    let url = format!("{address}/api/v1/evaluation");
+    let req = client.post(&url).bearer_auth(key).json(&single);
+    let (status, one) = read(req.send().await.unwrap()).await;
     assert_eq!(status, 200, "{one}");
     let body = json!({"entities": [{"entityID": "user-1"}, {"entityID": "alice@example.com"}],
         "flagKeys": ["new-checkout"]});
-    let req = app
-        .request(Method::POST, "/api/v1/evaluation/batch", &app.a.eval)
+    let req = client
+        .post(format!("{url}/batch"))
+        .bearer_auth(key)
         .json(&body);
     let (status, batch) = read(req.send().await.unwrap()).await;
     assert_eq!(status, 200, "{batch}");
-    let req = app
-        .request(Method::GET, "/api/v1/evaluation", &app.a.eval)
+    let req = client
+        .get(&url)
+        .bearer_auth(key)
         .query(&[("json", single.to_string())]);
     let (status, got) = read(req.send().await.unwrap()).await;
     assert_eq!(status, 200, "{got}");
@@ -315,4 +324,102 @@ async fn a_database_outage_keeps_evaluation_snapshot_and_stream_serving_and_the_
     assert_eq!(status, 200, "{body}");
     let change = stream.change().await;
     assert_eq!(change[0].data["flag"]["enabled"], json!(false));
+}
+
+#[tokio::test]
+async fn a_node_started_while_the_database_is_down_serves_its_local_copy_and_then_recovers() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        println!(
+            "SQLite has no connection to cut: run with DATABASE_URL=postgres://… or mysql://…"
+        );
+        return;
+    };
+    let proxy = Proxy::start("127.0.0.1:1").await;
+    let proxy_port: u16 = proxy.address.rsplit(':').next().unwrap().parse().unwrap();
+    let (_, target) = through_proxy(&url, proxy_port).expect("a PostgreSQL or MySQL URL");
+    proxy.retarget(&target);
+    let folder = tempfile::tempdir().unwrap();
+    let copy = folder.path().join("local-copy.json");
+    let copy_setting = copy.to_str().unwrap().to_owned();
+    let app = spawn_app_with(|s| {
+        s.database.url = through_proxy(&s.database.url, proxy_port).unwrap().0;
+        s.evaluation.local_copy = Some(copy_setting.clone());
+    })
+    .await;
+    enabled_flag(&app).await;
+    let before = evaluate_three_ways(&app).await;
+    eventually("the node writes its local copy", || async {
+        std::fs::read_to_string(&copy).is_ok_and(|text| text.contains("new-checkout"))
+    })
+    .await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner may read the copy");
+    }
+
+    // The database goes away; a node starts from the copy (the first one's restart).
+    proxy.down();
+    let mut settings = flagent_config::Settings::for_tests(&app.db_url);
+    settings.database.url = through_proxy(&app.db_url, proxy_port).unwrap().0;
+    settings.evaluation.local_copy = Some(copy_setting.clone());
+    settings.auth.session_secret = None;
+    let node = flagent_server::Application::build(settings)
+        .await
+        .expect("a node with a local copy starts without its database");
+    let address = format!("http://127.0.0.1:{}", node.port());
+    tokio::spawn(node.run_until_stopped());
+    let client = &app.client;
+    assert_eq!(
+        evaluate_three_ways_at(client, &address, &app.a.eval).await,
+        before
+    );
+    let snapshot = client
+        .get(format!("{address}/api/v1/snapshot"))
+        .bearer_auth(&app.a.eval)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(snapshot).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["flags"][0]["key"], "new-checkout");
+    let management = |key: &str| {
+        let req = client
+            .get(format!("{address}/api/v1/flags"))
+            .bearer_auth(key);
+        async move { read(req.send().await.unwrap()).await }
+    };
+    let (status, body) = management(&app.a.admin).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(code(&body), "database_unavailable");
+
+    // The database is back: the node recovers alone and follows changes made elsewhere.
+    proxy.up();
+    eventually("management recovers on the node", || async {
+        management(&app.a.admin).await.0 == 200
+    })
+    .await;
+    let (_, flags) = app.admin(Method::GET, "/api/v1/flags", None).await;
+    let id = flags[0]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .admin_prod(
+            Method::PUT,
+            &format!("/api/v1/flags/{id}/enabled"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(
+        "the node serves the change made through the other one",
+        || async {
+            let req = client
+                .post(format!("{address}/api/v1/evaluation"))
+                .bearer_auth(&app.a.eval)
+                .json(&json!({"flagKey": "new-checkout", "entityID": "user-1"}));
+            let (_, r) = read(req.send().await.unwrap()).await;
+            r["reason"] == "DISABLED"
+        },
+    )
+    .await;
 }

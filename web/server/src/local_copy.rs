@@ -1,0 +1,136 @@
+//! The local copy (`evaluation.local_copy`): a file holding this node's evaluation cache (every
+//! environment's flag configurations at their revision) and its API keys (hashes only), so that a node
+//! started while the database is unreachable can still serve evaluation, OFREP, snapshots and streams.
+//!
+//! Invariants: the file is replaced atomically (written beside it, synced, renamed), never left half
+//! written, and readable only by its owner; it is rewritten only when a revision or the set of keys
+//! changed; a file that does not parse is ignored with a warning, never half loaded.
+
+use flagent_auth::{Authenticator, KeyRecord};
+use flagent_eval::{FlagConfig, Snapshot};
+use flagent_flags::Flags;
+use flagent_types::{EnvironmentId, TenantId};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the copy is brought up to date.
+pub(crate) const SAVE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The file's content.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Copy {
+    environments: Vec<EnvironmentCopy>,
+    keys: Vec<KeyRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct EnvironmentCopy {
+    tenant: i64,
+    environment: i64,
+    revision: u64,
+    flags: Vec<FlagConfig>,
+}
+
+impl Copy {
+    /// What `flags`' cache and `auth`'s key cache hold now.
+    pub(crate) fn of(flags: &Flags, auth: &Authenticator) -> Copy {
+        let mut environments: Vec<EnvironmentCopy> = flags
+            .cache()
+            .snapshots()
+            .into_iter()
+            .map(|(tenant, environment, snapshot)| EnvironmentCopy {
+                tenant: tenant.0,
+                environment: environment.0,
+                revision: snapshot.revision(),
+                flags: snapshot.flags().map(|f| f.config().clone()).collect(),
+            })
+            .collect();
+        environments.sort_by_key(|e| (e.tenant, e.environment));
+        Copy {
+            environments,
+            keys: auth.export_keys(),
+        }
+    }
+
+    /// Reads the copy at `path`; `None` when there is none or it does not parse.
+    pub(crate) fn read(path: &Path) -> Option<Copy> {
+        let text = std::fs::read(path).ok()?;
+        match serde_json::from_slice(&text) {
+            Ok(copy) => Some(copy),
+            Err(error) => {
+                tracing::warn!(%error, path = %path.display(), "ignored a local copy that does not parse");
+                None
+            }
+        }
+    }
+
+    /// Fills the caches from the copy; returns how many environments and keys it held.
+    pub(crate) async fn load_into(self, flags: &Flags, auth: &Authenticator) -> (usize, usize) {
+        let writer = flags.cache().writer().await;
+        let environments = self.environments.len();
+        for e in self.environments {
+            writer.replace(
+                TenantId(e.tenant),
+                EnvironmentId(e.environment),
+                Snapshot::build(e.revision, e.flags),
+            );
+        }
+        (environments, auth.import_keys(self.keys))
+    }
+
+    /// A fingerprint of what the copy would hold, to skip rewriting an unchanged one.
+    fn fingerprint(flags: &Flags, auth: &Authenticator) -> (Vec<(i64, i64, u64)>, Vec<KeyRecord>) {
+        let mut revisions: Vec<(i64, i64, u64)> = flags
+            .cache()
+            .revisions()
+            .into_iter()
+            .map(|((t, e), r)| (t.0, e.0, r))
+            .collect();
+        revisions.sort_unstable();
+        (revisions, auth.export_keys())
+    }
+
+    /// Writes the copy to `path` atomically, readable by its owner only.
+    pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
+        let mut temporary = PathBuf::from(path);
+        temporary.as_mut_os_string().push(".tmp");
+        {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&temporary)?;
+            file.write_all(&serde_json::to_vec(self)?)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&temporary, path)
+    }
+}
+
+/// Keeps the copy at `path` current: checks every [`SAVE_INTERVAL`] and rewrites it when something
+/// changed. Runs until aborted.
+pub(crate) async fn keep(path: PathBuf, flags: Flags, auth: Arc<Authenticator>) {
+    let mut ticks = tokio::time::interval(SAVE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut written = None;
+    loop {
+        ticks.tick().await;
+        let now = Copy::fingerprint(&flags, &auth);
+        if written.as_ref() == Some(&now) {
+            continue;
+        }
+        let copy = Copy::of(&flags, &auth);
+        let target = path.clone();
+        let saved = tokio::task::spawn_blocking(move || copy.write(&target)).await;
+        match saved {
+            Ok(Ok(())) => written = Some(now),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, path = %path.display(), "could not write the local copy")
+            }
+            Err(error) => tracing::warn!(%error, "the local copy writer stopped"),
+        }
+    }
+}
