@@ -196,10 +196,12 @@ async fn three_nodes_agree_through_redis_and_fall_back_to_polling_while_it_is_do
     ];
     let rounds = 40;
     let mut delays = Vec::new();
+    let mut writes = Vec::new();
     for round in 0..rounds {
         let enabled = round % 2 == 1;
         let sent = Instant::now();
         toggle(&app, flag.id, enabled).await;
+        writes.push(sent.elapsed());
         for stream in &mut streams {
             seen(stream, flag.id, enabled).await;
             delays.push(sent.elapsed());
@@ -213,12 +215,32 @@ async fn three_nodes_agree_through_redis_and_fall_back_to_polling_while_it_is_do
         );
     }
     delays.sort();
+    writes.sort();
     println!(
-        "propagation over Redis, write sent to change event on 2 other nodes, {} samples: p50 {:?}, p99 {:?}, max {:?}",
+        "propagation over Redis, write sent to change event on 2 other nodes, {} samples: p50 {:?}, p99 {:?}, max {:?}; the write's own answer: p50 {:?}, p99 {:?}",
         delays.len(),
         percentile(&delays, 50.0),
         percentile(&delays, 99.0),
-        delays[delays.len() - 1]
+        delays[delays.len() - 1],
+        percentile(&writes, 50.0),
+        percentile(&writes, 99.0),
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", others[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let buckets: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("flagent_cluster_propagation_seconds_bucket"))
+        .collect();
+    println!(
+        "announcement to applied on one node:\n{}",
+        buckets.join("\n")
     );
 
     // A key revoked and a tenant suspended through node 1 are refused by the others at once.
