@@ -26,8 +26,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use flagent_eval::{
-    CompiledFlag, Evaluation, FlagRef, Reason, Request, SegmentConfig, Snapshot, VariantConfig,
-    evaluate,
+    CompiledFlag, Evaluation, FlagRef, Reason, Request, SegmentConfig, Snapshot, evaluate,
 };
 use flagent_types::{TenantScope, perm};
 use serde::Serialize;
@@ -302,30 +301,6 @@ impl Context {
 // Evaluation and the typed answer.
 // ---------------------------------------------------------------------------------------------------
 
-/// The keys of a boolean flag's `true` and `false` variants: variants exactly `on`/`off` or
-/// `true`/`false`.
-fn boolean_keys(flag: &CompiledFlag) -> Option<(&'static str, &'static str)> {
-    let variants = &flag.config().variants;
-    if variants.len() != 2 {
-        return None;
-    }
-    let has = |key: &str| variants.iter().any(|v| v.key == key);
-    [("on", "off"), ("true", "false")]
-        .into_iter()
-        .find(|(yes, no)| has(yes) && has(no))
-}
-
-/// A variant's typed value.
-fn value_of(flag: &CompiledFlag, variant: &VariantConfig) -> Value {
-    if let Some((yes, _)) = boolean_keys(flag) {
-        return Value::Bool(variant.key == yes);
-    }
-    match variant.attachment.get("value") {
-        Some(value) if !value.is_null() => value.clone(),
-        _ => Value::String(variant.key.clone()),
-    }
-}
-
 /// The segment an evaluation matched.
 fn matched_segment<'f>(flag: &'f CompiledFlag, eval: &Evaluation<'_>) -> Option<&'f SegmentConfig> {
     let id = eval.segment_id?;
@@ -400,12 +375,9 @@ fn resolve(
         )
         .about(flag.key()));
     }
-    let picked = eval.variant.or_else(|| {
-        let default = flag.config().default_variant.as_deref()?;
-        flag.config().variants.iter().find(|v| v.key == default)
-    });
-    let (value, variant) = match (picked, boolean_keys(flag)) {
-        (Some(variant), _) => (Some(value_of(flag, variant)), variant.key.clone()),
+    let picked = eval.variant.or_else(|| flag.default_variant());
+    let (value, variant) = match (picked, flag.boolean_keys()) {
+        (Some(variant), _) => (Some(flag.value_of(variant)), variant.key.clone()),
         (None, Some((_, no))) => (Some(Value::Bool(false)), no.to_owned()),
         (None, None) => (None, String::new()),
     };

@@ -90,6 +90,38 @@ impl CompiledFlag {
         &self.config
     }
 
+    /// The keys of a boolean flag's `true` and `false` variants: a flag is boolean when its variants
+    /// are exactly `on`/`off` or `true`/`false`.
+    pub fn boolean_keys(&self) -> Option<(&'static str, &'static str)> {
+        let variants = &self.config.variants;
+        if variants.len() != 2 {
+            return None;
+        }
+        let has = |key: &str| variants.iter().any(|v| v.key == key);
+        [("on", "off"), ("true", "false")]
+            .into_iter()
+            .find(|(yes, no)| has(yes) && has(no))
+    }
+
+    /// The variant the flag's `defaultVariant` names, if the flag has it.
+    pub fn default_variant(&self) -> Option<&VariantConfig> {
+        let key = self.config.default_variant.as_deref()?;
+        self.config.variants.iter().find(|v| v.key == key)
+    }
+
+    /// A variant's typed value, as value-returning surfaces (OFREP, SDKs) give it: a boolean flag's
+    /// variants are `true`/`false`; otherwise the attachment's `value` field with its JSON type, else
+    /// the variant key as a string.
+    pub fn value_of(&self, variant: &VariantConfig) -> Value {
+        if let Some((yes, _)) = self.boolean_keys() {
+            return Value::Bool(variant.key == yes);
+        }
+        match variant.attachment.get("value") {
+            Some(value) if !value.is_null() => value.clone(),
+            _ => Value::String(variant.key.clone()),
+        }
+    }
+
     /// Segments in evaluation order.
     pub(crate) fn segments(&self) -> &[CompiledSegment] {
         &self.segments

@@ -4,7 +4,7 @@
 //! `true`/`false` is boolean; otherwise the variant attachment's `value` when it is not null, else the
 //! variant key as a string. When no variant is picked, the flag's `defaultVariant` gives the value.
 
-use flagent_eval::{CompiledFlag, Evaluation, Reason, VariantConfig};
+use flagent_eval::{CompiledFlag, Evaluation, Reason};
 use serde_json::Value;
 
 /// What the engine decided for one flag and one entity.
@@ -36,8 +36,8 @@ impl Decision {
         let flag = evaluation.flag;
         let variant = evaluation.variant;
         let value = flag.and_then(|flag| {
-            let shown = variant.or_else(|| default_variant(flag))?;
-            Some(typed_value(flag, shown))
+            let shown = variant.or_else(|| flag.default_variant())?;
+            Some(flag.value_of(shown))
         });
         Decision {
             flag_id: flag.map(CompiledFlag::id),
@@ -50,36 +50,6 @@ impl Decision {
             value,
             revision,
         }
-    }
-}
-
-/// The flag's default variant, when it names one it has.
-fn default_variant(flag: &CompiledFlag) -> Option<&VariantConfig> {
-    let key = flag.config().default_variant.as_deref()?;
-    flag.config().variants.iter().find(|v| v.key == key)
-}
-
-/// Whether the flag is boolean: exactly the variants `on`/`off` or `true`/`false`; gives the `true` key.
-fn true_key(flag: &CompiledFlag) -> Option<&'static str> {
-    let variants = &flag.config().variants;
-    if variants.len() != 2 {
-        return None;
-    }
-    let has = |key: &str| variants.iter().any(|v| v.key == key);
-    [("on", "off"), ("true", "false")]
-        .into_iter()
-        .find(|(yes, no)| has(yes) && has(no))
-        .map(|(yes, _)| yes)
-}
-
-/// A variant's typed value.
-fn typed_value(flag: &CompiledFlag, variant: &VariantConfig) -> Value {
-    if let Some(yes) = true_key(flag) {
-        return Value::Bool(variant.key == yes);
-    }
-    match variant.attachment.get("value") {
-        Some(value) if !value.is_null() => value.clone(),
-        _ => Value::String(variant.key.clone()),
     }
 }
 

@@ -253,6 +253,28 @@ fn through_proxy(db_url: &str, proxy_port: u16) -> Option<(String, String)> {
     Some((url.to_string(), target))
 }
 
+/// The application with its database reached through a TCP proxy the test can cut, and the proxy;
+/// `None` (with a note) on SQLite, which has no connection to cut.
+async fn behind_proxy(
+    configure: impl FnOnce(&mut flagent_config::Settings),
+) -> Option<(TestApp, Proxy)> {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        println!(
+            "SQLite has no connection to cut: run with DATABASE_URL=postgres://… or mysql://…"
+        );
+        return None;
+    };
+    let proxy = Proxy::start("127.0.0.1:1").await;
+    let (_, target) = through_proxy(&url, proxy.port()).expect("a PostgreSQL or MySQL URL");
+    proxy.retarget(&target);
+    let app = spawn_app_with(|s| {
+        s.database.url = through_proxy(&s.database.url, proxy.port()).unwrap().0;
+        configure(s);
+    })
+    .await;
+    Some((app, proxy))
+}
+
 /// Polls `check` until it holds, within 20 s; a failure, never a pause.
 async fn eventually<F, Fut>(what: &str, check: F)
 where
@@ -269,20 +291,9 @@ where
 #[tokio::test]
 async fn a_database_outage_keeps_evaluation_snapshot_and_stream_serving_and_the_node_recovers_alone()
  {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!(
-            "SQLite has no connection to cut: run with DATABASE_URL=postgres://… or mysql://…"
-        );
+    let Some((app, proxy)) = behind_proxy(|_| {}).await else {
         return;
     };
-    let proxy = Proxy::start("127.0.0.1:1").await;
-    let proxy_port: u16 = proxy.address.rsplit(':').next().unwrap().parse().unwrap();
-    let (_, target) = through_proxy(&url, proxy_port).expect("a PostgreSQL or MySQL URL");
-    proxy.retarget(&target);
-    let app = spawn_app_with(|s| {
-        s.database.url = through_proxy(&s.database.url, proxy_port).unwrap().0;
-    })
-    .await;
     enabled_flag(&app).await;
     let before = evaluate_three_ways(&app).await;
     let snapshot = |app: &TestApp| {
@@ -328,24 +339,15 @@ async fn a_database_outage_keeps_evaluation_snapshot_and_stream_serving_and_the_
 
 #[tokio::test]
 async fn a_node_started_while_the_database_is_down_serves_its_local_copy_and_then_recovers() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!(
-            "SQLite has no connection to cut: run with DATABASE_URL=postgres://… or mysql://…"
-        );
-        return;
-    };
-    let proxy = Proxy::start("127.0.0.1:1").await;
-    let proxy_port: u16 = proxy.address.rsplit(':').next().unwrap().parse().unwrap();
-    let (_, target) = through_proxy(&url, proxy_port).expect("a PostgreSQL or MySQL URL");
-    proxy.retarget(&target);
     let folder = tempfile::tempdir().unwrap();
     let copy = folder.path().join("local-copy.json");
     let copy_setting = copy.to_str().unwrap().to_owned();
-    let app = spawn_app_with(|s| {
-        s.database.url = through_proxy(&s.database.url, proxy_port).unwrap().0;
-        s.evaluation.local_copy = Some(copy_setting.clone());
-    })
-    .await;
+    let Some((app, proxy)) =
+        behind_proxy(|s| s.evaluation.local_copy = Some(copy_setting.clone())).await
+    else {
+        return;
+    };
+    let proxy_port = proxy.port();
     enabled_flag(&app).await;
     let before = evaluate_three_ways(&app).await;
     eventually("the node writes its local copy", || async {

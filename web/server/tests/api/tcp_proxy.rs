@@ -42,6 +42,15 @@ impl Proxy {
         }
     }
 
+    /// The port the proxy listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the proxy's address ends with its port")
+    }
+
     /// Ends every open connection and closes new ones at once, as a server that went away.
     pub(crate) fn down(&self) {
         self.state.up.store(false, Ordering::SeqCst);
