@@ -44,7 +44,12 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     extract::configure_extractors(cfg, limits);
     cfg.configure(ops::configure_root_ops)
         .service(
+            // Routes are tried in this order (and again when the request's pattern is asked for), so
+            // the evaluation plane comes first.
             web::scope("/api/v1")
+                .configure(evaluation::configure_evaluation)
+                .configure(snapshot::configure_snapshot)
+                .configure(stream::configure_stream)
                 .configure(flags::configure_flags)
                 .configure(account::configure_account)
                 .configure(members::configure_members)
@@ -52,9 +57,6 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
                 .configure(audit::configure_audit)
                 .configure(keys::configure_keys)
                 .configure(projects::configure_projects)
-                .configure(evaluation::configure_evaluation)
-                .configure(snapshot::configure_snapshot)
-                .configure(stream::configure_stream)
                 .configure(transfer::configure_transfer)
                 .configure(usage::configure_usage)
                 .configure(ops::configure_api_ops),

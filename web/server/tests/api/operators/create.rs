@@ -217,5 +217,5 @@ async fn only_an_operator_creates_tenants_and_a_refused_call_creates_nothing() {
     let reply = send(anonymous(&app, Method::POST, "/api/v1/admin/tenants").json(&body)).await;
     expect_error(&reply, 401, "missing_credentials");
     assert_eq!(count(&app, "tenants", "1 = 1").await, before);
-    assert_eq!(count(&app, "tenants", "key = 'sneaky'").await, 0);
+    assert_eq!(count(&app, "tenants", "name = 'Sneaky'").await, 0);
 }
