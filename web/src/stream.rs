@@ -33,6 +33,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 /// How long a client waits before reconnecting, sent as the stream's `retry:` field (milliseconds).
 const RETRY_MS: u64 = 1000;
 
+/// The largest piece of an event handed to the connection at once.
+const PIECE: usize = 8 * 1024;
+
 /// Registers `GET /stream` under `/api/v1`.
 pub(crate) fn configure_stream(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/stream").route(web::get().to(get_stream)));
@@ -108,6 +111,7 @@ pub(crate) async fn get_stream(
         held: last_event_id(&req),
         heartbeat,
         queue: VecDeque::from([Bytes::from(format!("retry: {RETRY_MS}\n\n"))]),
+        pieces: false,
     };
     subscriber.catch_up(true);
     let body = futures_util::stream::unfold(subscriber, Subscriber::next);
@@ -130,13 +134,26 @@ struct Subscriber {
     held: Option<u64>,
     heartbeat: Interval,
     queue: VecDeque<Bytes>,
+    /// The next chunk continues a large event.
+    pieces: bool,
 }
 
 impl Subscriber {
     /// The next chunk of the body; `None` ends the stream.
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         loop {
-            if let Some(chunk) = self.queue.pop_front() {
+            if let Some(mut chunk) = self.queue.pop_front() {
+                // A large event goes out in pieces, letting the connection write each one before
+                // taking the next, so its write buffer never grows to the event's size (it keeps
+                // that size for as long as the stream is open).
+                if std::mem::take(&mut self.pieces) {
+                    tokio::task::yield_now().await;
+                }
+                if chunk.len() > PIECE {
+                    let rest = chunk.split_off(PIECE);
+                    self.queue.push_front(rest);
+                    self.pieces = true;
+                }
                 return Some((Ok(chunk), self));
             }
             tokio::select! {

@@ -463,3 +463,34 @@ async fn ofrep_bulk_answers_link_the_change_stream() {
     assert_eq!(first.name, "snapshot");
     assert_eq!(first.data, snapshot(&app, &app.a.eval).await);
 }
+
+#[tokio::test]
+async fn a_snapshot_larger_than_one_write_arrives_whole() {
+    let app = spawn_app().await;
+    let flags: Vec<Value> = (0..80)
+        .map(|i| json!({
+            "key": format!("flag-{i}"), "description": "a flag with a long description", "enabled": true,
+            "variants": [{"key": "on", "attachment": {"value": "x".repeat(200)}}],
+            "segments": [{"rolloutPercent": 100, "distributions": [{"variantKey": "on", "percent": 100}]}]
+        }))
+        .collect();
+    let (status, report) = app
+        .call(
+            &app.a.admin,
+            Some(PROD),
+            Method::POST,
+            "/api/v1/import",
+            Some(json!({ "flags": flags })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let expected = snapshot(&app, &app.a.eval).await;
+    assert!(
+        expected.to_string().len() > 3 * 8 * 1024,
+        "the event spans several pieces"
+    );
+    let mut stream = Stream::open(&app, &app.a.eval, &[]).await;
+    let first = stream.expect().await;
+    assert_eq!(first.name, "snapshot");
+    assert_eq!(first.data, expected);
+}
