@@ -17,7 +17,7 @@ const PREFIX_LEN: usize = 14;
 /// The hex SHA-256 of a key, as stored.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{digest:x}")
 }
 
 /// A key to create.

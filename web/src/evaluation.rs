@@ -73,7 +73,7 @@ pub(crate) struct EvalResult {
     variant_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    variant_attachment: Option<serde_json::Value>,
+    variant_attachment: Option<flagent_eval::Attachment>,
     eval_context: EvalContext,
     timestamp: String,
     /// `TARGETING_MATCH`, `SPLIT`, `DEFAULT`, `DISABLED`, `PREREQUISITE_FAILED`, `FLAG_NOT_FOUND` or `ERROR`.

@@ -33,7 +33,7 @@ mod usage;
 
 pub use auth::{Auth, PlatformAdmin, SignedIn};
 pub use error::{ApiError, ErrorCode};
-pub use middleware::{json_errors, record_metrics};
+pub use middleware::{json_errors, normalize_path, record_metrics};
 pub use openapi::ApiDoc;
 pub use state::{AppState, Limits, SessionCookies, SignupLimits};
 
@@ -42,24 +42,25 @@ use actix_web::web::{self, ServiceConfig};
 /// Registers every route and the body, query and path error handlers.
 pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     extract::configure_extractors(cfg, limits);
-    cfg.configure(ops::configure_root_ops)
-        .service(
-            // Routes are tried in this order (and again when the request's pattern is asked for), so
-            // the evaluation plane comes first.
-            web::scope("/api/v1")
-                .configure(evaluation::configure_evaluation)
-                .configure(snapshot::configure_snapshot)
-                .configure(stream::configure_stream)
-                .configure(flags::configure_flags)
-                .configure(account::configure_account)
-                .configure(members::configure_members)
-                .configure(operators::configure_operators)
-                .configure(audit::configure_audit)
-                .configure(keys::configure_keys)
-                .configure(projects::configure_projects)
-                .configure(transfer::configure_transfer)
-                .configure(usage::configure_usage)
-                .configure(ops::configure_api_ops),
-        )
-        .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep));
+    // Routes are tried in registration order, so the evaluation plane comes first, and the root
+    // routes last: Swagger UI's `/api/docs/{_:.*}` is a regular expression every request passing it
+    // would be matched against.
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(evaluation::configure_evaluation)
+            .configure(snapshot::configure_snapshot)
+            .configure(stream::configure_stream)
+            .configure(flags::configure_flags)
+            .configure(account::configure_account)
+            .configure(members::configure_members)
+            .configure(operators::configure_operators)
+            .configure(audit::configure_audit)
+            .configure(keys::configure_keys)
+            .configure(projects::configure_projects)
+            .configure(transfer::configure_transfer)
+            .configure(usage::configure_usage)
+            .configure(ops::configure_api_ops),
+    )
+    .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep))
+    .configure(ops::configure_root_ops);
 }

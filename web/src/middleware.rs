@@ -5,7 +5,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, Uri};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{ResponseError, web};
 use std::time::Instant;
@@ -20,9 +20,7 @@ pub async fn record_metrics(
     let method = req.method().as_str().to_owned();
     let response = next.call(req).await?;
     if let Some(state) = state {
-        let route = response
-            .request()
-            .match_pattern()
+        let route = flagent_telemetry::route_pattern(response.request())
             .unwrap_or_else(|| "unmatched".to_owned());
         let status = response.status().as_u16().to_string();
         state
@@ -37,6 +35,42 @@ pub async fn record_metrics(
             .observe(start.elapsed().as_secs_f64());
     }
     Ok(response)
+}
+
+/// Trims trailing slashes and merges repeated ones before routing, as actix-web's
+/// `NormalizePath::trim()` does, but leaves an already tidy path (nearly every request's) untouched
+/// instead of copying it and running a regular expression over it.
+pub async fn normalize_path(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(uri) = tidy_uri(req.uri()) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+    next.call(req).await
+}
+
+/// The URI with its path tidied, or `None` when it is tidy already.
+fn tidy_uri(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let untidy = (path.len() > 1 && path.ends_with('/')) || path.contains("//");
+    if !untidy {
+        return None;
+    }
+    let mut tidy = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        tidy.push('/');
+        tidy.push_str(segment);
+    }
+    if tidy.is_empty() {
+        tidy.push('/');
+    }
+    if let Some(query) = uri.query() {
+        tidy.push('?');
+        tidy.push_str(query);
+    }
+    tidy.parse().ok()
 }
 
 /// Replaces the empty bodies of 404 and 405 answers from the router with our error shape.
@@ -71,4 +105,24 @@ fn rewrite<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, body).map_into_right_body::<B>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy_uri;
+
+    #[test]
+    fn tidy_paths_stay_and_untidy_ones_are_trimmed_and_merged() {
+        for tidy in ["/", "/api/v1/flags", "/api/v1/flags?x=1//"] {
+            assert_eq!(tidy_uri(&tidy.parse().unwrap()), None, "{tidy}");
+        }
+        for (untidy, expected) in [
+            ("/api/v1/flags/", "/api/v1/flags"),
+            ("//api///v1/flags//?a=b", "/api/v1/flags?a=b"),
+            ("///", "/"),
+        ] {
+            let uri = tidy_uri(&untidy.parse().unwrap()).expect(untidy);
+            assert_eq!(uri.to_string(), expected);
+        }
+    }
 }

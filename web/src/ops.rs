@@ -5,22 +5,36 @@ use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, ServiceConfig};
 use serde::Serialize;
+use std::sync::LazyLock;
 use utoipa::{OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
-/// Registers `/health`, `/metrics`, the OpenAPI document and the docs page; must come before the
-/// `/api/v1` scope, which would otherwise answer 404 for `/api/v1/openapi.json`.
+/// Registers `/health`, `/metrics` and the docs page, which reads the OpenAPI document from
+/// `/api/v1/openapi.json` (served in the `/api/v1` scope by [`configure_api_ops`]).
 pub(crate) fn configure_root_ops(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/metrics").route(web::get().to(metrics)))
         .service(web::resource("/api/docs").route(web::get().to(docs_redirect)))
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()));
+        .service(SwaggerUi::new("/api/docs/{_:.*}").config(Config::new(["/api/v1/openapi.json"])));
 }
 
-/// Registers `/health` and `/info` under `/api/v1`.
+/// Registers `/health`, `/info` and `/openapi.json` under `/api/v1`.
 pub(crate) fn configure_api_ops(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/info").route(web::get().to(info)));
+        .service(web::resource("/info").route(web::get().to(info)))
+        .service(web::resource("/openapi.json").route(web::get().to(openapi_document)));
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_document() -> HttpResponse {
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
 }
 
 /// Health of the server.

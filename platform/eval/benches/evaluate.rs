@@ -45,7 +45,7 @@ fn target_flag(id: i64) -> FlagConfig {
         .map(|(variant_id, key)| VariantConfig {
             id: variant_id,
             key: key.to_owned(),
-            attachment: json!({ "color": key, "limits": { "items": 10 } }),
+            attachment: json!({ "color": key, "limits": { "items": 10 } }).into(),
         })
         .collect();
     let segment = SegmentConfig {

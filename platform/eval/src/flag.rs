@@ -116,8 +116,8 @@ impl CompiledFlag {
         if let Some((yes, _)) = self.boolean_keys() {
             return Value::Bool(variant.key == yes);
         }
-        match variant.attachment.get("value") {
-            Some(value) if !value.is_null() => value.clone(),
+        match variant.attachment.field("value") {
+            Some(value) if !value.is_null() => value,
             _ => Value::String(variant.key.clone()),
         }
     }

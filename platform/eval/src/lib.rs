@@ -5,6 +5,7 @@
 //! whose [`Reason`] and debug log say what went wrong.
 //! The contract is `evaluation.md`; its vectors are the tests in `tests/vectors.rs`.
 
+mod attachment;
 mod bucketing;
 mod constraint;
 mod evaluate;
@@ -17,6 +18,7 @@ mod path;
 mod prerequisites;
 mod snapshot;
 
+pub use attachment::Attachment;
 pub use bucketing::bucket;
 pub use constraint::{ConstraintError, validate_constraint};
 pub use evaluate::{Evaluation, FlagRef, Request, evaluate};

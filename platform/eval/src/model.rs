@@ -4,6 +4,7 @@
 //! Nothing here is validated: [`crate::Snapshot::build`] compiles whatever it is given and the engine
 //! degrades bad parts (an invalid constraint never matches) instead of failing.
 
+use crate::Attachment;
 use serde::{Deserialize, Serialize};
 
 /// How a flag turns an entity id into a bucket in `0..1000`.
@@ -85,7 +86,7 @@ pub struct VariantConfig {
     pub key: String,
     /// Any JSON object (`null` when none).
     #[serde(default)]
-    pub attachment: serde_json::Value,
+    pub attachment: Attachment,
 }
 
 /// A segment of a flag in one environment.

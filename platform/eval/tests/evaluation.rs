@@ -202,8 +202,8 @@ fn evaluate_without_debug_returns_borrowed_variant_and_no_log() {
         .and_then(|f| f.config().variants.get(1));
     assert!(matches!((evaluation.variant, stored), (Some(a), Some(b)) if std::ptr::eq(a, b)));
     assert_eq!(
-        evaluation.variant.map(|v| &v.attachment),
-        Some(&json!({"variant": "two"}))
+        evaluation.variant.map(|v| v.attachment.to_value()),
+        Some(json!({"variant": "two"}))
     );
     assert_eq!(
         evaluation.flag.map(|f| (f.id(), f.key(), f.snapshot_id())),

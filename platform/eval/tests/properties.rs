@@ -291,7 +291,7 @@ fn variants() -> impl Strategy<Value = Vec<VariantConfig>> {
             .map(|id| VariantConfig {
                 id,
                 key: format!("v{id}"),
-                attachment: Value::Null,
+                attachment: Default::default(),
             })
             .collect()
     })

@@ -171,7 +171,7 @@ pub(crate) fn config(f: Flag, snapshots: &HashMap<i64, i64>) -> FlagConfig {
             .map(|v| VariantConfig {
                 id: v.id,
                 key: v.key,
-                attachment: v.attachment,
+                attachment: v.attachment.into(),
             })
             .collect(),
         segments: f.segments.into_iter().map(segment_config).collect(),

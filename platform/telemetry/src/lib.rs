@@ -7,7 +7,7 @@ mod metrics;
 mod span;
 
 pub use metrics::Metrics;
-pub use span::RootSpan;
+pub use span::{RootSpan, route_pattern};
 
 use std::sync::Once;
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};

@@ -45,7 +45,7 @@ impl Decision {
             segment_id: evaluation.segment_id,
             variant_id: variant.map(|v| v.id),
             variant_key: variant.map(|v| v.key.clone()),
-            variant_attachment: variant.map(|v| v.attachment.clone()),
+            variant_attachment: variant.map(|v| v.attachment.to_value()),
             reason: evaluation.reason,
             value,
             revision,

@@ -11,7 +11,7 @@ mod mail;
 pub use bootstrap::BootstrapKeys;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use flagent_auth::Authenticator;
@@ -531,7 +531,7 @@ fn serve(
             .wrap(flagent_web::json_errors())
             .wrap(from_fn(flagent_web::record_metrics))
             .wrap(Compress::default())
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(from_fn(flagent_web::normalize_path))
             .wrap(TracingLogger::<RootSpan>::new())
             .app_data(state.clone())
             .configure(|cfg| flagent_web::configure(cfg, &limits))
