@@ -173,6 +173,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What went wrong, for people.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)?;

@@ -29,6 +29,7 @@ mod snapshot;
 mod state;
 mod stream;
 mod transfer;
+mod ui;
 mod usage;
 
 pub use auth::{Auth, PlatformAdmin, SignedIn};
@@ -62,5 +63,6 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(ops::configure_api_ops),
     )
     .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep))
-    .configure(ops::configure_root_ops);
+    .configure(ops::configure_root_ops)
+    .configure(ui::configure_ui);
 }

@@ -23,7 +23,9 @@ pub struct NewFlag {
     pub key: Option<String>,
     /// Free text (required).
     pub description: String,
-    /// `simple_boolean_flag`, or none.
+    /// `simple_boolean_flag` (Flagr's: an `on` variant served to everyone), `boolean` (`on` served to
+    /// everyone, and `off`), `multivariate` (`control` served to everyone, and `treatment`),
+    /// `experiment` (`control` and `treatment`, 50/50 for everyone), or none.
     pub template: Option<String>,
     /// The bucketing algorithm (default `murmur3`).
     pub bucketing: Option<String>,
@@ -90,13 +92,18 @@ impl Flags {
         };
         let bucketing = validate::bucketing(new.bucketing.as_deref())?;
         let salt = validate::salt(new.salt.as_deref().unwrap_or(&key))?;
-        let template = new.template.filter(|t| !t.is_empty());
-        if let Some(t) = template.as_deref().filter(|t| *t != SIMPLE_BOOLEAN_FLAG) {
-            return Err(FlagsError::invalid(
-                "template",
-                format!("unknown template {t:?}; the only template is {SIMPLE_BOOLEAN_FLAG:?}"),
-            ));
-        }
+        let template = match new.template.as_deref().filter(|t| !t.is_empty()) {
+            Some(name) => Some(Template::named(name).ok_or_else(|| {
+                FlagsError::invalid(
+                    "template",
+                    format!(
+                        "unknown template {name:?}; templates are {}",
+                        Template::NAMES
+                    ),
+                )
+            })?),
+            None => None,
+        };
         let tx = self.db.scoped(scope).begin().await?;
         if tx.flag_by_key(scope.project_id().0, &key).await?.is_some() {
             return Err(FlagsError::FlagKeyTaken(key));
@@ -107,7 +114,7 @@ impl Flags {
             .insert_row(new_row(scope, key, description, salt, bucketing))
             .await
             .map_err(|e| key_taken_or(e, &taken))?;
-        init_states(&tx, &row, template.is_some()).await?;
+        init_states(&tx, &row, template).await?;
         let change = Change {
             action: "flag.create",
             before: None,
@@ -362,45 +369,74 @@ pub(crate) async fn set_state(tx: &TenantTx, flag_id: i64, env: i64, enabled: bo
     Ok(())
 }
 
-/// Gives a new flag a disabled state in every environment of its project, and with the boolean
-/// template an `on` variant served to everyone.
-async fn init_states(tx: &TenantTx, row: &flag::Model, boolean_template: bool) -> Result<()> {
+/// What a template gives a new flag: its variants, and in every environment one segment for everyone
+/// that shares them out as listed.
+#[derive(Debug, Clone, Copy)]
+struct Template {
+    /// Variant keys with their percent of the segment (summing to 100).
+    variants: &'static [(&'static str, i64)],
+    /// The segment's description.
+    segment: &'static str,
+}
+
+impl Template {
+    /// The template names, for messages.
+    const NAMES: &'static str =
+        "\"simple_boolean_flag\", \"boolean\", \"multivariate\", \"experiment\"";
+
+    fn named(name: &str) -> Option<Template> {
+        let (variants, segment): (&'static [(&'static str, i64)], _) = match name {
+            SIMPLE_BOOLEAN_FLAG => (&[("on", 100)], ""),
+            "boolean" => (&[("on", 100), ("off", 0)], "Everyone"),
+            "multivariate" => (&[("control", 100), ("treatment", 0)], "Everyone"),
+            "experiment" => (&[("control", 50), ("treatment", 50)], "Everyone"),
+            _ => return None,
+        };
+        Some(Template { variants, segment })
+    }
+}
+
+/// Gives a new flag a disabled state in every environment of its project, and what its template
+/// adds.
+async fn init_states(tx: &TenantTx, row: &flag::Model, template: Option<Template>) -> Result<()> {
     let envs = tx.environments_of_project(row.project_id).await?;
-    let on = if boolean_template {
-        Some(
-            tx.insert_row(variant::Model {
+    let mut variants = Vec::new();
+    for (key, percent) in template.map_or(&[][..], |t| t.variants) {
+        let variant = tx
+            .insert_row(variant::Model {
                 id: 0,
                 tenant_id: 0,
                 flag_id: row.id,
-                key: "on".to_owned(),
+                key: (*key).to_owned(),
                 attachment: serde_json::json!({}),
             })
-            .await?,
-        )
-    } else {
-        None
-    };
+            .await?;
+        variants.push((variant, *percent));
+    }
     for env in envs {
         set_state(tx, row.id, env.id, false).await?;
-        if let Some(on) = &on {
-            let seg = tx
-                .insert_row(segment::Model {
-                    id: 0,
-                    tenant_id: 0,
-                    flag_id: row.id,
-                    environment_id: env.id,
-                    description: String::new(),
-                    rank: 0,
-                    rollout_percent: 100,
-                })
-                .await?;
+        let Some(template) = template else {
+            continue;
+        };
+        let seg = tx
+            .insert_row(segment::Model {
+                id: 0,
+                tenant_id: 0,
+                flag_id: row.id,
+                environment_id: env.id,
+                description: template.segment.to_owned(),
+                rank: 0,
+                rollout_percent: 100,
+            })
+            .await?;
+        for (variant, percent) in &variants {
             tx.insert_row(distribution::Model {
                 id: 0,
                 tenant_id: 0,
                 segment_id: seg.id,
-                variant_id: on.id,
-                variant_key: on.key.clone(),
-                percent: 100,
+                variant_id: variant.id,
+                variant_key: variant.key.clone(),
+                percent: *percent,
             })
             .await?;
         }

@@ -18,7 +18,9 @@ pub(crate) struct CreateFlagRequest {
     /// Unique key; generated when absent.
     #[serde(default)]
     pub(crate) key: Option<String>,
-    /// `simple_boolean_flag` creates an `on` variant served to everyone.
+    /// `simple_boolean_flag` creates an `on` variant served to everyone; `boolean` adds `off` beside
+    /// it; `multivariate` creates `control` (served to everyone) and `treatment`; `experiment` splits
+    /// `control` and `treatment` 50/50. Each template's segment is in every environment.
     #[serde(default)]
     pub(crate) template: Option<String>,
     /// `murmur3` (default) or `flagr_crc32`.

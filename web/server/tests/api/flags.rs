@@ -102,6 +102,50 @@ async fn create_flag_with_simple_boolean_template_serves_on_in_every_environment
 }
 
 #[tokio::test]
+async fn create_flag_from_the_ui_templates_gives_their_variants_and_split_everywhere() {
+    let app = spawn_app().await;
+    for (template, expected) in [
+        ("boolean", [("on", 100), ("off", 0)]),
+        ("multivariate", [("control", 100), ("treatment", 0)]),
+        ("experiment", [("control", 50), ("treatment", 50)]),
+    ] {
+        let body = json!({"key": template, "description": "d", "template": template});
+        let flag = expect_ok(app.admin_post(FLAGS, body).await);
+        let keys: Vec<_> = flag["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["key"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys, expected.map(|(k, _)| k), "{template}");
+        for env in ["development", "production"] {
+            let flag = app.flag_json(env, id(&flag)).await;
+            assert_eq!(flag["enabled"], false, "{template} in {env}");
+            let segments = flag["segments"].as_array().unwrap();
+            assert_eq!(segments.len(), 1, "{template} in {env}: {flag}");
+            assert_eq!(segments[0]["description"], "Everyone");
+            assert_eq!(segments[0]["rolloutPercent"], 100);
+            let split: Vec<_> = segments[0]["distributions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["variantKey"].as_str().unwrap().to_owned(),
+                        d["percent"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            let wanted: Vec<_> = expected
+                .iter()
+                .map(|(k, p)| ((*k).to_owned(), *p))
+                .collect();
+            assert_eq!(split, wanted, "{template} in {env}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn create_flag_with_invalid_input_returns_400_and_creates_nothing() {
     let app = spawn_app().await;
     let cases = [

@@ -28,5 +28,6 @@ mod stream;
 mod tags_snapshots;
 mod tcp_proxy;
 mod transfer;
+mod ui;
 mod usage;
 mod variants;

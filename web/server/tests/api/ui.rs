@@ -1,0 +1,239 @@
+//! The admin UI's pages over HTTP: who is sent to sign in, what each role is shown, the security
+//! headers, and that a member of one tenant cannot read another's pages. (The browser suite in
+//! `web/ui/browser-tests` drives the same pages in Chromium.)
+
+use crate::helpers::{Session, TestApp, read, spawn_app};
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION};
+use reqwest::{Method, Response, redirect};
+use serde_json::json;
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn page(app: &TestApp, session: Option<&Session>, path: &str) -> Response {
+    let mut req = browser().get(format!("{}{path}", app.address));
+    if let Some(session) = session {
+        req = req.header("Cookie", format!("flagent_session={}", session.token));
+    }
+    req.send().await.expect("request")
+}
+
+async fn html(app: &TestApp, session: &Session, path: &str) -> (u16, String) {
+    let response = page(app, Some(session), path).await;
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// The key of the tenant the owner signs in to (tenant A).
+async fn tenant_a_key(app: &TestApp) -> String {
+    let (status, body) = app.try_login(&app.owner.email, &app.owner.password).await;
+    assert_eq!(status, 200, "{body}");
+    body["tenants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["id"].as_i64() == Some(app.a.id.0))
+        .and_then(|t| t["key"].as_str())
+        .expect("tenant A among the owner's tenants")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_and_brought_back() {
+    let app = spawn_app().await;
+    let response = page(&app, None, "/").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[LOCATION], "/ui");
+
+    let response = page(&app, None, "/ui/t/anything/flags?env=production").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()[LOCATION],
+        "/ui/login?next=%2Fui%2Ft%2Fanything%2Fflags%3Fenv%3Dproduction"
+    );
+
+    let response = page(&app, None, "/ui/login?next=%2Fui%2Ft%2Fx%2Fflags").await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self';") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.contains(r#"data-next="/ui/t/x/flags""#), "{body}");
+
+    // Only paths of the UI are followed after signing in: anything else would be an open redirect.
+    for next in [
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F%2Fevil.example",
+        "%2Fapi%2Fv1%2Fkeys",
+    ] {
+        let body = page(&app, None, &format!("/ui/login?next={next}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains(r#"data-next="/ui""#), "next={next}: {body}");
+    }
+
+    // An expired or forged session is sent to sign in, not shown an error.
+    let forged = Session {
+        user_id: 1,
+        email: "x@example.com".into(),
+        token: "not-a-token".into(),
+        csrf: String::new(),
+    };
+    let response = page(&app, Some(&forged), "/ui").await;
+    assert_eq!(response.status(), 303);
+    assert!(
+        response.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/ui/login")
+    );
+}
+
+#[tokio::test]
+async fn the_flags_page_shows_every_environment_and_edit_controls_only_to_writers() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let owner = app.owner_session().await;
+    let home = page(&app, Some(&owner), "/ui").await;
+    assert_eq!(home.status(), 303);
+    assert_eq!(
+        home.headers()[LOCATION],
+        format!("/ui/t/{tenant}/flags").as_str()
+    );
+
+    let flag = app.create_flag("new-checkout").await;
+    let id = flag["id"].as_i64().unwrap();
+    let (status, body) = app
+        .admin_prod(
+            Method::PUT,
+            &format!("/api/v1/flags/{id}/enabled"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/api/v1/flags",
+            Some(json!({"key": "dark-mode", "description": "Night <theme>"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let response = page(
+        &app,
+        Some(&owner),
+        &format!("/ui/t/{tenant}/flags?env=production"),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a style nonce in the policy");
+    assert!(
+        body.contains(&format!(r#"<style nonce="{nonce}">"#)),
+        "{body}"
+    );
+    assert!(body.contains("new-checkout") && body.contains("dark-mode"));
+    assert!(body.contains("Night &#60;theme&#62;") && !body.contains("Night <theme>"));
+    // new-checkout is on in production only; dark-mode is off everywhere.
+    let row = |key: &str| {
+        let start = body.find(&format!(">{key}</a>")).expect("the flag's row");
+        let end = body[start..].find("</tr>").unwrap() + start;
+        body[start..end].to_owned()
+    };
+    assert_eq!(
+        row("new-checkout").matches("status on").count(),
+        1,
+        "{}",
+        row("new-checkout")
+    );
+    assert_eq!(row("dark-mode").matches("status on").count(), 0);
+    assert!(body.contains("New flag"), "the owner may create flags");
+    assert!(
+        body.contains(
+            r#"aria-current="true"><span class="dot" aria-hidden="true"></span>Production"#
+        )
+    );
+
+    let (_, filtered) = html(&app, &owner, &format!("/ui/t/{tenant}/flags?q=NIGHT")).await;
+    assert!(filtered.contains("dark-mode") && !filtered.contains(">new-checkout<"));
+
+    let viewer = app.member("viewer@example.com", "viewer").await;
+    let (status, body) = html(&app, &viewer, &format!("/ui/t/{tenant}/flags")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("new-checkout"));
+    assert!(!body.contains("New flag") && !body.contains(r#"data-api="/api/v1/flags""#));
+}
+
+#[tokio::test]
+async fn a_member_of_one_tenant_cannot_read_another_tenants_pages() {
+    let app = spawn_app().await;
+    let (status, body) = read(
+        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
+            .json(&json!({"key": "b-secret", "description": "tenant B only"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let owner = app.owner_session().await;
+    for tenant in ["tenant-b".to_owned(), app.b.id.0.to_string()] {
+        let (status, body) = html(&app, &owner, &format!("/ui/t/{tenant}/flags")).await;
+        assert!(status == 403 || status == 404, "{tenant}: {status}");
+        assert!(
+            !body.contains("b-secret") && !body.contains("tenant B only"),
+            "{body}"
+        );
+    }
+    let response = page(&app, Some(&owner), "/ui/switch?tenant=..%2F..%2Fapi").await;
+    assert_eq!(response.headers()[LOCATION], "/ui/t/....api/flags");
+}
+
+#[tokio::test]
+async fn static_assets_are_cacheable_for_good_and_unknown_ones_are_not_found() {
+    let app = spawn_app().await;
+    let response = page(&app, None, "/ui/static/app.js").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(response.text().await.unwrap().contains("X-CSRF-Token"));
+    assert_eq!(
+        page(&app, None, "/ui/static/..%2FCargo.toml")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        page(&app, None, "/ui/static/nothing.css").await.status(),
+        404
+    );
+}

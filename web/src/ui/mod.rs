@@ -1,0 +1,187 @@
+//! The hosted admin UI under `/ui`: pages rendered on the server from the domain services, and the
+//! static assets they load.
+//!
+//! Invariants: a page only reads. Every change a page offers is a form that `app.js` submits to the
+//! JSON API with the session's CSRF token, so the API's validation, role checks and audit entries apply
+//! unchanged, and its error messages are what the form shows. Each page is authorised like an API read
+//! in the tenant its path names; edit controls are rendered only when the viewer's role grants the
+//! change in the page's environment. Every page answers with a strict Content-Security-Policy: scripts
+//! and styles from this server only, plus the one `<style>` element carrying the response's nonce.
+
+mod page;
+
+use crate::state::AppState;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::web::{self, Data, Path, Query, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse};
+use flagent_flags::FlagFilter;
+use flagent_types::EnvironmentId;
+use flagent_ui::{FlagRow, FlagsPage, LoginPage, asset, asset_version};
+use page::{PageQuery, Refusal, Viewer, html};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Registers `/` (which sends browsers to the UI) and the `/ui` pages.
+pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
+    cfg.route("/", web::get().to(root)).service(
+        web::scope("/ui")
+            .route("", web::get().to(home))
+            .route("/login", web::get().to(login))
+            .route("/switch", web::get().to(switch))
+            .route("/static/{name}", web::get().to(static_asset))
+            .route("/t/{tenant}/flags", web::get().to(flags)),
+    );
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+async fn root() -> HttpResponse {
+    see_other("/ui")
+}
+
+/// The first tenant's flags for a signed-in user; the sign-in page otherwise.
+async fn home(req: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, Refusal> {
+    let tenants = page::tenants_of_viewer(&req, &state).await?;
+    match tenants.first() {
+        Some(first) => Ok(see_other(&format!("/ui/t/{first}/flags"))),
+        None => Err(Refusal::problem(
+            403,
+            "No organisation",
+            "You are not a member of any organisation. Ask an administrator for an invitation.",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse {
+    // Only paths under /ui: an absolute URL here would make the page an open redirect.
+    let next = query
+        .into_inner()
+        .next
+        .filter(|n| n.starts_with("/ui") && !n.starts_with("//"))
+        .unwrap_or_else(|| "/ui".to_owned());
+    html(
+        &LoginPage {
+            next,
+            signup_enabled: state.signup.enabled,
+            assets: asset_version(),
+        },
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+struct SwitchQuery {
+    tenant: String,
+}
+
+/// The tenant switcher's target (a GET form, so it works without script).
+async fn switch(query: Query<SwitchQuery>) -> HttpResponse {
+    let tenant: String = query
+        .tenant
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect();
+    see_other(&format!("/ui/t/{tenant}/flags"))
+}
+
+async fn static_asset(name: Path<String>) -> HttpResponse {
+    match asset(&name) {
+        Some(asset) => HttpResponse::Ok()
+            .content_type(asset.content_type)
+            .insert_header(CacheControl(vec![
+                CacheDirective::Public,
+                CacheDirective::MaxAge(31_536_000),
+                CacheDirective::Extension("immutable".into(), None),
+            ]))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .body(asset.body),
+        None => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("no such file"),
+    }
+}
+
+#[derive(Deserialize)]
+struct FlagsQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tag: String,
+}
+
+/// The project's flags in the current environment, with each one's state in every environment.
+async fn flags(
+    req: HttpRequest,
+    state: Data<AppState>,
+    tenant: Path<String>,
+    query: Query<FlagsQuery>,
+) -> Result<HttpResponse, Refusal> {
+    let query = query.into_inner();
+    let viewer = Viewer::of(&req, &state, &tenant, &query.page, "flags", "Flags").await?;
+    let all = state
+        .flags
+        .list_flags(&viewer.scope, &FlagFilter::default())
+        .await
+        .map_err(|e| Refusal::from_api(e.into()))?;
+    let cache = state.flags.cache();
+    let snapshots: Vec<_> = viewer
+        .shell
+        .environments
+        .iter()
+        .map(|e| cache.snapshot(viewer.scope.tenant_id(), EnvironmentId(e.id)))
+        .collect();
+    let tags: BTreeSet<String> = all
+        .iter()
+        .flat_map(|f| f.tags.iter().map(|t| t.value.clone()))
+        .collect();
+    let needle = query.q.trim().to_lowercase();
+    let total = all.len();
+    let flags = all
+        .into_iter()
+        .filter(|f| {
+            needle.is_empty()
+                || f.key.to_lowercase().contains(&needle)
+                || f.description.to_lowercase().contains(&needle)
+        })
+        .filter(|f| query.tag.is_empty() || f.tags.iter().any(|t| t.value == query.tag))
+        .map(|f| FlagRow {
+            enabled: snapshots
+                .iter()
+                .map(|s| {
+                    s.as_ref()
+                        .and_then(|s| s.flag_by_id(f.id))
+                        .is_some_and(|c| c.enabled())
+                })
+                .collect(),
+            id: f.id,
+            key: f.key,
+            description: f.description,
+            tags: f.tags.into_iter().map(|t| t.value).collect(),
+            updated_at: f.updated_at,
+            updated_by: f.updated_by,
+        })
+        .collect();
+    let nonce = viewer.shell.nonce.clone();
+    Ok(html(
+        &FlagsPage {
+            shell: viewer.shell,
+            flags,
+            total,
+            query: query.q,
+            tag: query.tag,
+            tags: tags.into_iter().collect(),
+        },
+        Some(&nonce),
+    ))
+}
