@@ -44,6 +44,21 @@ impl Viewer {
         section: &'static str,
         title: &str,
     ) -> Result<Viewer, Refusal> {
+        let need = Need::of::<perm::Read>();
+        Viewer::needing(req, state, tenant, query, section, title, need).await
+    }
+
+    /// Like [`Viewer::of`], for a page that reads what `need` guards (the API's permission for the
+    /// same read): a viewer whose role lacks it is refused with a 403 page.
+    pub(crate) async fn needing(
+        req: &HttpRequest,
+        state: &AppState,
+        tenant: &str,
+        query: &PageQuery,
+        section: &'static str,
+        title: &str,
+        need: Need,
+    ) -> Result<Viewer, Refusal> {
         let cookie = session_cookie(req)?;
         let credentials = Credentials {
             session_cookie: Some(&cookie),
@@ -54,7 +69,7 @@ impl Viewer {
         };
         let authenticated = state
             .auth
-            .authenticate(credentials, Need::of::<perm::Read>())
+            .authenticate(credentials, need)
             .await
             .map_err(|e| Refusal::from_api(ApiError::from(e)).or_sign_in(req))?;
         let scope = authenticated.scope;

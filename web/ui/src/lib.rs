@@ -8,7 +8,9 @@
 //! role allows the change, and submits to the JSON API, which checks the role again.
 
 mod assets;
+mod settings;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
+pub use settings::*;
 pub use views::*;

@@ -29,5 +29,6 @@ mod tags_snapshots;
 mod tcp_proxy;
 mod transfer;
 mod ui;
+mod ui_settings;
 mod usage;
 mod variants;
