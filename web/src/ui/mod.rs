@@ -8,7 +8,10 @@
 //! change in the page's environment. Every page answers with a strict Content-Security-Policy: scripts
 //! and styles from this server only, plus the one `<style>` element carrying the response's nonce.
 
+mod account;
+mod flag;
 mod page;
+mod settings;
 
 use crate::state::AppState;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
@@ -23,14 +26,26 @@ use std::collections::BTreeSet;
 
 /// Registers `/` (which sends browsers to the UI) and the `/ui` pages.
 pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
-    cfg.route("/", web::get().to(root)).service(
-        web::scope("/ui")
-            .route("", web::get().to(home))
-            .route("/login", web::get().to(login))
-            .route("/switch", web::get().to(switch))
-            .route("/static/{name}", web::get().to(static_asset))
-            .route("/t/{tenant}/flags", web::get().to(flags)),
-    );
+    cfg.route("/", web::get().to(root))
+        .route("/verify-email", web::get().to(account::verify_email))
+        .route("/reset-password", web::get().to(account::reset_password))
+        .service(
+            web::scope("/ui")
+                .route("", web::get().to(home))
+                .route("/login", web::get().to(login))
+                .route("/signup", web::get().to(account::signup))
+                .route("/signup/sent", web::get().to(account::signup_sent))
+                .route("/forgot-password", web::get().to(account::forgot_password))
+                .route("/forgot-password/sent", web::get().to(account::reset_sent))
+                .route("/switch", web::get().to(switch))
+                .route("/static/{name}", web::get().to(static_asset))
+                .route("/t/{tenant}/flags", web::get().to(flags))
+                .route("/t/{tenant}/flags/{id}", web::get().to(flag::flag))
+                .route("/t/{tenant}/debug", web::get().to(flag::debug))
+                .route("/t/{tenant}/keys", web::get().to(settings::keys))
+                .route("/t/{tenant}/members", web::get().to(settings::members))
+                .route("/t/{tenant}/audit", web::get().to(settings::audit)),
+        );
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -59,12 +74,16 @@ async fn home(req: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, R
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    #[serde(default)]
+    verified: Option<String>,
+    #[serde(default)]
+    reset: Option<String>,
 }
 
 async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse {
+    let query = query.into_inner();
     // Only paths under /ui: an absolute URL here would make the page an open redirect.
     let next = query
-        .into_inner()
         .next
         .filter(|n| n.starts_with("/ui") && !n.starts_with("//"))
         .unwrap_or_else(|| "/ui".to_owned());
@@ -72,6 +91,8 @@ async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse 
         &LoginPage {
             next,
             signup_enabled: state.signup.enabled,
+            verified: query.verified.is_some(),
+            reset: query.reset.is_some(),
             assets: asset_version(),
         },
         None,

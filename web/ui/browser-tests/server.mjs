@@ -48,10 +48,11 @@ function cleanEnv() {
 }
 
 /**
- * Starts the server and resolves once `GET /health` answers 200.
+ * Starts the server and resolves once `GET /health` answers 200. `options.env` adds or overrides
+ * environment variables (say, `FLAGENT_AUTH__SIGNUP_ENABLED: 'true'`).
  * @returns {Promise<{url: string, port: number, dir: string, log: () => string, stop: () => Promise<void>}>}
  */
-export async function startServer() {
+export async function startServer(options = {}) {
   const bin = process.env.FLAGENT_BIN || join(REPO, 'target', 'debug', 'flagent');
   const dir = mkdtempSync(join(tmpdir(), 'flagent-browser-'));
   const logPath = join(dir, 'flagent.log');
@@ -77,6 +78,7 @@ export async function startServer() {
       FLAGENT_BOOTSTRAP__EVALUATION_KEY: EVALUATION_KEY,
       RUST_LOG: process.env.RUST_LOG || 'info',
       NO_COLOR: '1', // plain text in the log the tests print
+      ...(options.env ?? {}),
     },
   });
   closeSync(out);

@@ -4,91 +4,21 @@
 // Each test gets its own browser context (no shared cookies) against one server with a fresh database.
 // A failing test leaves a screenshot `failed-<test>.png` and prints the tail of the server's log.
 
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, OWNER } from './server.mjs';
-import { launchBrowser, screenshot, watch } from './browser.mjs';
+import { OWNER } from './server.mjs';
+import { screenshot } from './browser.mjs';
+import { heading, messages, signIn, uiSuite } from './harness.mjs';
 
-/** How long one locator or navigation waits for its condition. */
-const TIMEOUT_MS = 15_000;
-
-let server;
-let browser;
-let failed = false;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  if (server) {
-    if (failed) {
-      const tail = server.log().split('\n').slice(-100).join('\n');
-      console.error(`--- the server's log (last 100 lines) ---\n${tail}\n--- end of the server's log ---`);
-    }
-    await server.stop();
-  }
-});
-
-/**
- * A test with a fresh page; after `body` passes, the page must have shown at least one HTML document,
- * and none of the watcher's problems.
- */
-function uiTest(name, body) {
-  test(name, async () => {
-    const context = await browser.newContext();
-    context.setDefaultTimeout(TIMEOUT_MS);
-    context.setDefaultNavigationTimeout(TIMEOUT_MS);
-    const page = await context.newPage();
-    const watcher = await watch(page);
-    let bodyPassed = false;
-    try {
-      await body(page);
-      bodyPassed = true;
-      assert.ok(watcher.documents.length > 0, 'no HTML page was loaded, so none was checked');
-      assert.deepEqual(await watcher.problems(), [], 'the pages misbehaved');
-    } catch (err) {
-      failed = true;
-      const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-      await screenshot(page, `failed-${slug}`).catch(() => {});
-      const problems = bodyPassed ? [] : await watcher.problems();
-      if (problems.length && err instanceof Error) err.message += `\nalso seen on the page:\n  ${problems.join('\n  ')}`;
-      throw err;
-    } finally {
-      await context.close();
-    }
-  });
-}
+const uiTest = uiSuite();
 
 /** Opens the login page and checks that it answered 200. */
-async function openLogin(page) {
+async function openLogin(page, server) {
   const response = await page.goto(`${server.url}/ui/login`);
   assert.equal(response.status(), 200, `GET /ui/login answered ${response.status()}`);
 }
 
-/** The page's only <h1>, trimmed. */
-async function heading(page) {
-  const h1 = page.locator('h1');
-  await h1.waitFor();
-  return (await h1.innerText()).trim();
-}
-
-/** Elements with role="alert" that say something (an empty live region waiting for a message is fine). */
-function messages(page) {
-  return page.getByRole('alert').filter({ hasText: /\S/ });
-}
-
-/** Fills the sign-in form and submits it. */
-async function signIn(page, email, password) {
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-uiTest('the login page shows the sign-in form', async (page) => {
-  await openLogin(page);
+uiTest('the login page shows the sign-in form', async (page, server) => {
+  await openLogin(page, server);
   assert.equal(await heading(page), 'Sign in');
 
   const email = page.getByLabel('Email', { exact: true });
@@ -106,8 +36,8 @@ uiTest('the login page shows the sign-in form', async (page) => {
   await screenshot(page, 'login');
 });
 
-uiTest('a wrong password keeps the user on the login page with the server\'s message', async (page) => {
-  await openLogin(page);
+uiTest('a wrong password keeps the user on the login page with the server\'s message', async (page, server) => {
+  await openLogin(page, server);
   const alert = messages(page);
   assert.equal(await alert.count(), 0, 'the fresh login page already shows an alert');
 
@@ -124,8 +54,8 @@ uiTest('a wrong password keeps the user on the login page with the server\'s mes
   await screenshot(page, 'login-error');
 });
 
-uiTest('the owner signs in and lands on the flags page', async (page) => {
-  await openLogin(page);
+uiTest('the owner signs in and lands on the flags page', async (page, server) => {
+  await openLogin(page, server);
   await signIn(page, OWNER.email, OWNER.password);
 
   await page.waitForURL((url) => url.pathname.startsWith('/ui/t/') && url.pathname.endsWith('/flags'));
@@ -136,8 +66,8 @@ uiTest('the owner signs in and lands on the flags page', async (page) => {
 });
 
 /** Signs the owner in and opens the sidebar's `section` link; checks the page's heading. */
-async function openSettings(page, section) {
-  await openLogin(page);
+async function openSettings(page, server, section) {
+  await openLogin(page, server);
   await signIn(page, OWNER.email, OWNER.password);
   await page.waitForURL((url) => url.pathname.endsWith('/flags'));
   await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: section, exact: true }).click();
@@ -147,9 +77,9 @@ async function openSettings(page, section) {
   assert.equal((await current.innerText()).trim(), section, 'the sidebar marks another section');
 }
 
-uiTest('the owner creates an API key, sees it once, copies it and revokes it', async (page) => {
+uiTest('the owner creates an API key, sees it once, copies it and revokes it', async (page, server) => {
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
-  await openSettings(page, 'API keys');
+  await openSettings(page, server, 'API keys');
 
   await page.getByText('New API key', { exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill('browser-test key');
@@ -185,8 +115,8 @@ uiTest('the owner creates an API key, sees it once, copies it and revokes it', a
   await screenshot(page, 'keys');
 });
 
-uiTest('the owner invites a member and finds it in the audit log and its export', async (page) => {
-  await openSettings(page, 'Members');
+uiTest('the owner invites a member and finds it in the audit log and its export', async (page, server) => {
+  await openSettings(page, server, 'Members');
   assert.ok(await page.locator('tbody tr', { hasText: OWNER.email }).isVisible(), 'the owner is not listed');
 
   await page.getByText('Invite someone', { exact: true }).click();

@@ -116,6 +116,55 @@ pub struct LoginPage {
     pub next: String,
     /// Whether self-service signup is open.
     pub signup_enabled: bool,
+    /// Whether the visitor just confirmed their email address.
+    pub verified: bool,
+    /// Whether the visitor just changed their password.
+    pub reset: bool,
+    /// [`crate::asset_version`].
+    pub assets: &'static str,
+}
+
+/// `/ui/signup`.
+#[derive(Debug, Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    /// [`crate::asset_version`].
+    pub assets: &'static str,
+}
+
+/// A one-form account page: confirming an email address, asking for a reset link, or setting a new
+/// password with a mailed token.
+#[derive(Debug, Template)]
+#[template(path = "token.html")]
+pub struct TokenPage {
+    /// The heading.
+    pub heading: &'static str,
+    /// What the page does.
+    pub intro: &'static str,
+    /// The API path the form posts to.
+    pub api: &'static str,
+    /// Where to go after it succeeds.
+    pub next: &'static str,
+    /// The mailed token (`""` when the form asks for none).
+    pub token: String,
+    /// Whether the form asks for an email address.
+    pub asks_email: bool,
+    /// Whether the form asks for a new password.
+    pub asks_password: bool,
+    /// The button's text.
+    pub action: &'static str,
+    /// [`crate::asset_version`].
+    pub assets: &'static str,
+}
+
+/// A page that only says something (a mail was sent).
+#[derive(Debug, Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    /// The heading.
+    pub heading: &'static str,
+    /// The message.
+    pub message: &'static str,
     /// [`crate::asset_version`].
     pub assets: &'static str,
 }
@@ -155,6 +204,254 @@ pub struct FlagsPage {
     pub tag: String,
     /// Every tag used in the project, for the filter.
     pub tags: Vec<String>,
+}
+
+/// A constraint operator as the editor offers it: its name, what it means, and an example value.
+#[derive(Debug, Clone, Copy)]
+pub struct OperatorChoice {
+    /// `EQ`, `IN`, …
+    pub name: &'static str,
+    /// What it tests, for people.
+    pub label: &'static str,
+    /// An example literal of the kind it takes.
+    pub example: &'static str,
+}
+
+/// Every operator the engine knows, in the order the editor lists them.
+pub const OPERATORS: &[OperatorChoice] = &[
+    OperatorChoice {
+        name: "EQ",
+        label: "equals",
+        example: "\"CA\"  or  18  or  true",
+    },
+    OperatorChoice {
+        name: "NEQ",
+        label: "does not equal",
+        example: "\"CA\"",
+    },
+    OperatorChoice {
+        name: "IN",
+        label: "is one of",
+        example: "[\"CA\", \"US\"]",
+    },
+    OperatorChoice {
+        name: "NOTIN",
+        label: "is none of",
+        example: "[\"CA\", \"US\"]",
+    },
+    OperatorChoice {
+        name: "LT",
+        label: "is less than",
+        example: "18  or  semver:\"2.0.0\"  or  time:\"2026-01-01T00:00:00Z\"",
+    },
+    OperatorChoice {
+        name: "LTE",
+        label: "is at most",
+        example: "18  or  semver:\"2.0.0\"",
+    },
+    OperatorChoice {
+        name: "GT",
+        label: "is greater than",
+        example: "18  or  semver:\"2.0.0\"",
+    },
+    OperatorChoice {
+        name: "GTE",
+        label: "is at least",
+        example: "18  or  semver:\"2.1.0\"",
+    },
+    OperatorChoice {
+        name: "CONTAINS",
+        label: "contains",
+        example: "\"beta\"",
+    },
+    OperatorChoice {
+        name: "NOTCONTAINS",
+        label: "does not contain",
+        example: "\"beta\"",
+    },
+    OperatorChoice {
+        name: "STARTS_WITH",
+        label: "starts with",
+        example: "\"https://\"",
+    },
+    OperatorChoice {
+        name: "ENDS_WITH",
+        label: "ends with",
+        example: "\"@example.com\"",
+    },
+    OperatorChoice {
+        name: "EREG",
+        label: "matches the regex",
+        example: "\"^[a-z]+@example\\\\.com$\"",
+    },
+    OperatorChoice {
+        name: "NEREG",
+        label: "does not match the regex",
+        example: "\"^test-\"",
+    },
+];
+
+/// A variant as the flag page shows it.
+#[derive(Debug, Clone)]
+pub struct VariantView {
+    /// Its id.
+    pub id: i64,
+    /// Its key.
+    pub key: String,
+    /// Its attachment as indented JSON.
+    pub attachment: String,
+}
+
+/// A constraint as the flag page shows it.
+#[derive(Debug, Clone)]
+pub struct ConstraintView {
+    /// Its id.
+    pub id: i64,
+    /// The property path.
+    pub property: String,
+    /// The operator.
+    pub operator: String,
+    /// The typed literal as written.
+    pub value: String,
+}
+
+/// One variant's share of a segment (0 when the segment gives it none).
+#[derive(Debug, Clone)]
+pub struct ShareView {
+    /// The variant's id.
+    pub variant_id: i64,
+    /// The variant's key.
+    pub variant_key: String,
+    /// Percent of the segment's entities.
+    pub percent: i64,
+}
+
+/// A segment as the flag page shows it.
+#[derive(Debug, Clone)]
+pub struct SegmentView {
+    /// Its id.
+    pub id: i64,
+    /// Its description.
+    pub description: String,
+    /// Percent of matching entities it serves.
+    pub rollout_percent: i64,
+    /// Its constraints, all of which must hold.
+    pub constraints: Vec<ConstraintView>,
+    /// Every variant's share, in the flag's variant order.
+    pub shares: Vec<ShareView>,
+}
+
+/// `/ui/t/{tenant}/flags/{id}`: one flag in the page's environment.
+#[derive(Debug, Template)]
+#[template(path = "flag.html")]
+pub struct FlagPage {
+    /// The frame.
+    pub shell: Shell,
+    /// The flag's id.
+    pub id: i64,
+    /// Its key.
+    pub key: String,
+    /// Its description.
+    pub description: String,
+    /// Whether it is on in this environment.
+    pub enabled: bool,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its variants.
+    pub variants: Vec<VariantView>,
+    /// Its segments here, in evaluation order.
+    pub segments: Vec<SegmentView>,
+    /// When it last changed, and by whom.
+    pub updated_at: String,
+    /// Who changed it last.
+    pub updated_by: String,
+    /// Whether changes here ask for confirmation first (the `production` environment).
+    pub guarded: bool,
+    /// The operators, for the constraint editor.
+    pub operators: &'static [OperatorChoice],
+}
+
+impl FlagPage {
+    /// The flag's API path.
+    pub fn api(&self) -> String {
+        format!("/api/v1/flags/{}", self.id)
+    }
+
+    /// The question asked before a change here, or `""` when none is asked.
+    pub fn confirm(&self, what: &str) -> String {
+        if self.guarded {
+            let environment = self
+                .shell
+                .current_environment()
+                .map_or(self.shell.environment.as_str(), |e| e.name.as_str());
+            format!("{what} in {environment}?")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A flag the Debug Console can pick.
+#[derive(Debug, Clone)]
+pub struct FlagChoice {
+    /// Its key.
+    pub key: String,
+    /// Whether it is the one picked.
+    pub selected: bool,
+}
+
+/// One flag's result in the Debug Console.
+#[derive(Debug, Clone)]
+pub struct DebugResult {
+    /// The flag's key.
+    pub flag_key: String,
+    /// The flag's id, when found.
+    pub flag_id: Option<i64>,
+    /// The variant picked.
+    pub variant_key: Option<String>,
+    /// Its attachment as indented JSON.
+    pub attachment: Option<String>,
+    /// The engine's reason (`TARGETING_MATCH`, `SPLIT`, …).
+    pub reason: &'static str,
+    /// The segment that matched.
+    pub segment_id: Option<i64>,
+    /// The engine's summary line.
+    pub summary: String,
+    /// Per segment visited, in order.
+    pub segments: Vec<SegmentLog>,
+}
+
+/// What happened in one segment of an evaluation.
+#[derive(Debug, Clone)]
+pub struct SegmentLog {
+    /// The segment's id.
+    pub segment_id: i64,
+    /// The engine's message: which constraint failed and why, or the bucket and the variant window.
+    pub message: String,
+    /// Whether this segment decided the result.
+    pub matched: bool,
+}
+
+/// `/ui/t/{tenant}/debug`: evaluate flags for an entity and context, with the engine's reasons.
+#[derive(Debug, Template)]
+#[template(path = "debug.html")]
+pub struct DebugPage {
+    /// The frame.
+    pub shell: Shell,
+    /// The flags to pick from (an empty key means every flag).
+    pub flags: Vec<FlagChoice>,
+    /// Whether every flag was asked for.
+    pub all: bool,
+    /// The entity id asked for.
+    pub entity_id: String,
+    /// The context as typed.
+    pub context: String,
+    /// Why the request could not be evaluated (bad JSON, say).
+    pub problem: Option<String>,
+    /// The results, once asked.
+    pub results: Vec<DebugResult>,
+    /// Whether an evaluation was asked for.
+    pub asked: bool,
 }
 
 /// A page that could not be shown: not found, or not allowed.

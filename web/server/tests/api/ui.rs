@@ -23,14 +23,26 @@ async fn page(app: &TestApp, session: Option<&Session>, path: &str) -> Response 
     req.send().await.expect("request")
 }
 
-async fn html(app: &TestApp, session: &Session, path: &str) -> (u16, String) {
+/// A page as `session` sees it: status and HTML. Every page answered 200 must carry the strict
+/// Content-Security-Policy.
+pub(crate) async fn html(app: &TestApp, session: &Session, path: &str) -> (u16, String) {
     let response = page(app, Some(session), path).await;
     let status = response.status().as_u16();
+    if status == 200 {
+        let csp = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self';") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+    }
     (status, response.text().await.expect("body"))
 }
 
 /// The key of the tenant the owner signs in to (tenant A).
-async fn tenant_a_key(app: &TestApp) -> String {
+pub(crate) async fn tenant_a_key(app: &TestApp) -> String {
     let (status, body) = app.try_login(&app.owner.email, &app.owner.password).await;
     assert_eq!(status, 200, "{body}");
     body["tenants"]
@@ -235,5 +247,163 @@ async fn static_assets_are_cacheable_for_good_and_unknown_ones_are_not_found() {
     assert_eq!(
         page(&app, None, "/ui/static/nothing.css").await.status(),
         404
+    );
+}
+
+/// Creates a flag from the experiment template in tenant A; returns its id.
+async fn experiment_flag(app: &TestApp, key: &str) -> i64 {
+    let (status, flag) = app
+        .admin(
+            Method::POST,
+            "/api/v1/flags",
+            Some(json!({"key": key, "description": "d", "template": "experiment"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{flag}");
+    flag["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_flag_page_offers_editing_to_writers_only_and_only_for_the_tenants_own_flags() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let id = experiment_flag(&app, "split").await;
+    let owner = app.owner_session().await;
+    let path = format!("/ui/t/{tenant}/flags/{id}?env=production");
+    let (status, body) = html(&app, &owner, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Everyone") && body.contains(">control</label>"));
+    assert!(body.contains(&format!(r#"data-api="/api/v1/flags/{id}/segments/"#)));
+    // Production asks before a change; the question names the environment.
+    assert!(
+        body.contains(r#"data-confirm="Turn this flag on in Production?""#),
+        "{body}"
+    );
+
+    let viewer = app.member("reader@example.com", "viewer").await;
+    let (status, body) = html(&app, &viewer, &path).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Everyone") && body.contains("control"));
+    assert!(
+        !body.contains("data-api=\"/api/v1/flags"),
+        "a viewer gets no edit forms"
+    );
+
+    // Tenant B's flag through tenant A's pages: not found, and nothing of it shown.
+    let (status, b_flag) = read(
+        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
+            .json(&json!({"key": "b-only", "description": "secret of b"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{b_flag}");
+    let b_id = b_flag["id"].as_i64().unwrap();
+    let (status, body) = html(&app, &owner, &format!("/ui/t/{tenant}/flags/{b_id}")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("b-only") && !body.contains("secret of b"));
+}
+
+#[tokio::test]
+async fn the_debug_console_explains_an_evaluation_and_refuses_bad_context_politely() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let id = experiment_flag(&app, "split").await;
+    let (status, body) = app
+        .admin(
+            Method::PUT,
+            &format!("/api/v1/flags/{id}/enabled"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let owner = app.owner_session().await;
+    let (_, expected) = app
+        .call(
+            &app.a.admin,
+            Some("development"),
+            Method::POST,
+            "/api/v1/evaluation",
+            Some(
+                json!({"flagKey": "split", "entityID": "user-7", "entityContext": {"plan": "pro"}}),
+            ),
+        )
+        .await;
+    let variant = expected["variantKey"]
+        .as_str()
+        .expect("a variant")
+        .to_owned();
+
+    let context = "%7B%22plan%22%3A%22pro%22%7D";
+    let (status, body) = html(
+        &app,
+        &owner,
+        &format!("/ui/t/{tenant}/debug?env=development&flag=split&entity=user-7&context={context}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!(
+            r#"variant <strong class="flag-key">{variant}</strong>"#
+        )),
+        "{body}"
+    );
+    assert!(body.contains(r#"<span class="reason">SPLIT</span>"#));
+    assert!(body.contains("bucket ") && body.contains(r#"<li class="matched">"#));
+
+    let (status, body) = html(
+        &app,
+        &owner,
+        &format!("/ui/t/{tenant}/debug?env=development&flag=split&entity=user-7&context=%7Bnope"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("The context is not valid JSON"), "{body}");
+    assert!(!body.contains("<h2 id=\"results-h\">"));
+}
+
+#[tokio::test]
+async fn the_signed_out_account_pages_carry_the_mailed_token_and_follow_the_signup_switch() {
+    let app = spawn_app().await;
+    let response = page(&app, None, "/verify-email?token=abc%22%3E%3Cscript%3E").await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(body.contains(r#"data-api="/api/v1/auth/verify-email""#));
+    assert!(
+        body.contains(r#"name="token" value="abc&#34;&#62;&#60;script&#62;""#),
+        "{body}"
+    );
+
+    let body = page(&app, None, "/reset-password?token=t0k3n")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains(r#"data-api="/api/v1/auth/password/reset""#));
+    assert!(body.contains(r#"value="t0k3n""#) && body.contains(r#"type="password""#));
+
+    let body = page(&app, None, "/ui/login?verified=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("Your email address is confirmed"));
+
+    // The test application has signup closed unless a test opens it.
+    let closed = crate::helpers::spawn_app_with(|s| s.auth.signup_enabled = false).await;
+    let response = page(&closed, None, "/ui/signup").await;
+    assert_eq!(response.status(), 404);
+    let login = page(&closed, None, "/ui/login").await.text().await.unwrap();
+    assert!(!login.contains("/ui/signup"));
+    let open = crate::helpers::spawn_app_with(|s| s.auth.signup_enabled = true).await;
+    let response = page(&open, None, "/ui/signup").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"data-api="/api/v1/signup""#)
     );
 }

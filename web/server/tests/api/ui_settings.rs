@@ -2,53 +2,10 @@
 //! real data to those whose role grants the matching API read, controls only to those who may
 //! change it, nothing to other roles or other tenants, and never a key's plaintext.
 
-use crate::helpers::{Session, TestApp, read, spawn_app};
-use reqwest::header::CONTENT_SECURITY_POLICY;
-use reqwest::{Method, redirect};
+use crate::helpers::{TestApp, read, spawn_app};
+use crate::ui::{html, tenant_a_key};
+use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-async fn html(app: &TestApp, session: &Session, path: &str) -> (u16, String) {
-    let response = browser()
-        .get(format!("{}{path}", app.address))
-        .header("Cookie", format!("flagent_session={}", session.token))
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    if status == 200 {
-        let csp = response.headers()[CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            csp.contains("script-src 'self';") && !csp.contains("unsafe"),
-            "{csp}"
-        );
-    }
-    (status, response.text().await.expect("body"))
-}
-
-/// The key of tenant A, as the owner's sign-in answer names it.
-async fn tenant_a_key(app: &TestApp) -> String {
-    let (status, body) = app.try_login(&app.owner.email, &app.owner.password).await;
-    assert_eq!(status, 200, "{body}");
-    body["tenants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["id"].as_i64() == Some(app.a.id.0))
-        .and_then(|t| t["key"].as_str())
-        .expect("tenant A among the owner's tenants")
-        .to_owned()
-}
 
 /// Creates a key in tenant A through the API; returns its answer (with the plaintext).
 async fn create_key(app: &TestApp, body: Value) -> Value {

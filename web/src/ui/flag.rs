@@ -1,0 +1,231 @@
+//! The flag page and the Debug Console.
+
+use super::page::{PageQuery, Refusal, Viewer, html};
+use crate::state::AppState;
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use flagent_eval::{FlagRef, Request, evaluate};
+use flagent_flags::FlagFilter;
+use flagent_types::{Permission, Principal, perm};
+use flagent_ui::{
+    ConstraintView, DebugPage, DebugResult, FlagChoice, FlagPage, OPERATORS, SegmentLog,
+    SegmentView, ShareView, VariantView,
+};
+use serde::Deserialize;
+
+/// The environment whose changes ask for confirmation first.
+const GUARDED_ENVIRONMENT: &str = "production";
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// One flag in the page's environment: its variants, and its segments with their constraints and
+/// distributions, editable by writers.
+pub(super) async fn flag(
+    req: HttpRequest,
+    state: Data<AppState>,
+    path: Path<(String, i64)>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, Refusal> {
+    let (tenant, id) = path.into_inner();
+    let viewer = Viewer::of(&req, &state, &tenant, &query, "flags", "Flag").await?;
+    let flag = state
+        .flags
+        .flag(&viewer.scope, id)
+        .await
+        .map_err(|e| Refusal::from_api(e.into()))?;
+    let segments = flag
+        .segments
+        .iter()
+        .map(|s| SegmentView {
+            id: s.id,
+            description: s.description.clone(),
+            rollout_percent: s.rollout_percent,
+            constraints: s
+                .constraints
+                .iter()
+                .map(|c| ConstraintView {
+                    id: c.id,
+                    property: c.property.clone(),
+                    operator: c.operator.clone(),
+                    value: c.value.clone(),
+                })
+                .collect(),
+            shares: flag
+                .variants
+                .iter()
+                .map(|v| ShareView {
+                    variant_id: v.id,
+                    variant_key: v.key.clone(),
+                    percent: s
+                        .distributions
+                        .iter()
+                        .find(|d| d.variant_id == v.id)
+                        .map_or(0, |d| d.percent),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut shell = viewer.shell;
+    shell.title = flag.key.clone();
+    let nonce = shell.nonce.clone();
+    let guarded = shell.environment == GUARDED_ENVIRONMENT;
+    Ok(html(
+        &FlagPage {
+            shell,
+            id: flag.id,
+            key: flag.key,
+            description: flag.description,
+            enabled: flag.enabled,
+            tags: flag.tags.into_iter().map(|t| t.value).collect(),
+            variants: flag
+                .variants
+                .iter()
+                .map(|v| VariantView {
+                    id: v.id,
+                    key: v.key.clone(),
+                    attachment: pretty(&v.attachment),
+                })
+                .collect(),
+            segments,
+            updated_at: flag.updated_at,
+            updated_by: flag.updated_by,
+            guarded,
+            operators: OPERATORS,
+        },
+        Some(&nonce),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct DebugQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    /// The flag's key; empty for every flag.
+    #[serde(default)]
+    flag: Option<String>,
+    #[serde(default)]
+    entity: Option<String>,
+    #[serde(default)]
+    context: Option<String>,
+}
+
+/// Evaluates one flag (or every flag) of the page's environment for an entity and context, from the
+/// same in-memory snapshot and engine as the evaluation API, and shows the engine's debug log.
+pub(super) async fn debug(
+    req: HttpRequest,
+    state: Data<AppState>,
+    tenant: Path<String>,
+    query: Query<DebugQuery>,
+) -> Result<HttpResponse, Refusal> {
+    let query = query.into_inner();
+    let viewer = Viewer::of(&req, &state, &tenant, &query.page, "debug", "Debug Console").await?;
+    if let Principal::User { id, .. } = viewer.scope.principal() {
+        let allowed = state
+            .auth
+            .policy()
+            .allows(*id, viewer.scope.tenant_id().0, perm::Evaluate::NAME, None)
+            .await;
+        if !allowed {
+            return Err(Refusal::problem(
+                403,
+                "Not allowed",
+                "Your role does not grant flags:evaluate.",
+            ));
+        }
+    }
+    let snapshot = state
+        .flags
+        .cache()
+        .snapshot(viewer.scope.tenant_id(), viewer.scope.environment_id())
+        .unwrap_or_default();
+    let picked = query.flag.clone().unwrap_or_default();
+    let mut flags: Vec<FlagChoice> = state
+        .flags
+        .list_flags(&viewer.scope, &FlagFilter::default())
+        .await
+        .map_err(|e| Refusal::from_api(e.into()))?
+        .into_iter()
+        .map(|f| FlagChoice {
+            selected: f.key == picked,
+            key: f.key,
+        })
+        .collect();
+    flags.sort_by(|a, b| a.key.cmp(&b.key));
+    let entity_id = query.entity.clone().unwrap_or_default();
+    let context_text = query.context.clone().unwrap_or_default();
+    let asked = query.entity.is_some();
+    let mut problem = None;
+    let mut results = Vec::new();
+    if asked {
+        let context = if context_text.trim().is_empty() {
+            Ok(None)
+        } else {
+            match serde_json::from_str::<serde_json::Value>(&context_text) {
+                Ok(value @ serde_json::Value::Object(_)) => Ok(Some(value)),
+                Ok(_) => Err("The context must be a JSON object.".to_owned()),
+                Err(error) => Err(format!("The context is not valid JSON: {error}.")),
+            }
+        };
+        match context {
+            Err(message) => problem = Some(message),
+            Ok(_) if entity_id.trim().is_empty() => {
+                problem = Some("Enter an entity ID.".to_owned());
+            }
+            Ok(context) => {
+                let keys: Vec<String> = if picked.is_empty() {
+                    flags.iter().map(|f| f.key.clone()).collect()
+                } else {
+                    vec![picked.clone()]
+                };
+                for key in keys {
+                    let evaluation = evaluate(
+                        &snapshot,
+                        &Request {
+                            flag: FlagRef::Key(&key),
+                            entity_id: &entity_id,
+                            context: context.as_ref(),
+                            debug: true,
+                        },
+                    );
+                    let (summary, logs) = evaluation
+                        .debug_log
+                        .map(|log| (log.msg, log.segment_debug_logs))
+                        .unwrap_or_default();
+                    results.push(DebugResult {
+                        flag_id: evaluation.flag.map(|f| f.id()),
+                        variant_key: evaluation.variant.map(|v| v.key.clone()),
+                        attachment: evaluation.variant.map(|v| pretty(&v.attachment.to_value())),
+                        reason: evaluation.reason.as_str(),
+                        segment_id: evaluation.segment_id,
+                        summary,
+                        segments: logs
+                            .into_iter()
+                            .map(|s| SegmentLog {
+                                matched: evaluation.segment_id == Some(s.segment_id),
+                                segment_id: s.segment_id,
+                                message: s.msg,
+                            })
+                            .collect(),
+                        flag_key: key,
+                    });
+                }
+            }
+        }
+    }
+    let nonce = viewer.shell.nonce.clone();
+    Ok(html(
+        &DebugPage {
+            shell: viewer.shell,
+            all: picked.is_empty(),
+            flags,
+            entity_id,
+            context: context_text,
+            problem,
+            results,
+            asked,
+        },
+        Some(&nonce),
+    ))
+}

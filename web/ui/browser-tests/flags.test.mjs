@@ -1,0 +1,162 @@
+// The flag workflow in the browser: create a flag, give it variants and a segment with two
+// constraints and a 50/50 split, turn it on in development only, and read the variant the Debug
+// Console shows, checked against the evaluation API.
+
+import assert from 'node:assert/strict';
+import { MANAGEMENT_KEY } from './server.mjs';
+import { screenshot } from './browser.mjs';
+import { heading, messages, signInAsOwner, uiSuite } from './harness.mjs';
+
+const uiTest = uiSuite();
+
+/** Submits the form around `button` and waits for the page it leads to (a reload or `data-next`). */
+async function submitAndWait(page, button) {
+  await Promise.all([page.waitForEvent('load'), button.click()]);
+}
+
+uiTest('a flag is built, turned on in development only, and explained in the Debug Console', async (page, server) => {
+  await signInAsOwner(page, server);
+
+  // Create it, blank.
+  await page.getByText('New flag', { exact: true }).click();
+  await page.getByLabel('Key', { exact: true }).fill('new-checkout');
+  await page.getByLabel('Description', { exact: true }).fill('The new checkout flow');
+  await page.getByLabel('Template', { exact: true }).selectOption('');
+  await Promise.all([
+    page.waitForURL(/\/flags\/\d+/),
+    page.getByRole('button', { name: 'Create flag' }).click(),
+  ]);
+  assert.equal(await heading(page), 'new-checkout');
+  const flagUrl = new URL(page.url());
+  const flagId = Number(flagUrl.pathname.split('/').pop());
+
+  // Two variants; a bad attachment is refused as it is typed.
+  for (const key of ['control', 'treatment']) {
+    const adder = page.locator('details', { hasText: 'Add a variant' });
+    await adder.getByText('Add a variant', { exact: true }).click();
+    await adder.getByLabel('Key', { exact: true }).fill(key);
+    const attachment = adder.getByLabel('Attachment (JSON)', { exact: true });
+    await attachment.fill('{"color": ');
+    assert.equal(await attachment.getAttribute('aria-invalid'), 'true', 'invalid JSON is not marked');
+    await attachment.fill(`{"color": "${key === 'control' ? 'grey' : 'green'}"}`);
+    assert.equal(await attachment.getAttribute('aria-invalid'), null, 'valid JSON is still marked');
+    await submitAndWait(page, adder.getByRole('button', { name: 'Add variant' }));
+  }
+
+  // A segment with two constraints.
+  const segmentAdder = page.locator('details', { hasText: 'Add a segment' });
+  await segmentAdder.getByText('Add a segment', { exact: true }).click();
+  await segmentAdder.getByLabel('Description', { exact: true }).fill('Canadian users on recent apps');
+  await submitAndWait(page, page.getByRole('button', { name: 'Add segment' }));
+  const segment = page.locator('li.segment').first();
+  for (const [property, operator, value] of [['country', 'EQ', '"CA"'], ['app.version', 'GTE', 'semver:"2.1.0"']]) {
+    await segment.getByLabel('Property', { exact: true }).fill(property);
+    await segment.getByLabel('Operator', { exact: true }).selectOption(operator);
+    await segment.getByLabel('Value', { exact: true }).fill(value);
+    await submitAndWait(page, segment.getByRole('button', { name: 'Add constraint' }));
+  }
+  // The server's own validation message is shown in the form.
+  await segment.getByLabel('Property', { exact: true }).fill('plan');
+  await segment.getByLabel('Operator', { exact: true }).selectOption('IN');
+  await segment.getByLabel('Value', { exact: true }).fill('not a list');
+  await segment.getByRole('button', { name: 'Add constraint' }).click();
+  const refusal = messages(segment);
+  await refusal.waitFor({ state: 'visible' });
+  assert.match(await refusal.innerText(), /\S/);
+  assert.equal(await segment.locator('ul.constraints li').count(), 2, 'the refused constraint was added');
+
+  // 50/50: the form cannot be sent until the shares add up to 100.
+  const save = segment.getByRole('button', { name: 'Save distribution' });
+  await segment.getByLabel('control', { exact: true }).fill('50');
+  assert.equal(await save.isDisabled(), true, 'a 50% total can be saved');
+  await segment.getByLabel('treatment', { exact: true }).fill('50');
+  assert.equal(await segment.locator('[data-sum-total]').innerText(), '100');
+  assert.equal(await save.isDisabled(), false, 'a 100% total cannot be saved');
+  await submitAndWait(page, save);
+  assert.equal(await page.locator('li.segment').first().getByLabel('treatment', { exact: true }).inputValue(), '50');
+
+  // On in development (the first environment) only.
+  await submitAndWait(page, page.getByRole('button', { name: 'Turn on' }));
+  assert.equal(await page.locator('.toggle .status').innerText(), 'On');
+  await screenshot(page, 'flag');
+  const sections = page.getByRole('navigation', { name: 'Sections' });
+  await sections.getByRole('link', { name: 'Flags', exact: true }).click();
+  const row = page.locator('tr', { has: page.getByRole('link', { name: 'new-checkout' }) });
+  assert.deepEqual(await row.locator('td .status').allInnerTexts(), ['On', 'Off'], 'development on, production off');
+
+  // The Debug Console gives the variant the evaluation API gives.
+  await sections.getByRole('link', { name: 'Debug Console' }).click();
+  assert.equal(await heading(page), 'Debug Console');
+  const context = { country: 'CA', app: { version: '2.3.0' } };
+  await page.getByLabel('Flag', { exact: true }).selectOption('new-checkout');
+  await page.getByLabel('Entity ID', { exact: true }).fill('user-42');
+  await page.getByLabel('Context (JSON object)', { exact: true }).fill(JSON.stringify(context));
+  await submitAndWait(page, page.getByRole('button', { name: 'Evaluate' }));
+  const result = page.locator('article.result');
+  const shown = (await result.locator('.variant strong').innerText()).trim();
+  const answer = await (await fetch(`${server.url}/api/v1/evaluation`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ flagID: flagId, entityID: 'user-42', entityContext: context }),
+  })).json();
+  assert.equal(shown, answer.variantKey, `the console shows ${shown}, the API gives ${JSON.stringify(answer)}`);
+  assert.equal(await result.locator('.reason').innerText(), 'SPLIT');
+  assert.match(await result.locator('ol.debug-log li.matched').innerText(), /bucket \d+ is in window/);
+  await screenshot(page, 'debug');
+
+  // Outside the segment: no variant, and the log names the constraint that failed.
+  await page.getByLabel('Context (JSON object)', { exact: true }).fill('{"country": "US", "app": {"version": "2.3.0"}}');
+  await submitAndWait(page, page.getByRole('button', { name: 'Evaluate' }));
+  assert.equal(await result.locator('.reason').innerText(), 'DEFAULT');
+  assert.match(await result.locator('ol.debug-log').innerText(), /country/);
+});
+
+uiTest('segments are reordered and the configuration is copied to production', async (page, server) => {
+  await signInAsOwner(page, server);
+  await page.getByText('New flag', { exact: true }).click();
+  await page.getByLabel('Key', { exact: true }).fill('checkout-experiment');
+  await page.getByLabel('Description', { exact: true }).fill('Checkout experiment');
+  await page.getByLabel('Template', { exact: true }).selectOption('experiment');
+  await Promise.all([page.waitForURL(/\/flags\/\d+/), page.getByRole('button', { name: 'Create flag' }).click()]);
+
+  const adder = page.locator('details', { hasText: 'Add a segment' });
+  await adder.getByText('Add a segment', { exact: true }).click();
+  await adder.getByLabel('Description', { exact: true }).fill('Beta testers');
+  await submitAndWait(page, adder.getByRole('button', { name: 'Add segment' }));
+  const titles = () => page.locator('li.segment h3').allInnerTexts();
+  assert.deepEqual(await titles(), ['Everyone', 'Beta testers']);
+
+  await submitAndWait(page, page.getByRole('button', { name: 'Move Beta testers up' }));
+  assert.deepEqual(await titles(), ['Beta testers', 'Everyone'], 'the new order was not saved');
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await Promise.all([
+    page.waitForURL((url) => url.pathname.endsWith('/flags')),
+    page.getByRole('button', { name: 'Copy configuration' }).click(),
+  ]);
+  await page.getByRole('navigation', { name: 'Environments' }).getByRole('link', { name: 'Production' }).click();
+  await page.getByRole('link', { name: 'checkout-experiment' }).click();
+  assert.deepEqual(await titles(), ['Beta testers', 'Everyone'], 'production did not get the configuration');
+  await screenshot(page, 'flag-production');
+});
+
+uiTest('flags are turned on and off together from the list', async (page, server) => {
+  await signInAsOwner(page, server);
+  for (const key of ['bulk-one', 'bulk-two']) {
+    await page.getByText('New flag', { exact: true }).click();
+    await page.getByLabel('Key', { exact: true }).fill(key);
+    await page.getByLabel('Description', { exact: true }).fill(`Bulk ${key}`);
+    await Promise.all([page.waitForURL(/\/flags\/\d+/), page.getByRole('button', { name: 'Create flag' }).click()]);
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Flags', exact: true }).click();
+  }
+  const turnOn = page.getByRole('button', { name: 'Turn on in Development' });
+  assert.equal(await turnOn.isDisabled(), true, 'nothing is selected, yet the button works');
+  await page.getByLabel('Select bulk-one').check();
+  await page.getByLabel('Select bulk-two').check();
+  assert.equal(await page.locator('[data-bulk-count]').innerText(), '2 selected');
+  await submitAndWait(page, turnOn);
+  for (const key of ['bulk-one', 'bulk-two']) {
+    const row = page.locator('tr', { has: page.getByRole('link', { name: key, exact: true }) });
+    assert.deepEqual(await row.locator('td .status').allInnerTexts(), ['On', 'Off'], key);
+  }
+});
