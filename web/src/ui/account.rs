@@ -1,5 +1,5 @@
-//! The signed-out pages: signup, the mailed links (confirming an email address, resetting a
-//! password) and asking for a reset link. Each is one form posting to the account API.
+//! The signed-out pages: signup, the mailed links (confirming an email address, accepting an
+//! invitation, resetting a password) and asking for a reset link. Each is one form posting to the account API.
 
 use super::page::{Refusal, html};
 use crate::state::AppState;
@@ -54,6 +54,7 @@ pub(super) async fn verify_email(query: Query<TokenQuery>) -> HttpResponse {
             next: "/ui/login?verified=1",
             token: query.into_inner().token,
             asks_email: false,
+            asks_name: false,
             asks_password: false,
             action: "Confirm email address",
             assets: asset_version(),
@@ -72,6 +73,7 @@ pub(super) async fn forgot_password() -> HttpResponse {
             next: "/ui/forgot-password/sent",
             token: String::new(),
             asks_email: true,
+            asks_name: false,
             asks_password: false,
             action: "Send the link",
             assets: asset_version(),
@@ -93,6 +95,27 @@ pub(super) async fn reset_sent() -> HttpResponse {
     )
 }
 
+/// `/accept-invitation?token=…`, the link an invitation mails: joining the tenant, with a name and
+/// a password for a new account (an existing account's password is checked instead).
+pub(super) async fn accept_invitation(query: Query<TokenQuery>) -> HttpResponse {
+    html(
+        &TokenPage {
+            heading: "Accept the invitation",
+            intro: "Choose your name and a password (at least 10 characters); if you already \
+                    have an account, enter its password.",
+            api: "/api/v1/invitations/accept",
+            next: "/ui/login",
+            token: query.into_inner().token,
+            asks_email: false,
+            asks_name: true,
+            asks_password: true,
+            action: "Join",
+            assets: asset_version(),
+        },
+        None,
+    )
+}
+
 /// `/reset-password?token=…`, the mailed reset link.
 pub(super) async fn reset_password(query: Query<TokenQuery>) -> HttpResponse {
     html(
@@ -103,6 +126,7 @@ pub(super) async fn reset_password(query: Query<TokenQuery>) -> HttpResponse {
             next: "/ui/login?reset=1",
             token: query.into_inner().token,
             asks_email: false,
+            asks_name: false,
             asks_password: true,
             action: "Change password",
             assets: asset_version(),

@@ -29,6 +29,10 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
     cfg.route("/", web::get().to(root))
         .route("/verify-email", web::get().to(account::verify_email))
         .route("/reset-password", web::get().to(account::reset_password))
+        .route(
+            "/accept-invitation",
+            web::get().to(account::accept_invitation),
+        )
         .service(
             web::scope("/ui")
                 .route("", web::get().to(home))

@@ -16,6 +16,13 @@ use rand::Rng;
 use serde::Deserialize;
 use std::fmt;
 
+/// The Settings pages, each with the permission that opens it (as its API's read needs).
+const SETTINGS: [(&str, &str); 3] = [
+    ("keys", perm::ManageKeys::NAME),
+    ("members", perm::ManageMembers::NAME),
+    ("audit", perm::ReadAudit::NAME),
+];
+
 /// The project and environment a page is asked for (`?project=&env=`); the tenant's first of each
 /// when absent.
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +120,16 @@ impl Viewer {
                 Some(&environment.key),
             )
             .await;
+        let policy = state.auth.policy();
+        let mut settings = Vec::new();
+        for (page, permission) in SETTINGS {
+            if policy
+                .allows(user, scope.tenant_id().0, permission, None)
+                .await
+            {
+                settings.push(page);
+            }
+        }
         let current = memberships
             .iter()
             .find(|m| m.tenant.id == scope.tenant_id().0);
@@ -149,6 +166,7 @@ impl Viewer {
                 .collect(),
             environment: environment.key.clone(),
             can_write,
+            settings,
             nonce: nonce(),
             assets: asset_version(),
         };

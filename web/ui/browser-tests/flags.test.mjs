@@ -3,9 +3,9 @@
 // Console shows, checked against the evaluation API.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY } from './server.mjs';
+import { MANAGEMENT_KEY, OWNER } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, messages, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, mailedLink, messages, signIn, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
 
@@ -109,6 +109,18 @@ uiTest('a flag is built, turned on in development only, and explained in the Deb
   await submitAndWait(page, page.getByRole('button', { name: 'Evaluate' }));
   assert.equal(await result.locator('.reason').innerText(), 'DEFAULT');
   assert.match(await result.locator('ol.debug-log').innerText(), /country/);
+
+  // Every step is in the audit log, by the owner: the flag, two variants, the segment, two
+  // constraints, the distribution and turning it on.
+  await sections.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Resource', { exact: true }).fill(`flag:${flagId}`);
+  await submitAndWait(page, page.getByRole('button', { name: 'Filter' }));
+  const rows = page.locator('table.audit tbody tr');
+  const actions = await rows.locator('th').allInnerTexts();
+  assert.ok(actions.length >= 8, `only ${actions.length} events for the flag: ${actions.join(', ')}`);
+  assert.ok(actions.includes('flag.create'), actions.join(', '));
+  const actors = new Set(await rows.locator('td:nth-child(2)').allInnerTexts());
+  assert.deepEqual([...actors], [`user:${OWNER.email}`]);
 });
 
 uiTest('segments are reordered and the configuration is copied to production', async (page, server) => {
@@ -159,4 +171,48 @@ uiTest('flags are turned on and off together from the list', async (page, server
     const row = page.locator('tr', { has: page.getByRole('link', { name: key, exact: true }) });
     assert.deepEqual(await row.locator('td .status').allInnerTexts(), ['On', 'Off'], key);
   }
+});
+
+uiTest('a viewer sees flags without edit controls, and the API refuses their changes', async (page, server) => {
+  const api = (path, body) => fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const created = await api('/api/v1/flags', { key: 'viewer-visible', description: 'Seen by a viewer', template: 'boolean' });
+  const createdText = await created.text();
+  assert.equal(created.status, 200, createdText);
+  const flag = JSON.parse(createdText);
+  const invited = await api('/api/v1/invitations', { email: 'viewer@example.com', role: 'viewer' });
+  assert.equal(invited.status, 201, await invited.text());
+
+  await page.goto(await mailedLink(server, 'viewer@example.com', 'accept-invitation'));
+  assert.equal(await heading(page), 'Accept the invitation');
+  await page.getByLabel('Your name', { exact: true }).fill('Vera Viewer');
+  await page.getByLabel('New password', { exact: true }).fill('viewer passphrase 1');
+  await Promise.all([page.waitForURL((url) => url.pathname === '/ui/login'), page.getByRole('button', { name: 'Join' }).click()]);
+  await signIn(page, 'viewer@example.com', 'viewer passphrase 1');
+  await page.waitForURL((url) => url.pathname.endsWith('/flags'));
+
+  assert.equal(await page.getByText('New flag', { exact: true }).count(), 0, 'a viewer is offered a new flag');
+  const sections = page.getByRole('navigation', { name: 'Sections' });
+  assert.deepEqual(await sections.getByRole('link').allInnerTexts(), ['Flags', 'Debug Console'], 'a viewer is shown settings they cannot open');
+  assert.equal(await page.locator('input[data-bulk-item]').count(), 0, 'a viewer is offered bulk changes');
+  await page.getByRole('link', { name: 'viewer-visible' }).click();
+  assert.equal(await heading(page), 'viewer-visible');
+  assert.equal(await page.locator('form[data-api]').count(), 1, 'only the sign-out form is on the page');
+  assert.equal(await page.getByRole('button', { name: 'Turn on' }).count(), 0);
+  await screenshot(page, 'flag-viewer');
+
+  // Sending the change anyway, with the session's own CSRF token, is refused.
+  const status = await page.evaluate(async (id) => {
+    const csrf = document.cookie.split('; ').find((c) => c.startsWith('flagent_csrf=')).split('=')[1];
+    const response = await fetch(`/api/v1/flags/${id}/enabled`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, 'X-Tenant-ID': document.body.dataset.tenant },
+      body: JSON.stringify({ enabled: true }),
+    });
+    return response.status;
+  }, flag.id);
+  assert.equal(status, 403);
 });

@@ -88,3 +88,21 @@ export async function signInAsOwner(page, server) {
   await signIn(page, OWNER.email, OWNER.password);
   await page.waitForURL((url) => url.pathname.endsWith('/flags'));
 }
+
+/**
+ * The link to `path` (say `verify-email`) mailed to `email`, once the server's mail relay (every 2 s)
+ * has written the mail to its log, as it does when no SMTP server is configured.
+ */
+export async function mailedLink(server, email, path) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  const pattern = new RegExp(`https?://\\S+/${path}\\?token=[A-Za-z0-9_-]+`);
+  while (Date.now() < deadline) {
+    // The mail's body follows its `to=` on the next lines of the log.
+    const log = server.log();
+    const start = log.lastIndexOf(`to=${email}`);
+    const found = start >= 0 ? log.slice(start).match(pattern) : null;
+    if (found) return found[0];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no ${path} link for ${email} in the server's log`);
+}

@@ -3,24 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { screenshot } from './browser.mjs';
-import { TIMEOUT_MS, heading, messages, signIn, uiSuite } from './harness.mjs';
+import { heading, mailedLink, messages, signIn, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite({ env: { FLAGENT_AUTH__SIGNUP_ENABLED: 'true' } });
-
-/** The confirmation link mailed to `email`, once the mail relay (every 2 s) has written it to the log. */
-async function mailedLink(server, email) {
-  const deadline = Date.now() + TIMEOUT_MS;
-  const pattern = /https?:\/\/\S+\/verify-email\?token=[A-Za-z0-9_-]+/;
-  while (Date.now() < deadline) {
-    // The mail's body follows its `to=` on the next lines of the log.
-    const log = server.log();
-    const start = log.indexOf(`to=${email}`);
-    const found = start >= 0 ? log.slice(start).match(pattern) : null;
-    if (found) return found[0];
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no confirmation link for ${email} in the server's log`);
-}
 
 uiTest('a new organisation signs up, confirms its email and signs in', async (page, server) => {
   const email = 'founder@startup.example';
@@ -44,7 +29,7 @@ uiTest('a new organisation signs up, confirms its email and signs in', async (pa
   assert.equal(await heading(page), 'Check your email');
 
   // Before confirming, the account cannot use its organisation.
-  const link = await mailedLink(server, email);
+  const link = await mailedLink(server, email, 'verify-email');
   await page.goto(link);
   assert.equal(await heading(page), 'Confirm your email address');
   await screenshot(page, 'verify');

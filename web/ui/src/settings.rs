@@ -190,6 +190,7 @@ mod tests {
             }],
             environment: "production".into(),
             can_write: true,
+            settings: vec!["keys", "members", "audit"],
             nonce: "n0nce".into(),
             assets: "00000000",
         }

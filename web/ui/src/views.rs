@@ -59,6 +59,8 @@ pub struct Shell {
     pub environment: String,
     /// Whether the viewer may change flags in the current environment.
     pub can_write: bool,
+    /// The Settings pages the viewer's role opens (`keys`, `members`, `audit`).
+    pub settings: Vec<&'static str>,
     /// A fresh nonce for this response's `<style>` element.
     pub nonce: String,
     /// [`crate::asset_version`].
@@ -66,6 +68,11 @@ pub struct Shell {
 }
 
 impl Shell {
+    /// Whether the viewer's role opens the Settings page `page`.
+    pub fn opens(&self, page: &str) -> bool {
+        self.settings.contains(&page)
+    }
+
     /// A link to a page of the current tenant that keeps the project and environment.
     pub fn link(&self, page: &str) -> String {
         format!(
@@ -149,6 +156,8 @@ pub struct TokenPage {
     pub token: String,
     /// Whether the form asks for an email address.
     pub asks_email: bool,
+    /// Whether the form asks for the person's name.
+    pub asks_name: bool,
     /// Whether the form asks for a new password.
     pub asks_password: bool,
     /// The button's text.
@@ -498,6 +507,7 @@ mod tests {
             }],
             environment: "production".into(),
             can_write: false,
+            settings: Vec::new(),
             nonce: "n0nce".into(),
             assets: "00000000",
         }

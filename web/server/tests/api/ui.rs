@@ -195,6 +195,10 @@ async fn the_flags_page_shows_every_environment_and_edit_controls_only_to_writer
     assert_eq!(status, 200);
     assert!(body.contains("new-checkout"));
     assert!(!body.contains("New flag") && !body.contains(r#"data-api="/api/v1/flags""#));
+    // Settings the role does not open are not offered.
+    assert!(!body.contains(">API keys</a>") && !body.contains(">Audit log</a>"));
+    let (_, body) = html(&app, &owner, &format!("/ui/t/{tenant}/flags")).await;
+    assert!(body.contains(">API keys</a>") && body.contains(">Audit log</a>"));
 }
 
 #[tokio::test]
