@@ -8,6 +8,7 @@
 mod baseline;
 mod http;
 mod load;
+mod pages;
 mod report;
 mod run;
 mod scenarios;
@@ -52,6 +53,8 @@ pub(crate) enum Command {
     Mixed,
     /// Many tenants with many flags in one server: memory.
     TenantsScale,
+    /// Each admin UI page's server time with many flags in the project (`--ui-flags`).
+    UiPages,
     /// Serves the baseline endpoint (started by the tool itself).
     #[command(hide = true)]
     BaselineServer {
@@ -101,6 +104,9 @@ pub(crate) struct Options {
     /// Flags per tenant of `tenants-scale`.
     #[arg(long, global = true, default_value_t = 100)]
     pub(crate) flags_per_tenant: usize,
+    /// Flags in the project of `ui-pages`.
+    #[arg(long, global = true, default_value_t = 1000)]
+    pub(crate) ui_flags: usize,
     /// Print the report as JSON instead of a table.
     #[arg(long, global = true)]
     pub(crate) json: bool,

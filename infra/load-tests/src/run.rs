@@ -55,9 +55,16 @@ pub(crate) async fn run(command: Command, o: Options, workers: usize) -> Result<
     if all || command == Command::Baseline {
         baseline_max = Some(baseline(&mut report, &bench, &o, workers).await?);
     }
-    let uses_flagent = !matches!(command, Command::Baseline | Command::TenantsScale);
+    let uses_flagent = !matches!(
+        command,
+        Command::Baseline | Command::TenantsScale | Command::UiPages
+    );
     if uses_flagent {
         flagent(&mut report, &bench, &o, command, workers, baseline_max).await?;
+    }
+    if all || command == Command::UiPages {
+        let bin = server_bin(&o)?;
+        crate::pages::pages(&mut report, &bin, workers, o.ui_flags).await?;
     }
     if all || command == Command::TenantsScale {
         let bin = server_bin(&o)?;
