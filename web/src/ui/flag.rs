@@ -5,11 +5,11 @@ use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::{FlagRef, Request, evaluate};
-use flagent_flags::FlagFilter;
-use flagent_types::{Permission, Principal, perm};
+use flagent_flags::{Flag, FlagFilter};
+use flagent_types::{EnvironmentId, Permission, Principal, perm};
 use flagent_ui::{
-    ConstraintView, DebugPage, DebugResult, FlagChoice, FlagPage, OPERATORS, SegmentLog,
-    SegmentView, ShareView, VariantView,
+    ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice, FlagPage, OPERATORS,
+    SegmentLog, SegmentView, ShareView, VariantView,
 };
 use serde::Deserialize;
 
@@ -18,6 +18,43 @@ const GUARDED_ENVIRONMENT: &str = "production";
 
 fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// One segment as [`targeting`] compares it: description, rollout, constraints, shares.
+type SegmentTargeting<'a> = (
+    &'a str,
+    i64,
+    Vec<(&'a str, &'a str, &'a str)>,
+    Vec<(&'a str, i64)>,
+);
+
+/// What decides a flag's answers in one environment, besides on/off: its segments in order, each
+/// with its description, rollout, constraints and shares (by variant key, without row ids, which
+/// differ between environments).
+fn targeting(flag: &Flag) -> Vec<SegmentTargeting<'_>> {
+    flag.segments
+        .iter()
+        .map(|s| {
+            let constraints = s
+                .constraints
+                .iter()
+                .map(|c| (c.property.as_str(), c.operator.as_str(), c.value.as_str()))
+                .collect();
+            let mut shares: Vec<_> = s
+                .distributions
+                .iter()
+                .filter(|d| d.percent > 0)
+                .map(|d| (d.variant_key.as_str(), d.percent))
+                .collect();
+            shares.sort_unstable();
+            (
+                s.description.as_str(),
+                s.rollout_percent,
+                constraints,
+                shares,
+            )
+        })
+        .collect()
 }
 
 /// One flag in the page's environment: its variants, and its segments with their constraints and
@@ -35,6 +72,32 @@ pub(super) async fn flag(
         .flag(&viewer.scope, id)
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
+    let mut environments = Vec::new();
+    for env in &viewer.shell.environments {
+        let current = env.key == viewer.shell.environment;
+        let there = if current {
+            None
+        } else {
+            let scope = viewer.scope.in_environment(EnvironmentId(env.id));
+            Some(
+                state
+                    .flags
+                    .flag(&scope, id)
+                    .await
+                    .map_err(|e| Refusal::from_api(e.into()))?,
+            )
+        };
+        let there = there.as_ref().unwrap_or(&flag);
+        environments.push(EnvironmentState {
+            id: env.id,
+            key: env.key.clone(),
+            name: env.name.clone(),
+            enabled: there.enabled,
+            segments: there.segments.len(),
+            same_targeting: targeting(there) == targeting(&flag),
+            current,
+        });
+    }
     let segments = flag
         .segments
         .iter()
@@ -89,6 +152,7 @@ pub(super) async fn flag(
                 })
                 .collect(),
             segments,
+            environments,
             updated_at: flag.updated_at,
             updated_by: flag.updated_by,
             guarded,

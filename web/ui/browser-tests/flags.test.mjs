@@ -149,6 +149,8 @@ uiTest('segments are reordered and the configuration is copied to production', a
   await page.getByRole('navigation', { name: 'Environments' }).getByRole('link', { name: 'Production' }).click();
   await page.getByRole('link', { name: 'checkout-experiment' }).click();
   assert.deepEqual(await titles(), ['Beta testers', 'Everyone'], 'production did not get the configuration');
+  const development = page.locator('table.compare tr', { hasText: 'Development' });
+  assert.equal(await development.locator('td').last().innerText(), 'Same as here');
   await screenshot(page, 'flag-production');
 });
 

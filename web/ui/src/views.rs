@@ -350,6 +350,25 @@ pub struct SegmentView {
     pub shares: Vec<ShareView>,
 }
 
+/// The flag in one environment of the project, compared with the page's environment.
+#[derive(Debug, Clone)]
+pub struct EnvironmentState {
+    /// Row id (its colour class).
+    pub id: i64,
+    /// Its key.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// Whether the flag is on there.
+    pub enabled: bool,
+    /// How many segments it has there.
+    pub segments: usize,
+    /// Whether its segments, constraints and distributions there equal the page environment's.
+    pub same_targeting: bool,
+    /// Whether this is the page's environment.
+    pub current: bool,
+}
+
 /// `/ui/t/{tenant}/flags/{id}`: one flag in the page's environment.
 #[derive(Debug, Template)]
 #[template(path = "flag.html")]
@@ -370,6 +389,8 @@ pub struct FlagPage {
     pub variants: Vec<VariantView>,
     /// Its segments here, in evaluation order.
     pub segments: Vec<SegmentView>,
+    /// The flag in every environment of the project, compared with this one.
+    pub environments: Vec<EnvironmentState>,
     /// When it last changed, and by whom.
     pub updated_at: String,
     /// Who changed it last.
@@ -381,6 +402,11 @@ pub struct FlagPage {
 }
 
 impl FlagPage {
+    /// The flag's page, relative to the tenant (for [`Shell::in_environment`]).
+    pub fn page(&self) -> String {
+        format!("flags/{}", self.id)
+    }
+
     /// The flag's API path.
     pub fn api(&self) -> String {
         format!("/api/v1/flags/{}", self.id)

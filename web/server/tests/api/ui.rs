@@ -411,3 +411,57 @@ async fn the_signed_out_account_pages_carry_the_mailed_token_and_follow_the_sign
             .contains(r#"data-api="/api/v1/signup""#)
     );
 }
+
+#[tokio::test]
+async fn the_flag_page_compares_the_flag_across_environments() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let id = experiment_flag(&app, "compared").await;
+    let owner = app.owner_session().await;
+    let path = format!("/ui/t/{tenant}/flags/{id}?env=development");
+    let row = |body: &str, env: &str| {
+        let start = body
+            .find(&format!("</span>{env}</a></th>"))
+            .expect("the row");
+        let end = body[start..].find("</tr>").unwrap() + start;
+        body[start..end].to_owned()
+    };
+    let (_, body) = html(&app, &owner, &path).await;
+    assert!(row(&body, "Production").contains("Same as here"), "{body}");
+
+    // A constraint added in production only makes the environments differ; turning production on
+    // shows there.
+    let (_, flag) = app
+        .call(
+            &app.a.admin,
+            Some("production"),
+            Method::GET,
+            &format!("/api/v1/flags/{id}"),
+            None,
+        )
+        .await;
+    let segment = flag["segments"][0]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .admin_prod(
+            Method::POST,
+            &format!("/api/v1/flags/{id}/segments/{segment}/constraints"),
+            Some(json!({"property": "country", "operator": "EQ", "value": "\"CA\""})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .admin_prod(
+            Method::PUT,
+            &format!("/api/v1/flags/{id}/enabled"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = html(&app, &owner, &path).await;
+    let production = row(&body, "Production");
+    assert!(
+        production.contains("<strong>Differs</strong>") && production.contains("status on"),
+        "{production}"
+    );
+    assert!(row(&body, "Development").contains("this page"));
+}
