@@ -86,10 +86,12 @@ struct LoginQuery {
 
 async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse {
     let query = query.into_inner();
-    // Only paths under /ui: an absolute URL here would make the page an open redirect.
+    // Only paths under /ui: an absolute URL here would make the page an open redirect. No braces
+    // either: app.js fills `{field}` in a form's next address from the API's answer, which for the
+    // sign-in form holds the session token.
     let next = query
         .next
-        .filter(|n| n.starts_with("/ui") && !n.starts_with("//"))
+        .filter(|n| n.starts_with("/ui") && !n.starts_with("//") && !n.contains(['{', '}']))
         .unwrap_or_else(|| "/ui".to_owned());
     html(
         &LoginPage {

@@ -83,10 +83,12 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_brought_back() {
     assert!(body.contains(r#"data-next="/ui/t/x/flags""#), "{body}");
 
     // Only paths of the UI are followed after signing in: anything else would be an open redirect.
+    // Nor an address with `{token}`, which the sign-in form would fill with the session token.
     for next in [
         "https%3A%2F%2Fevil.example%2F",
         "%2F%2Fevil.example",
         "%2Fapi%2Fv1%2Fkeys",
+        "%2Fui%2Fx%3Ft%3D%7Btoken%7D",
     ] {
         let body = page(&app, None, &format!("/ui/login?next={next}"))
             .await
