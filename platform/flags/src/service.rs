@@ -34,6 +34,15 @@ pub(crate) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// The environment's configuration revision as the database holds it now.
+async fn environment_revision(tdb: &TenantDb, environment: i64) -> Result<u64> {
+    let env = tdb
+        .get::<environment::Model>(environment)
+        .await?
+        .ok_or(FlagsError::NotFound(Resource::Environment))?;
+    Ok(env.revision.max(0) as u64)
+}
+
 impl Flags {
     /// A service over `db` publishing into `cache`.
     pub fn new(db: Db, cache: Arc<EvalCache>) -> Self {
@@ -131,9 +140,13 @@ impl Flags {
 
     /// Rebuilds one environment's snapshot from the database.
     ///
-    /// The revision is read before the rows, so the rows are at least that new. The snapshot replaces the
-    /// cached one only if no newer change was applied meanwhile; otherwise the load is retried. (Holding the
-    /// cache writer across the reads instead would deadlock with a transaction waiting to publish.)
+    /// The rows are read between two reads of the environment's revision, and kept only if both give
+    /// the same revision: every change commits its rows and its revision bump together, so equal readings
+    /// mean the rows are exactly that revision's. (A snapshot labelled with an older revision than its
+    /// rows would make the next reload look like no change, and streams would never hear of it.) The
+    /// snapshot replaces the cached one only if no newer change was applied meanwhile. Either failure
+    /// retries the load. (Holding the cache writer across the reads instead would deadlock with a
+    /// transaction waiting to publish.)
     pub(crate) async fn reload_environment(
         &self,
         tdb: &TenantDb,
@@ -141,14 +154,13 @@ impl Flags {
     ) -> Result<()> {
         let key = (TenantId(env.tenant_id), EnvironmentId(env.id));
         for _ in 0..5 {
-            let current = tdb
-                .get::<environment::Model>(env.id)
-                .await?
-                .ok_or(FlagsError::NotFound(Resource::Environment))?;
-            let revision = current.revision.max(0) as u64;
+            let revision = environment_revision(tdb, env.id).await?;
             let rows = tdb
-                .load_flag_rows(current.project_id, current.id, &FlagSelection::Live)
+                .load_flag_rows(env.project_id, env.id, &FlagSelection::Live)
                 .await?;
+            if environment_revision(tdb, env.id).await? != revision {
+                continue;
+            }
             let snapshot = flagent_eval::Snapshot::build(revision, assemble::configs(&rows));
             let writer = self.cache.writer().await;
             let cached = self.cache.snapshot(key.0, key.1).map(|s| s.revision());
