@@ -66,6 +66,7 @@ error_codes! {
     ConstraintNotFound => "constraint_not_found", NOT_FOUND;
     TagNotFound => "tag_not_found", NOT_FOUND;
     EnvironmentNotFound => "environment_not_found", NOT_FOUND;
+    SnapshotNotFound => "snapshot_not_found", NOT_FOUND;
     KeyNotFound => "key_not_found", NOT_FOUND;
     ProjectNotFound => "project_not_found", NOT_FOUND;
     TenantNotFound => "tenant_not_found", NOT_FOUND;
@@ -260,6 +261,7 @@ fn not_found(resource: Resource) -> ErrorCode {
         Resource::Constraint => ErrorCode::ConstraintNotFound,
         Resource::Tag => ErrorCode::TagNotFound,
         Resource::Environment => ErrorCode::EnvironmentNotFound,
+        Resource::Snapshot => ErrorCode::SnapshotNotFound,
     }
 }
 

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Flagent", description = "Feature flags and experimentation. Flagr-compatible management and evaluation API."),
     paths(
         flags::find_flags, flags::create_flag, flags::get_flag, flags::put_flag, flags::delete_flag,
-        flags::set_flag_enabled, flags::restore_flag, flags::duplicate_flag, flags::copy_flag_between_environments, flags::compare_flag_environments, flags::get_flag_snapshots,
+        flags::set_flag_enabled, flags::restore_flag, flags::duplicate_flag, flags::copy_flag_between_environments, flags::compare_flag_environments, flags::get_flag_snapshots, flags::restore_flag_snapshot,
         flags::get_entity_types, flags::find_flag_tags, flags::create_flag_tag, flags::delete_flag_tag,
         flags::find_all_tags, flags::find_variants, flags::create_variant, flags::put_variant, flags::delete_variant,
         flags::find_segments, flags::create_segment, flags::reorder_segments, flags::put_segment, flags::delete_segment,

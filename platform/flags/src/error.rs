@@ -19,6 +19,8 @@ pub enum Resource {
     Tag,
     /// An environment.
     Environment,
+    /// A flag snapshot (a version in a flag's history).
+    Snapshot,
 }
 
 impl fmt::Display for Resource {
@@ -30,6 +32,7 @@ impl fmt::Display for Resource {
             Resource::Constraint => "constraint",
             Resource::Tag => "tag",
             Resource::Environment => "environment",
+            Resource::Snapshot => "snapshot",
         })
     }
 }

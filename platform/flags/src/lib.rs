@@ -13,6 +13,7 @@ mod environment_ops;
 mod error;
 mod flag_ops;
 mod flagr;
+mod history;
 mod import;
 mod import_check;
 mod model;
@@ -29,11 +30,11 @@ pub use environment_ops::{EnvironmentState, FlagComparison};
 pub use error::{FlagsError, Resource, Result};
 pub use flag_ops::{FlagFilter, FlagPatch, NewFlag, SIMPLE_BOOLEAN_FLAG};
 pub use flagr::{FlagrExport, from_flagr, to_flagr};
+pub use history::SnapshotPage;
 pub use import_check::validate_document;
 pub use model::{Constraint, Distribution, Flag, FlagSnapshot, Segment, Tag, Variant};
 pub use segment_ops::{NEW_SEGMENT_RANK, SegmentInput};
 pub use service::Flags;
-pub use tag_ops::SnapshotPage;
 pub use transfer::{
     ConstraintDoc, DistributionDoc, Document, FlagDoc, ImportProblem, ImportReport, SegmentDoc,
     VariantDoc, flag_doc,

@@ -1,20 +1,9 @@
-//! Use cases on tags, entity types, snapshots, and duplicating a flag.
+//! Use cases on tags, entity types, and duplicating a flag.
 
 use crate::service::{Touch, now_millis};
-use crate::{Flag, FlagSnapshot, Flags, FlagsError, Resource, Result, Tag, validate};
+use crate::{Flag, Flags, FlagsError, Resource, Result, Tag, validate};
 use flagent_storage::entities::{flag_tag, tag};
 use flagent_types::TenantScope;
-
-/// Paging and order of `GET /flags/{id}/snapshots`.
-#[derive(Debug, Clone, Copy)]
-pub struct SnapshotPage {
-    /// At most this many (default 100, at most 1,000).
-    pub limit: u64,
-    /// Skip this many.
-    pub offset: u64,
-    /// Oldest first instead of newest first.
-    pub ascending: bool,
-}
 
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
@@ -113,40 +102,6 @@ impl Flags {
             .entity_types_of_project(scope.project_id().0)
             .await?;
         Ok(rows.into_iter().map(|e| e.key).collect())
-    }
-
-    /// The saved snapshots of a flag in the caller's environment.
-    pub async fn snapshots(
-        &self,
-        scope: &TenantScope,
-        flag_id: i64,
-        page: SnapshotPage,
-    ) -> Result<Vec<FlagSnapshot>> {
-        let db = self.db.scoped(scope);
-        db.get::<flagent_storage::entities::flag::Model>(flag_id)
-            .await?
-            .filter(|f| f.project_id == scope.project_id().0)
-            .ok_or(FlagsError::NotFound(Resource::Flag))?;
-        let rows = db
-            .snapshots_of_flag(
-                flag_id,
-                scope.environment_id().0,
-                page.limit.min(1000),
-                page.offset,
-                page.ascending,
-            )
-            .await?;
-        rows.into_iter()
-            .map(|s| {
-                Ok(FlagSnapshot {
-                    id: s.id,
-                    updated_by: s.updated_by,
-                    flag: serde_json::from_value(s.flag)
-                        .map_err(|e| FlagsError::Unexpected(e.into()))?,
-                    updated_at: crate::assemble::rfc3339(s.created_at),
-                })
-            })
-            .collect()
     }
 
     /// Copies a flag (variants, tags, and the caller's environment's segments) under a new key, disabled,

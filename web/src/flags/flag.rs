@@ -162,6 +162,27 @@ pub(crate) async fn get_flag_snapshots(
     Ok(Json(state.flags.snapshots(auth.scope(), *id, page).await?))
 }
 
+/// Puts the flag in the caller's environment back as a snapshot of that environment recorded it
+/// (variants, segments, on/off and settings; not the key). The restore is a change like any other: it
+/// writes a new snapshot and a `flag.rollback` audit event. A snapshot that no longer fits (say, a
+/// prerequisite on a flag since deleted) is refused whole with `import_invalid` and its problems.
+#[utoipa::path(post, path = "/api/v1/flags/{flagID}/snapshots/{snapshotID}/restore", tag = "flag",
+    params(("flagID" = i64, Path), ("snapshotID" = i64, Path)),
+    responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
+pub(crate) async fn restore_flag_snapshot(
+    auth: Auth<perm::WriteFlags>,
+    state: Data<AppState>,
+    path: Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (flag_id, snapshot_id) = path.into_inner();
+    Ok(flag_reply(
+        state
+            .flags
+            .restore_snapshot(auth.scope(), flag_id, snapshot_id)
+            .await?,
+    ))
+}
+
 /// Lists the entity types used by the project's flags.
 #[utoipa::path(get, path = "/api/v1/flags/entity_types", tag = "flag",
     responses((status = 200, body = Vec<String>)), security(("api_key" = ["read"]), ("session" = ["flags:read"])))]

@@ -31,6 +31,10 @@ pub(crate) fn configure_flags(cfg: &mut ServiceConfig) {
     .service(web::resource("/flags/{flagID}/compare").route(get().to(compare_flag_environments)))
     .service(web::resource("/flags/{flagID}/snapshots").route(get().to(get_flag_snapshots)))
     .service(
+        web::resource("/flags/{flagID}/snapshots/{snapshotID}/restore")
+            .route(post().to(restore_flag_snapshot)),
+    )
+    .service(
         web::resource("/flags/{flagID}/tags")
             .route(get().to(find_flag_tags))
             .route(post().to(create_flag_tag)),

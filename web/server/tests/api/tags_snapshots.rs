@@ -527,3 +527,182 @@ async fn put_flag_with_if_match_star_applies_regardless_of_version() {
     assert_eq!(body["description"], "any version");
     assert_eq!(body["version"], flag["version"].as_i64().unwrap() + 1);
 }
+
+/// The flag `key` as `GET /export/gitops?format=json` describes it in `env`: its configuration without
+/// ids, versions or timestamps, so two states of one flag compare equal when they configure the same.
+async fn configuration(app: &TestApp, env: &str, key: &str) -> Value {
+    let doc = expect_ok(
+        app.call(
+            &app.a.admin,
+            Some(env),
+            Method::GET,
+            "/api/v1/export/gitops?format=json",
+            None,
+        )
+        .await,
+    );
+    let flags = doc["flags"].as_array().expect("exported flags");
+    flags
+        .iter()
+        .find(|f| f["key"] == key)
+        .cloned()
+        .unwrap_or_else(|| panic!("{key} is not in the export: {doc}"))
+}
+
+fn restore_path(flag: i64, snapshot: i64) -> String {
+    format!("{}/snapshots/{snapshot}/restore", flag_path(flag))
+}
+
+#[tokio::test]
+async fn restoring_a_snapshot_brings_back_that_configuration_as_a_new_change() {
+    let app = spawn_app().await;
+    let flag = id(&app.configured_flag("checkout").await);
+    let path = flag_path(flag);
+    expect_ok(
+        app.admin_put(&format!("{path}/enabled"), json!({"enabled": true}))
+            .await,
+    );
+    let wanted = configuration(&app, "development", "checkout").await;
+    let production = app.flag_json("production", flag).await;
+    let version = snapshots(&app, flag, "?limit=1").await[0].clone();
+
+    // Later changes: another segment on top, the old one widened, a variant added, the flag off,
+    // the description and the key changed.
+    let first = app.flag_json("development", flag).await["segments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.new_segment("development", flag, 10).await;
+    expect_ok(
+        app.admin_put(
+            &format!("{path}/segments/{first}"),
+            json!({"rolloutPercent": 100, "description": "everyone"}),
+        )
+        .await,
+    );
+    app.new_variant(flag, "holdout", json!({})).await;
+    expect_ok(
+        app.admin_put(&format!("{path}/enabled"), json!({"enabled": false}))
+            .await,
+    );
+    expect_ok(
+        app.admin_put(
+            &path,
+            json!({"description": "renamed", "key": "checkout-v2"}),
+        )
+        .await,
+    );
+    let before = snapshots(&app, flag, "").await.len();
+    assert_ne!(
+        configuration(&app, "development", "checkout-v2").await,
+        wanted
+    );
+
+    let restored = expect_ok(
+        app.admin_post(&restore_path(flag, id(&version)), json!({}))
+            .await,
+    );
+    assert_eq!(
+        restored["key"], "checkout-v2",
+        "the key is kept: clients use it"
+    );
+    let mut expected = wanted.clone();
+    expected["key"] = json!("checkout-v2");
+    assert_eq!(
+        configuration(&app, "development", "checkout-v2").await,
+        expected
+    );
+
+    // A change like any other: a new snapshot of the result, an audit event, the same evaluation.
+    let list = snapshots(&app, flag, "").await;
+    assert_eq!(list.len(), before + 1);
+    assert_eq!(list[0]["flag"], app.flag_json("development", flag).await);
+    let audit = expect_ok(app.admin_get("/api/v1/audit?action=flag.rollback").await);
+    let events = audit["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(events[0]["resourceId"], flag.to_string(), "{audit}");
+    let body = json!({"flagID": flag, "entityID": "e1", "entityContext": {"country": "CA"}});
+    let (status, result) = app
+        .call(
+            &app.a.admin,
+            Some("development"),
+            Method::POST,
+            "/api/v1/evaluation",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(
+        result["variantKey"].is_string(),
+        "restored targeting serves a variant: {result}"
+    );
+
+    // Only the snapshot's environment changes (production keeps the variant added since, as it may
+    // use it).
+    let prod_now = app.flag_json("production", flag).await;
+    assert_eq!(prod_now["segments"], production["segments"]);
+    assert_eq!(prod_now["enabled"], production["enabled"]);
+}
+
+#[tokio::test]
+async fn restoring_refuses_foreign_snapshots_read_keys_and_snapshots_that_no_longer_fit() {
+    let app = spawn_app().await;
+    let flag = id(&app.create_flag("guarded").await);
+    let other = id(&app.create_flag("other").await);
+    let gate = id(&app.create_flag("gate").await);
+    let path = flag_path(flag);
+    let dev = id(&snapshots(&app, flag, "?limit=1").await[0]);
+    let prod = id(&snapshots_in(&app, "production", flag, "?limit=1").await[0]);
+    let of_other = id(&snapshots(&app, other, "?limit=1").await[0]);
+
+    let refused = |reply: (u16, Value), status: u16, code: &str| {
+        expect_error(&reply, status, code);
+    };
+    let post = async |key: &str, env: &str, p: &str| {
+        app.call(key, Some(env), Method::POST, p, Some(json!({})))
+            .await
+    };
+    let unknown = restore_path(flag, 987_654);
+    refused(
+        post(&app.a.admin, "development", &unknown).await,
+        404,
+        "snapshot_not_found",
+    );
+    let production_snapshot = restore_path(flag, prod);
+    refused(
+        post(&app.a.admin, "development", &production_snapshot).await,
+        404,
+        "snapshot_not_found",
+    );
+    let another_flags = restore_path(flag, of_other);
+    refused(
+        post(&app.a.admin, "development", &another_flags).await,
+        404,
+        "snapshot_not_found",
+    );
+    refused(
+        post(&app.b.admin, "development", &restore_path(flag, dev)).await,
+        404,
+        "flag_not_found",
+    );
+    refused(
+        post(&app.a.read, "development", &restore_path(flag, dev)).await,
+        403,
+        "forbidden",
+    );
+
+    // A snapshot whose prerequisite flag has been deleted since is refused whole.
+    let gate_key = json!([{"flagKey": "gate"}]);
+    expect_ok(app.admin_put(&path, json!({"dependsOn": gate_key})).await);
+    let with_gate = id(&snapshots(&app, flag, "?limit=1").await[0]);
+    expect_ok(app.admin_put(&path, json!({"dependsOn": []})).await);
+    expect_ok(app.admin_delete(&flag_path(gate)).await);
+    let before = app.observe_flag(flag).await;
+    let reply = post(&app.a.admin, "development", &restore_path(flag, with_gate)).await;
+    let body = expect_error(&reply, 422, "import_invalid");
+    assert!(body.to_string().contains("gate"), "{body}");
+    assert_eq!(
+        app.observe_flag(flag).await,
+        before,
+        "a refused restore changes nothing"
+    );
+}
