@@ -44,17 +44,24 @@ impl Flags {
                 page.ascending,
             )
             .await?;
-        rows.into_iter()
-            .map(|s| {
-                Ok(FlagSnapshot {
-                    id: s.id,
-                    updated_by: s.updated_by,
-                    flag: serde_json::from_value(s.flag)
-                        .map_err(|e| FlagsError::Unexpected(e.into()))?,
-                    updated_at: crate::assemble::rfc3339(s.created_at),
-                })
-            })
-            .collect()
+        rows.into_iter().map(snapshot_of).collect()
+    }
+
+    /// One saved snapshot of a flag in the caller's environment.
+    pub async fn snapshot(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        snapshot_id: i64,
+    ) -> Result<FlagSnapshot> {
+        let row = self
+            .db
+            .scoped(scope)
+            .get::<flag_snapshot::Model>(snapshot_id)
+            .await?
+            .filter(|s| s.flag_id == flag_id && s.environment_id == scope.environment_id().0)
+            .ok_or(FlagsError::NotFound(Resource::Snapshot))?;
+        snapshot_of(row)
     }
 
     /// Brings the flag in the caller's environment back to snapshot `snapshot_id` of that environment
@@ -67,20 +74,21 @@ impl Flags {
         snapshot_id: i64,
     ) -> Result<crate::Flag> {
         let current = self.flag(scope, flag_id).await?;
-        let saved = self
-            .db
-            .scoped(scope)
-            .get::<flag_snapshot::Model>(snapshot_id)
-            .await?
-            .filter(|s| s.flag_id == flag_id && s.environment_id == scope.environment_id().0)
-            .ok_or(FlagsError::NotFound(Resource::Snapshot))?;
-        let then: crate::Flag =
-            serde_json::from_value(saved.flag).map_err(|e| FlagsError::Unexpected(e.into()))?;
-        let mut doc = flag_doc(&then);
+        let then = self.snapshot(scope, flag_id, snapshot_id).await?;
+        let mut doc = flag_doc(&then.flag);
         doc.key.clone_from(&current.key);
         let document = Document { flags: vec![doc] };
         self.apply_document(scope, document, false, "flag.rollback")
             .await?;
         self.flag(scope, flag_id).await
     }
+}
+
+fn snapshot_of(row: flag_snapshot::Model) -> Result<FlagSnapshot> {
+    Ok(FlagSnapshot {
+        id: row.id,
+        updated_by: row.updated_by,
+        flag: serde_json::from_value(row.flag).map_err(|e| FlagsError::Unexpected(e.into()))?,
+        updated_at: crate::assemble::rfc3339(row.created_at),
+    })
 }

@@ -10,6 +10,7 @@
 
 mod account;
 mod flag;
+mod history;
 mod page;
 mod settings;
 
@@ -45,6 +46,10 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                 .route("/static/{name}", web::get().to(static_asset))
                 .route("/t/{tenant}/flags", web::get().to(flags))
                 .route("/t/{tenant}/flags/{id}", web::get().to(flag::flag))
+                .route(
+                    "/t/{tenant}/flags/{id}/history",
+                    web::get().to(history::history),
+                )
                 .route("/t/{tenant}/debug", web::get().to(flag::debug))
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))
                 .route("/t/{tenant}/members", web::get().to(settings::members))

@@ -8,9 +8,11 @@
 //! role allows the change, and submits to the JSON API, which checks the role again.
 
 mod assets;
+mod history;
 mod settings;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
+pub use history::*;
 pub use settings::*;
 pub use views::*;

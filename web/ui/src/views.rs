@@ -412,6 +412,11 @@ impl FlagPage {
         format!("/api/v1/flags/{}", self.id)
     }
 
+    /// The flag's history page, relative to the tenant.
+    pub fn history(&self) -> String {
+        format!("flags/{}/history", self.id)
+    }
+
     /// The question asked before a change here, or `""` when none is asked.
     pub fn confirm(&self, what: &str) -> String {
         if self.guarded {
