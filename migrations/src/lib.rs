@@ -11,17 +11,24 @@ mod m20261124_000002_audit;
 mod m20261124_000003_archive;
 mod m20261124_000004_identity;
 mod m20261124_000006_row_level_security;
+mod m20261125_000007_variant_counts;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
-/// Every tenant-owned table behind PostgreSQL row-level security (migration 000006).
+/// Every tenant-owned table behind PostgreSQL row-level security: those of migration 000006, then
+/// each later migration's.
 ///
-/// A later migration that adds a tenant-owned table must enable row-level security on it and extend
-/// this list; `flagent-storage` tests that it equals its `TENANT_TABLES`.
-pub const ROW_LEVEL_SECURITY_TABLES: &[&str] = m20261124_000006_row_level_security::TENANT_TABLES;
+/// A later migration that adds a tenant-owned table must enable row-level security on it
+/// (`m20261124_000006_row_level_security::secure`) and extend this list; `flagent-storage` tests that it
+/// equals its `TENANT_TABLES`.
+pub fn row_level_security_tables() -> Vec<&'static str> {
+    let mut tables = m20261124_000006_row_level_security::TENANT_TABLES.to_vec();
+    tables.push(m20261125_000007_variant_counts::TABLE);
+    tables
+}
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -35,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_archive::Migration),
             Box::new(m20261124_000004_identity::Migration),
             Box::new(m20261124_000006_row_level_security::Migration),
+            Box::new(m20261125_000007_variant_counts::Migration),
         ]
     }
 }

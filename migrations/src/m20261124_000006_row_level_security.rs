@@ -103,18 +103,43 @@ $$"#
     )
 }
 
+/// Puts one tenant-owned table behind the wall: the role's grants (table and id sequence), row-level
+/// security, and the policy. Later migrations that add a tenant-owned table run these too.
+pub(crate) fn secure(table: &str) -> Vec<String> {
+    vec![
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {TENANT_ROLE}"),
+        grant_sequence(table),
+        format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
+        format!(
+            "CREATE POLICY {POLICY} ON {table} \
+             USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
+        ),
+    ]
+}
+
+/// Undoes [`secure`] for one table.
+pub(crate) fn unsecure(table: &str) -> Vec<String> {
+    vec![
+        format!("DROP POLICY IF EXISTS {POLICY} ON {table}"),
+        format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"),
+        format!("REVOKE ALL ON TABLE {table} FROM {TENANT_ROLE}"),
+        format!(
+            r#"DO $$
+DECLARE s text := pg_get_serial_sequence('{table}', 'id');
+BEGIN
+    IF s IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM {TENANT_ROLE}', s);
+    END IF;
+END
+$$"#
+        ),
+    ]
+}
+
 fn up_statements() -> Vec<String> {
     let mut sql = vec![create_role()];
     for table in TENANT_TABLES {
-        sql.push(format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {TENANT_ROLE}"
-        ));
-        sql.push(grant_sequence(table));
-        sql.push(format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"));
-        sql.push(format!(
-            "CREATE POLICY {POLICY} ON {table} \
-             USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
-        ));
+        sql.extend(secure(table));
     }
     // The tenant's own row: every write transaction locks it, and audit appends advance its chain head.
     sql.extend([
@@ -133,28 +158,20 @@ fn up_statements() -> Vec<String> {
 
 fn down_statements() -> Vec<String> {
     let mut sql = vec![format!("REVOKE ALL ON TABLE plans FROM {TENANT_ROLE}")];
-    for table in TENANT_TABLES.iter().chain(&["tenants"]) {
-        sql.push(format!("DROP POLICY IF EXISTS {POLICY} ON {table}"));
-        sql.push(format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"));
-        sql.push(format!("REVOKE ALL ON TABLE {table} FROM {TENANT_ROLE}"));
-    }
     for table in TENANT_TABLES {
-        sql.push(format!(
-            r#"DO $$
-DECLARE s text := pg_get_serial_sequence('{table}', 'id');
-BEGIN
-    IF s IS NOT NULL THEN
-        EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM {TENANT_ROLE}', s);
-    END IF;
-END
-$$"#
-        ));
+        sql.extend(unsecure(table));
     }
+    sql.extend([
+        format!("DROP POLICY IF EXISTS {POLICY} ON tenants"),
+        "ALTER TABLE tenants DISABLE ROW LEVEL SECURITY".to_owned(),
+        format!("REVOKE ALL ON TABLE tenants FROM {TENANT_ROLE}"),
+    ]);
     // The role stays: it is shared by every database of the cluster.
     sql
 }
 
-async fn run(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+/// Runs `statements` on PostgreSQL.
+pub(crate) async fn run(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
     let conn = manager.get_connection();
     for sql in statements {
         conn.execute_raw(Statement::from_string(DbBackend::Postgres, sql))

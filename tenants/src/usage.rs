@@ -1,7 +1,9 @@
 //! Usage metering: flag evaluations counted in memory per (tenant, calendar month in UTC) and written to
-//! `usage_counters` in batches by [`Usage::flush`].
+//! `usage_counters` in batches by [`Usage::flush`]; and what each evaluation served (flag, segment and
+//! variant per environment and hour), written to `variant_counts` by the same flush, for the
+//! experiments view.
 //!
-//! Invariant: recording is one uncontended lock per request (the counters are sharded by thread, so
+//! Invariant: recording is one uncontended lock per request (the counters are [`ShardedCounts`], so
 //! workers never wait on each other) and never touches the database. A flush adds each delta with one
 //! insert-or-add statement, so several servers flushing the same counter lose nothing; a delta that
 //! could not be written is kept for the next flush.
@@ -13,10 +15,9 @@ use crate::TenantsError;
 use crate::plans::Limit;
 use chrono::Datelike;
 use flagent_storage::{Db, TenantDb};
-use flagent_types::{SystemScope, TenantId};
-use std::collections::{HashMap, HashSet};
+use flagent_types::{EnvironmentId, ShardedCounts, SystemScope, TenantId, TenantScope};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// A calendar month in UTC, shown as `YYYY-MM`.
@@ -47,20 +48,42 @@ impl fmt::Display for Period {
     }
 }
 
-/// Unwritten evaluation counts by tenant and month.
-type Counts = HashMap<(TenantId, Period), u64>;
-
-/// How many maps the counters are spread over; a thread always uses the same one.
-const SHARDS: usize = 16;
-
-/// Hands each thread its shard, round robin.
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+/// What one evaluation served, in which hour: the key variant counts are kept by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Served {
+    tenant: TenantId,
+    environment: EnvironmentId,
+    flag: i64,
+    /// Unix seconds at the start of the hour (UTC).
+    hour: i64,
+    /// 0 when no segment matched.
+    segment: i64,
+    /// 0 when no variant was served.
+    variant: i64,
 }
 
-/// Counts of a map whose holder panicked are still counts: keep using them.
+/// Evaluations of a flag in one hour that one segment and variant served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariantCount {
+    /// Unix seconds at the start of the hour (UTC).
+    pub hour: i64,
+    /// The segment that matched; 0 for none.
+    pub segment_id: i64,
+    /// The variant served; 0 for none.
+    pub variant_id: i64,
+    /// How many evaluations.
+    pub evaluations: u64,
+}
+
+/// Seconds in an hour, the resolution of variant counts.
+pub const HOUR: i64 = 3600;
+
+/// The start of the hour `at` (Unix seconds) falls in.
+pub fn hour_of(at: i64) -> i64 {
+    at - at.rem_euclid(HOUR)
+}
+
+/// A set whose holder panicked is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -71,7 +94,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Usage {
     db: Db,
     system: SystemScope,
-    shards: [Mutex<Counts>; SHARDS],
+    counts: ShardedCounts<(TenantId, Period)>,
+    served: ShardedCounts<Served>,
     /// (tenant, month) pairs already warned about being over the monthly evaluations.
     warned: Mutex<HashSet<(TenantId, Period)>>,
 }
@@ -82,7 +106,8 @@ impl Usage {
         Self {
             db,
             system,
-            shards: Default::default(),
+            counts: ShardedCounts::default(),
+            served: ShardedCounts::default(),
             warned: Mutex::default(),
         }
     }
@@ -94,34 +119,81 @@ impl Usage {
 
     /// Counts `evaluations` flag evaluations of `tenant` in `period`.
     pub fn record_in(&self, tenant: TenantId, period: Period, evaluations: u64) {
-        if evaluations == 0 {
-            return;
+        self.counts.add([((tenant, period), evaluations)]);
+    }
+
+    /// Counts one evaluation of `flag` in `environment` that matched `segment` and served `variant`
+    /// (either `None`), in the current hour (the hot path: memory only).
+    pub fn record_served(
+        &self,
+        tenant: TenantId,
+        environment: EnvironmentId,
+        flag: i64,
+        segment: Option<i64>,
+        variant: Option<i64>,
+    ) {
+        let served = Served {
+            tenant,
+            environment,
+            flag,
+            hour: hour_of(chrono::Utc::now().timestamp()),
+            segment: segment.unwrap_or(0),
+            variant: variant.unwrap_or(0),
+        };
+        self.served.add([(served, 1)]);
+    }
+
+    /// What `flag` served in the caller's environment from hour `since` (Unix seconds) on, oldest hour
+    /// first: the written counts plus those this server has not written yet.
+    pub async fn variant_counts(
+        &self,
+        scope: &TenantScope,
+        flag: i64,
+        since: i64,
+    ) -> Result<Vec<VariantCount>, TenantsError> {
+        let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
+        let rows = self
+            .db
+            .scoped(scope)
+            .variant_counts(environment.0, flag, since)
+            .await?;
+        let mut counts: std::collections::BTreeMap<(i64, i64, i64), u64> = rows
+            .into_iter()
+            .map(|r| {
+                let evaluations = u64::try_from(r.evaluations).unwrap_or(0);
+                ((r.hour, r.segment_id, r.variant_id), evaluations)
+            })
+            .collect();
+        let pending = self.served.pending_where(|s| {
+            s.tenant == tenant && s.environment == environment && s.flag == flag && s.hour >= since
+        });
+        for (s, n) in pending {
+            *counts.entry((s.hour, s.segment, s.variant)).or_insert(0) += n;
         }
-        let shard = SHARD.with(|s| *s);
-        *lock(&self.shards[shard])
-            .entry((tenant, period))
-            .or_insert(0) += evaluations;
+        Ok(counts
+            .into_iter()
+            .map(
+                |((hour, segment_id, variant_id), evaluations)| VariantCount {
+                    hour,
+                    segment_id,
+                    variant_id,
+                    evaluations,
+                },
+            )
+            .collect())
     }
 
     /// Evaluations of `tenant` in `period` recorded on this server and not written yet.
     pub fn unflushed(&self, tenant: TenantId, period: Period) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| lock(s).get(&(tenant, period)).copied().unwrap_or(0))
-            .sum()
+        self.counts.pending(&(tenant, period))
     }
 
-    /// Adds every unwritten count to `usage_counters` (one statement per tenant and month) and returns
-    /// how many counters were written. When the database fails, what was not written is kept for the
+    /// Adds every unwritten count to `usage_counters` (one statement per tenant and month), then every
+    /// variant count to `variant_counts`, and returns how many monthly counters were written. When the database fails, what was not written is kept for the
     /// next flush and the error is returned.
     #[tracing::instrument(skip_all)]
     pub async fn flush(&self) -> Result<usize, TenantsError> {
-        let mut merged = Counts::new();
-        for shard in &self.shards {
-            for (key, count) in std::mem::take(&mut *lock(shard)) {
-                *merged.entry(key).or_insert(0) += count;
-            }
-        }
+        let merged = self.counts.take();
         let pending: Vec<((TenantId, Period), u64)> = merged.into_iter().collect();
         for (done, &((tenant, period), count)) in pending.iter().enumerate() {
             let tdb = self.db.scoped_for_system(&self.system, tenant);
@@ -131,16 +203,30 @@ impl Usage {
             }
             self.warn_once_if_over(&tdb, tenant, period).await;
         }
+        let variants = self.flush_served().await?;
+        tracing::debug!(variants, "recorded the variant counts");
+        Ok(pending.len())
+    }
+
+    /// Adds every unwritten variant count to `variant_counts`; what could not be written is kept.
+    async fn flush_served(&self) -> Result<usize, TenantsError> {
+        let pending: Vec<(Served, u64)> = self.served.take().into_iter().collect();
+        for (done, &(s, count)) in pending.iter().enumerate() {
+            let tdb = self.db.scoped_for_system(&self.system, s.tenant);
+            let written = tdb
+                .add_variant_count(s.environment.0, s.flag, s.hour, s.segment, s.variant, count)
+                .await;
+            if let Err(err) = written {
+                self.served.put_back(pending[done..].iter().copied());
+                return Err(err.into());
+            }
+        }
         Ok(pending.len())
     }
 
     /// Puts counts that could not be written back, adding to whatever was recorded meanwhile.
     fn keep(&self, counts: &[((TenantId, Period), u64)]) {
-        let shard = SHARD.with(|s| *s);
-        let mut kept = lock(&self.shards[shard]);
-        for &(key, count) in counts {
-            *kept.entry(key).or_insert(0) += count;
-        }
+        self.counts.put_back(counts.iter().copied());
     }
 
     /// Logs a warning the first time this server sees `tenant` over its plan's monthly evaluations in

@@ -151,12 +151,32 @@ fn random_entity_id() -> String {
     format!("randomly_generated_{}", rand::rng().random::<u32>())
 }
 
-fn result(eval: Evaluation<'_>, ctx: EvalContext, state: &AppState) -> EvalResult {
+/// Counts an evaluation in the metrics (by reason) and, for a flag that exists, what it served in the
+/// caller's environment (for the experiments view).
+pub(crate) fn count(state: &AppState, scope: &TenantScope, eval: &Evaluation<'_>) {
     state
         .metrics
         .evaluations
         .with_label_values(&[eval.reason.as_str()])
         .inc();
+    if let Some(flag) = eval.flag {
+        state.usage.record_served(
+            scope.tenant_id(),
+            scope.environment_id(),
+            flag.id(),
+            eval.segment_id,
+            eval.variant.map(|v| v.id),
+        );
+    }
+}
+
+fn result(
+    eval: Evaluation<'_>,
+    ctx: EvalContext,
+    state: &AppState,
+    scope: &TenantScope,
+) -> EvalResult {
+    count(state, scope, &eval);
     let flag = eval.flag;
     EvalResult {
         flag_id: flag.map_or(ctx.flag_id.unwrap_or(0), |f| f.id()),
@@ -179,6 +199,7 @@ fn result(eval: Evaluation<'_>, ctx: EvalContext, state: &AppState) -> EvalResul
 
 fn evaluate_one(
     state: &AppState,
+    scope: &TenantScope,
     snap: &Snapshot,
     mut ctx: EvalContext,
 ) -> Result<EvalResult, ApiError> {
@@ -198,13 +219,13 @@ fn evaluate_one(
         debug: ctx.enable_debug,
     };
     let eval = evaluate(snap, &request);
-    Ok(result(eval, ctx, state))
+    Ok(result(eval, ctx, state, scope))
 }
 
 /// Evaluates one flag in the caller's environment and counts one evaluation for the tenant's usage.
 fn single(state: &AppState, scope: &TenantScope, ctx: EvalContext) -> Result<EvalResult, ApiError> {
     let snap = snapshot(state, scope);
-    let result = evaluate_one(state, &snap, ctx)?;
+    let result = evaluate_one(state, scope, &snap, ctx)?;
     state.usage.record(scope.tenant_id(), 1);
     Ok(result)
 }
@@ -301,7 +322,7 @@ fn batch(
                 flag_key: flag_key.clone(),
                 enable_debug: req.enable_debug,
             };
-            results.push(evaluate_one(state, &snap, ctx)?);
+            results.push(evaluate_one(state, scope, &snap, ctx)?);
         }
     }
     state.usage.record(scope.tenant_id(), results.len() as u64);

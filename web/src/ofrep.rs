@@ -350,6 +350,7 @@ fn reason_name(flag: &CompiledFlag, eval: &Evaluation<'_>) -> &'static str {
 /// Evaluates one flag (found in `snap`) for `context`: the OFREP success object, or an error about it.
 fn resolve(
     state: &AppState,
+    scope: &TenantScope,
     snap: &Snapshot,
     flag: &CompiledFlag,
     context: &Context,
@@ -362,11 +363,6 @@ fn resolve(
         debug: false,
     };
     let eval = evaluate(snap, &request);
-    state
-        .metrics
-        .evaluations
-        .with_label_values(&[eval.reason.as_str()])
-        .inc();
     let segment = matched_segment(flag, &eval);
     if context.targeting_key.is_none() && segment.is_some_and(buckets) {
         return Err(Failure::new(
@@ -375,6 +371,8 @@ fn resolve(
         )
         .about(flag.key()));
     }
+    // Counted once answered: a refused evaluation served nothing.
+    crate::evaluation::count(state, scope, &eval);
     let picked = eval.variant.or_else(|| flag.default_variant());
     let (value, variant) = match (picked, flag.boolean_keys()) {
         (Some(variant), _) => (Some(flag.value_of(variant)), variant.key.clone()),
@@ -435,7 +433,7 @@ pub(crate) async fn evaluate_flag(
             .response();
     };
     let attributes = Value::Object(context.attributes.clone());
-    match resolve(&state, &snap, flag, &context, &attributes) {
+    match resolve(&state, scope, &snap, flag, &context, &attributes) {
         Ok(answer) => {
             state.usage.record(scope.tenant_id(), 1);
             HttpResponse::Ok().json(answer)
@@ -478,7 +476,7 @@ pub(crate) async fn evaluate_flags(
     let flags: Vec<OfrepBulkItem> = snap
         .flags()
         .map(
-            |flag| match resolve(&state, &snap, flag, &context, &attributes) {
+            |flag| match resolve(&state, scope, &snap, flag, &context, &attributes) {
                 Ok(evaluated) => OfrepBulkItem::Evaluated(evaluated),
                 Err(failure) => OfrepBulkItem::Failed(failure.body()),
             },

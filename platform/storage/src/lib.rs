@@ -24,6 +24,7 @@ mod scoped;
 mod system;
 mod tenancy;
 mod usage;
+mod variant_counts;
 
 pub use audit::{AuditQuery, NewAuditEvent, chain_hash, event_fields};
 pub use db::{Backend, Db};

@@ -5,7 +5,7 @@
 //! without checking anything (the application-level filter is what isolates tenants there).
 
 use crate::{Db, TENANT_ROLE, TenantDb, entities::TENANT_TABLES};
-use flagent_migrations::{Migrator, MigratorTrait, ROW_LEVEL_SECURITY_TABLES};
+use flagent_migrations::{Migrator, MigratorTrait, row_level_security_tables};
 use flagent_testkit::TestDb;
 use flagent_types::TenantId;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
@@ -76,6 +76,7 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     id(conn, format!("INSERT INTO roles (tenant_id, key, name, permissions, created_at, updated_at) VALUES ({t}, 'qa', 'QA', 'flags:read', 0, 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO invitations (tenant_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES ({t}, 'x@example.com', 'viewer', 'invite-{key}', 'seed', 0, 1) RETURNING id")).await;
     id(conn, format!("INSERT INTO usage_counters (tenant_id, period, evaluations) VALUES ({t}, '2026-11', 5) RETURNING id")).await;
+    id(conn, format!("INSERT INTO variant_counts (tenant_id, environment_id, flag_id, hour, segment_id, variant_id, evaluations) VALUES ({t}, {e}, {f}, 0, {s}, {v}, 3) RETURNING id")).await;
     t
 }
 
@@ -133,12 +134,12 @@ fn is_rls_violation(err: &crate::StorageError) -> bool {
 
 #[test]
 fn the_migration_secures_exactly_the_tenant_owned_tables() {
-    let secured: BTreeSet<&str> = ROW_LEVEL_SECURITY_TABLES.iter().copied().collect();
+    let secured: BTreeSet<&str> = row_level_security_tables().into_iter().collect();
     let owned: BTreeSet<&str> = TENANT_TABLES.iter().copied().collect();
     assert_eq!(
         secured, owned,
         "every tenant-owned table needs row-level security (a migration enabling it, listed in \
-         flagent_migrations::ROW_LEVEL_SECURITY_TABLES)"
+         flagent_migrations::row_level_security_tables)"
     );
     assert_eq!(TENANT_ROLE, flagent_migrations::TENANT_ROLE);
 }
@@ -203,7 +204,8 @@ async fn the_migration_can_be_undone_and_redone() {
     };
     let tables = TENANT_TABLES.len() as i64 + 1;
     assert_eq!(secured(conn.clone()).await.0, tables);
-    Migrator::down(conn, Some(1)).await.unwrap();
+    // Back to before row-level security (migration 000006 and the later ones that extend it).
+    Migrator::down(conn, Some(2)).await.unwrap();
     assert_eq!(secured(conn.clone()).await, (0, 0));
     Migrator::up(conn, None).await.unwrap();
     assert_eq!(secured(conn.clone()).await.0, tables);

@@ -64,6 +64,7 @@ tenant_owned!(
     role,
     invitation,
     usage_counter,
+    variant_count,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

@@ -28,6 +28,7 @@ pub mod usage_counter;
 pub mod user;
 pub mod user_token;
 pub mod variant;
+pub mod variant_count;
 
 /// Tables that hold no tenant's data.
 pub const GLOBAL_TABLES: &[&str] = &[
@@ -61,6 +62,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "roles",
     "invitations",
     "usage_counters",
+    "variant_counts",
 ];
 
 #[cfg(test)]
@@ -96,6 +98,7 @@ mod tests {
             table::<role::Entity>(),
             table::<invitation::Entity>(),
             table::<usage_counter::Entity>(),
+            table::<variant_count::Entity>(),
         ])
     }
 
