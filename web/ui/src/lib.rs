@@ -8,9 +8,11 @@
 //! role allows the change, and submits to the JSON API, which checks the role again.
 
 mod assets;
+mod constraints;
 mod settings;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
+pub use constraints::*;
 pub use settings::*;
 pub use views::*;
