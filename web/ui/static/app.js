@@ -258,15 +258,16 @@ const testRegex = (el) => {
   }
 };
 
-// output[data-shows="name"] in a form shows what the form would send as `name` (blank while a
-// field cannot be read).
+// output[data-shows="name"] in a form shows what the form would send as `name` (blank while its
+// field is empty or cannot be read).
 const showSent = (form) => {
   const outputs = form.querySelectorAll("output[data-shows]");
   if (outputs.length === 0) return;
   let body = {};
   try { body = formBody(form); } catch { body = {}; }
   outputs.forEach((out) => {
-    const value = body[out.dataset.shows];
+    const field = namedField(form, out.dataset.shows);
+    const value = field && "value" in field && field.value === "" ? undefined : body[out.dataset.shows];
     out.textContent = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
   });
 };
