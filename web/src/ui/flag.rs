@@ -1,15 +1,20 @@
 //! The flag page and the Debug Console.
+//!
+//! Invariant: the flag page offers a change only to roles the API would let make it: what one
+//! environment holds (on/off, segments, constraints, distributions) to `flags:write` here, what every
+//! environment shares (variants, prerequisites, the default variant) to `flags:write` everywhere.
 
 use super::page::{PageQuery, Refusal, Viewer, html};
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use flagent_eval::{FlagRef, Request, evaluate};
+use flagent_eval::{FlagRef, Prerequisite, Request, evaluate};
 use flagent_flags::{Flag, FlagFilter};
-use flagent_types::{EnvironmentId, Permission, Principal, perm};
+use flagent_types::{EnvironmentId, Permission, Principal, TenantScope, perm};
 use flagent_ui::{
-    ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice, FlagPage, OPERATORS,
-    SegmentLog, SegmentView, ShareView, VariantView,
+    ConstraintEditor, ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice,
+    FlagPage, OPERATORS, PrerequisiteChoice, PrerequisiteView, SegmentLog, SegmentView, ShareView,
+    VariantView,
 };
 use serde::Deserialize;
 
@@ -98,38 +103,19 @@ pub(super) async fn flag(
             current,
         });
     }
-    let segments = flag
-        .segments
-        .iter()
-        .map(|s| SegmentView {
-            id: s.id,
-            description: s.description.clone(),
-            rollout_percent: s.rollout_percent,
-            constraints: s
-                .constraints
-                .iter()
-                .map(|c| ConstraintView {
-                    id: c.id,
-                    property: c.property.clone(),
-                    operator: c.operator.clone(),
-                    value: c.value.clone(),
-                })
-                .collect(),
-            shares: flag
-                .variants
-                .iter()
-                .map(|v| ShareView {
-                    variant_id: v.id,
-                    variant_key: v.key.clone(),
-                    percent: s
-                        .distributions
-                        .iter()
-                        .find(|d| d.variant_id == v.id)
-                        .map_or(0, |d| d.percent),
-                })
-                .collect(),
-        })
-        .collect();
+    let segments = segment_views(&flag);
+    let others = state
+        .flags
+        .list_flags(
+            &viewer.scope,
+            &FlagFilter {
+                preload: true,
+                ..FlagFilter::default()
+            },
+        )
+        .await
+        .map_err(|e| Refusal::from_api(e.into()))?;
+    let can_edit_flag = may_edit_flags(&state, &viewer.scope).await;
     let mut shell = viewer.shell;
     shell.title = flag.key.clone();
     let nonce = shell.nonce.clone();
@@ -157,9 +143,108 @@ pub(super) async fn flag(
             updated_by: flag.updated_by,
             guarded,
             operators: OPERATORS,
+            can_edit_flag,
+            version: flag.version,
+            prerequisites: prerequisite_views(&flag.depends_on, &others),
+            prerequisite_choices: prerequisite_choices(flag.id, &others),
+            default_variant: flag.default_variant,
         },
         Some(&nonce),
     ))
+}
+
+/// The flag's segments as the page shows them, each with its constraint forms' fields.
+fn segment_views(flag: &Flag) -> Vec<SegmentView> {
+    flag.segments
+        .iter()
+        .map(|s| SegmentView {
+            id: s.id,
+            description: s.description.clone(),
+            rollout_percent: s.rollout_percent,
+            constraints: s
+                .constraints
+                .iter()
+                .map(|c| ConstraintView {
+                    id: c.id,
+                    property: c.property.clone(),
+                    operator: c.operator.clone(),
+                    value: c.value.clone(),
+                    editor: ConstraintEditor::of(
+                        format!("e-{}", c.id),
+                        &c.property,
+                        &c.operator,
+                        &c.value,
+                    ),
+                })
+                .collect(),
+            shares: flag
+                .variants
+                .iter()
+                .map(|v| ShareView {
+                    variant_id: v.id,
+                    variant_key: v.key.clone(),
+                    percent: s
+                        .distributions
+                        .iter()
+                        .find(|d| d.variant_id == v.id)
+                        .map_or(0, |d| d.percent),
+                })
+                .collect(),
+            new_constraint: ConstraintEditor::blank(format!("c-{}", s.id)),
+        })
+        .collect()
+}
+
+/// Whether the viewer may change what every environment shares (a flag's own fields, its variants):
+/// what `perm::WriteFlags` asks of a user, `flags:write` in every environment.
+async fn may_edit_flags(state: &AppState, scope: &TenantScope) -> bool {
+    match scope.principal() {
+        Principal::User { id, .. } => {
+            state
+                .auth
+                .policy()
+                .allows(*id, scope.tenant_id().0, perm::WriteFlags::NAME, None)
+                .await
+        }
+        Principal::ApiKey { .. } => false,
+    }
+}
+
+/// The flag's prerequisites in order, each with the list the remove form sends (the others).
+fn prerequisite_views(depends_on: &[Prerequisite], flags: &[Flag]) -> Vec<PrerequisiteView> {
+    depends_on
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let others: Vec<&Prerequisite> = depends_on
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, q)| q)
+                .collect();
+            PrerequisiteView {
+                index,
+                flag_key: p.flag_key.clone(),
+                flag_id: flags.iter().find(|f| f.key == p.flag_key).map(|f| f.id),
+                variant_key: p.variant_key.clone(),
+                without: serde_json::to_string(&others).unwrap_or_else(|_| "[]".to_owned()),
+            }
+        })
+        .collect()
+}
+
+/// The project's flags but `flag_id`, by key, with their variants' keys.
+fn prerequisite_choices(flag_id: i64, flags: &[Flag]) -> Vec<PrerequisiteChoice> {
+    let mut choices: Vec<PrerequisiteChoice> = flags
+        .iter()
+        .filter(|f| f.id != flag_id)
+        .map(|f| PrerequisiteChoice {
+            key: f.key.clone(),
+            variants: f.variants.iter().map(|v| v.key.clone()).collect(),
+        })
+        .collect();
+    choices.sort_by(|a, b| a.key.cmp(&b.key));
+    choices
 }
 
 #[derive(Deserialize)]
@@ -292,4 +377,36 @@ pub(super) async fn debug(
         },
         Some(&nonce),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use flagent_eval::validate_constraint;
+    use flagent_ui::{OPERATORS, ValueKind};
+
+    #[test]
+    fn every_operator_offers_the_value_kinds_the_engine_accepts_and_no_other() {
+        for o in OPERATORS {
+            for kind in ValueKind::ALL {
+                let example = kind.example();
+                let accepted = validate_constraint("p", o.name, example).is_ok();
+                if kind == ValueKind::Literal {
+                    assert!(o.offers(kind), "{} does not offer the raw literal", o.name);
+                } else if o.offers(kind) {
+                    assert!(
+                        accepted,
+                        "{} offers {example}, which the engine refuses",
+                        o.name
+                    );
+                } else if !matches!(kind, ValueKind::Text | ValueKind::Regex) {
+                    // A text and a pattern are both quoted strings: the operator decides which it is.
+                    assert!(
+                        !accepted,
+                        "{} does not offer {example}, which the engine accepts",
+                        o.name
+                    );
+                }
+            }
+        }
+    }
 }

@@ -49,18 +49,25 @@ uiTest('a flag is built, turned on in development only, and explained in the Deb
   await segmentAdder.getByLabel('Description', { exact: true }).fill('Canadian users on recent apps');
   await submitAndWait(page, page.getByRole('button', { name: 'Add segment' }));
   const segment = page.locator('li.segment').first();
-  for (const [property, operator, value] of [['country', 'EQ', '"CA"'], ['app.version', 'GTE', 'semver:"2.1.0"']]) {
-    await segment.getByLabel('Property', { exact: true }).fill(property);
-    await segment.getByLabel('Operator', { exact: true }).selectOption(operator);
-    await segment.getByLabel('Value', { exact: true }).fill(value);
-    await submitAndWait(page, segment.getByRole('button', { name: 'Add constraint' }));
+  const constraintForm = segment.locator('form.constraint-form[data-method="POST"]');
+  for (const [property, operator, kind, label, value] of [
+    ['country', 'EQ', 'text', 'Text', 'CA'],
+    ['app.version', 'GTE', 'version', 'Version', '2.1.0'],
+  ]) {
+    await constraintForm.getByLabel('Property', { exact: true }).fill(property);
+    await constraintForm.getByLabel('Operator', { exact: true }).selectOption(operator);
+    await constraintForm.getByLabel('Value type', { exact: true }).selectOption(kind);
+    await constraintForm.getByLabel(label, { exact: true }).fill(value);
+    await submitAndWait(page, constraintForm.getByRole('button', { name: 'Add constraint' }));
   }
+  assert.deepEqual(await segment.locator('ul.constraints li.constraint > code:last-of-type').allInnerTexts(), ['"CA"', 'semver:"2.1.0"']);
   // The server's own validation message is shown in the form.
-  await segment.getByLabel('Property', { exact: true }).fill('plan');
-  await segment.getByLabel('Operator', { exact: true }).selectOption('IN');
-  await segment.getByLabel('Value', { exact: true }).fill('not a list');
-  await segment.getByRole('button', { name: 'Add constraint' }).click();
-  const refusal = messages(segment);
+  await constraintForm.getByLabel('Property', { exact: true }).fill('plan');
+  await constraintForm.getByLabel('Operator', { exact: true }).selectOption('IN');
+  await constraintForm.getByLabel('Value type', { exact: true }).selectOption('literal');
+  await constraintForm.getByLabel('Literal', { exact: true }).fill('not a list');
+  await constraintForm.getByRole('button', { name: 'Add constraint' }).click();
+  const refusal = messages(constraintForm);
   await refusal.waitFor({ state: 'visible' });
   assert.match(await refusal.innerText(), /\S/);
   assert.equal(await segment.locator('ul.constraints li').count(), 2, 'the refused constraint was added');

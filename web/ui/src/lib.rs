@@ -9,10 +9,12 @@
 
 mod assets;
 mod history;
+mod constraints;
 mod settings;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
 pub use history::*;
+pub use constraints::*;
 pub use settings::*;
 pub use views::*;

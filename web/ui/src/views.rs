@@ -1,5 +1,6 @@
 //! Page view models: each is a template, filled in by a page handler and rendered to HTML.
 
+use crate::constraints::{ConstraintEditor, OperatorChoice, ValueKind};
 use askama::Template;
 
 /// A tenant the viewer belongs to, for the tenant switcher.
@@ -215,91 +216,6 @@ pub struct FlagsPage {
     pub tags: Vec<String>,
 }
 
-/// A constraint operator as the editor offers it: its name, what it means, and an example value.
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorChoice {
-    /// `EQ`, `IN`, …
-    pub name: &'static str,
-    /// What it tests, for people.
-    pub label: &'static str,
-    /// An example literal of the kind it takes.
-    pub example: &'static str,
-}
-
-/// Every operator the engine knows, in the order the editor lists them.
-pub const OPERATORS: &[OperatorChoice] = &[
-    OperatorChoice {
-        name: "EQ",
-        label: "equals",
-        example: "\"CA\"  or  18  or  true",
-    },
-    OperatorChoice {
-        name: "NEQ",
-        label: "does not equal",
-        example: "\"CA\"",
-    },
-    OperatorChoice {
-        name: "IN",
-        label: "is one of",
-        example: "[\"CA\", \"US\"]",
-    },
-    OperatorChoice {
-        name: "NOTIN",
-        label: "is none of",
-        example: "[\"CA\", \"US\"]",
-    },
-    OperatorChoice {
-        name: "LT",
-        label: "is less than",
-        example: "18  or  semver:\"2.0.0\"  or  time:\"2026-01-01T00:00:00Z\"",
-    },
-    OperatorChoice {
-        name: "LTE",
-        label: "is at most",
-        example: "18  or  semver:\"2.0.0\"",
-    },
-    OperatorChoice {
-        name: "GT",
-        label: "is greater than",
-        example: "18  or  semver:\"2.0.0\"",
-    },
-    OperatorChoice {
-        name: "GTE",
-        label: "is at least",
-        example: "18  or  semver:\"2.1.0\"",
-    },
-    OperatorChoice {
-        name: "CONTAINS",
-        label: "contains",
-        example: "\"beta\"",
-    },
-    OperatorChoice {
-        name: "NOTCONTAINS",
-        label: "does not contain",
-        example: "\"beta\"",
-    },
-    OperatorChoice {
-        name: "STARTS_WITH",
-        label: "starts with",
-        example: "\"https://\"",
-    },
-    OperatorChoice {
-        name: "ENDS_WITH",
-        label: "ends with",
-        example: "\"@example.com\"",
-    },
-    OperatorChoice {
-        name: "EREG",
-        label: "matches the regex",
-        example: "\"^[a-z]+@example\\\\.com$\"",
-    },
-    OperatorChoice {
-        name: "NEREG",
-        label: "does not match the regex",
-        example: "\"^test-\"",
-    },
-];
-
 /// A variant as the flag page shows it.
 #[derive(Debug, Clone)]
 pub struct VariantView {
@@ -322,6 +238,8 @@ pub struct ConstraintView {
     pub operator: String,
     /// The typed literal as written.
     pub value: String,
+    /// Its edit form's fields.
+    pub editor: ConstraintEditor,
 }
 
 /// One variant's share of a segment (0 when the segment gives it none).
@@ -348,6 +266,32 @@ pub struct SegmentView {
     pub constraints: Vec<ConstraintView>,
     /// Every variant's share, in the flag's variant order.
     pub shares: Vec<ShareView>,
+    /// The add-constraint form's fields.
+    pub new_constraint: ConstraintEditor,
+}
+
+/// One prerequisite of the flag: another flag that must yield a variant (a given one, or any) first.
+#[derive(Debug, Clone)]
+pub struct PrerequisiteView {
+    /// Its position in the flag's `dependsOn` list.
+    pub index: usize,
+    /// The flag it names.
+    pub flag_key: String,
+    /// That flag's id, when it exists (for the link).
+    pub flag_id: Option<i64>,
+    /// The variant it must yield; any variant when `None`.
+    pub variant_key: Option<String>,
+    /// The whole list without this one, as JSON (the remove form sends it).
+    pub without: String,
+}
+
+/// A flag that may be chosen as a prerequisite, with its variants' keys.
+#[derive(Debug, Clone)]
+pub struct PrerequisiteChoice {
+    /// Its key.
+    pub key: String,
+    /// Its variants' keys, in the flag's order.
+    pub variants: Vec<String>,
 }
 
 /// The flag in one environment of the project, compared with the page's environment.
@@ -399,6 +343,18 @@ pub struct FlagPage {
     pub guarded: bool,
     /// The operators, for the constraint editor.
     pub operators: &'static [OperatorChoice],
+    /// Whether the viewer may change what every environment shares (variants, prerequisites, the
+    /// default variant): `flags:write` in every environment.
+    pub can_edit_flag: bool,
+    /// The flag's version, sent back with changes to its whole prerequisite list so a stale page
+    /// cannot overwrite a newer list.
+    pub version: i64,
+    /// The flags that must yield a variant before this one is evaluated, in order.
+    pub prerequisites: Vec<PrerequisiteView>,
+    /// The project's other flags, by key, for the prerequisite editor.
+    pub prerequisite_choices: Vec<PrerequisiteChoice>,
+    /// The variant OFREP and the SDKs answer with when none is picked.
+    pub default_variant: Option<String>,
 }
 
 impl FlagPage {
@@ -415,6 +371,21 @@ impl FlagPage {
     /// The flag's history page, relative to the tenant.
     pub fn history(&self) -> String {
         format!("flags/{}/history", self.id)
+    }
+
+    /// Every kind of constraint value, for the value type select.
+    pub fn value_kinds(&self) -> &'static [ValueKind] {
+        &ValueKind::ALL
+    }
+
+    /// A link to another flag's page in this environment.
+    pub fn flag_link(&self, id: &i64) -> String {
+        self.shell.link(&format!("flags/{id}"))
+    }
+
+    /// Whether `key` is the flag's default variant.
+    pub fn is_default(&self, key: &str) -> bool {
+        self.default_variant.as_deref() == Some(key)
     }
 
     /// The question asked before a change here, or `""` when none is asked.
@@ -492,6 +463,21 @@ pub struct DebugPage {
     pub results: Vec<DebugResult>,
     /// Whether an evaluation was asked for.
     pub asked: bool,
+}
+
+impl DebugPage {
+    /// The browser storage key of the recent contexts: one list per tenant, project and environment.
+    pub fn recent_key(&self) -> String {
+        format!(
+            "flagent.debug.recent:{}:{}:{}",
+            self.shell.tenant, self.shell.project, self.shell.environment
+        )
+    }
+
+    /// Whether the form's entity and context were just evaluated (and so are worth remembering).
+    pub fn evaluated(&self) -> bool {
+        self.asked && self.problem.is_none()
+    }
 }
 
 /// A page that could not be shown: not found, or not allowed.

@@ -4,7 +4,10 @@
 //   names, and on success goes to data-next (with {field} replaced from the answer) or reloads;
 // - asks before data-confirm actions;
 // - submits data-autosubmit selects when they change;
-// - focuses the element with data-hotkey when its key is pressed outside a text field.
+// - focuses the element with data-hotkey when its key is pressed outside a text field;
+// - shows one of several server-rendered inputs (data-switch, data-kinds-for, data-filter-by), checks
+//   values as they are typed (JSON, semver, lists, regular expressions), and remembers what a form
+//   sent in this browser (data-remember). Each is described where it is implemented below.
 
 const csrfToken = () => {
   const entry = document.cookie.split("; ").find((c) => c.startsWith("flagent_csrf="));
@@ -22,34 +25,71 @@ const setPath = (body, name, value) => {
   });
 };
 
-// The form's fields as JSON: data-type="number" | "json" | "boolean" on an element converts it;
-// a checkbox gives a boolean; dotted names ("distributions.0.percent") build nested objects and
-// arrays; fields without a name and empty optional numbers are left out.
+// Lines of a data-type="lines" field: trimmed, empty ones left out; numbers when data-items="number".
+const listItems = (el) => {
+  const items = el.value.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  if (el.dataset.items !== "number") return items;
+  return items.map((item) => {
+    const number = Number(item);
+    if (item === "" || !Number.isFinite(number)) throw new Error(`${item} is not a number`);
+    return number;
+  });
+};
+
+// A datetime-local value ("2026-01-01T09:30" or with seconds), read as UTC, as an RFC 3339 text.
+const utcStamp = (value) => `${value.length === 16 ? `${value}:00` : value}Z`;
+
+// One field's value as the form sends it, by its data-type:
+// "number" a number; "json" parsed JSON; "boolean" true or false; "datetime" a local time as RFC 3339;
+// "quoted" the text as a JSON string, after data-prefix if any (semver:"1.2.3");
+// "number-text" a number's text ("18"); "time-literal" a UTC date and time as time:"…Z";
+// "lines" the lines as a JSON array text (["CA","US"], or [1,2] with data-items="number");
+// a checkbox its checked state; anything else its text.
+const fieldValue = (el) => {
+  switch (el.dataset.type) {
+    case "datetime": return new Date(el.value).toISOString();
+    case "number": return Number(el.value);
+    case "json":
+      if (el.value.trim() === "") return null;
+      try { return JSON.parse(el.value); } catch (error) { throw new Error(`Not valid JSON: ${error.message}`); }
+    case "boolean": return el.value === "true";
+    case "quoted": return (el.dataset.prefix ?? "") + JSON.stringify(el.value);
+    case "number-text": return String(Number(el.value));
+    case "time-literal": return `time:${JSON.stringify(utcStamp(el.value))}`;
+    case "lines": return JSON.stringify(listItems(el));
+    default: return el.type === "checkbox" ? el.checked : el.value;
+  }
+};
+
+// The form's fields as JSON (see fieldValue); dotted names ("distributions.0.percent") build nested
+// objects and arrays; fields without a name, disabled ones (or inside a disabled fieldset) and empty
+// optional ones are left out.
 const formBody = (form) => {
   const body = {};
   for (const el of form.elements) {
-    if (!el.name || el.disabled) continue;
+    if (!el.name || el.matches(":disabled")) continue;
     const type = el.dataset.type;
     // data-type="list": checkboxes sharing a name give the array of the checked ones' values.
     if (type === "list") { if (!Array.isArray(body[el.name])) body[el.name] = []; if (el.checked) body[el.name].push(el.value); continue; }
-    // data-type="optional" | "datetime" (a local time, sent as RFC 3339): left out when empty.
-    if ((type === "optional" || type === "datetime") && el.value === "") continue;
-    let value = el.value;
-    if (type === "datetime") value = new Date(el.value).toISOString();
-    else if (el.type === "checkbox") value = el.checked;
-    else if (type === "number") { if (el.value === "") continue; value = Number(el.value); }
-    else if (type === "json") value = el.value.trim() === "" ? null : JSON.parse(el.value);
-    else if (type === "boolean") value = el.value === "true";
-    setPath(body, el.name, value);
+    // data-type="optional" | "datetime" | "number" | "number-text": left out when empty.
+    if (["optional", "datetime", "number", "number-text"].includes(type) && el.value === "") continue;
+    setPath(body, el.name, fieldValue(el));
   }
   return body;
+};
+
+// The enabled element a field name (as an API error names it) stands for, when several share it.
+const namedField = (form, name) => {
+  const found = form.elements.namedItem(name);
+  if (found instanceof RadioNodeList) return [...found].find((el) => !el.matches(":disabled")) ?? null;
+  return found;
 };
 
 const showError = (form, message, field) => {
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   form.querySelectorAll(".field-error").forEach((el) => el.remove());
   const alert = form.querySelector("[role=alert]");
-  const input = field && form.elements.namedItem(field.split(/[.[]/)[0]);
+  const input = field && namedField(form, field.split(/[.[]/)[0]);
   if (input instanceof HTMLElement) {
     input.setAttribute("aria-invalid", "true");
     const note = document.createElement("span");
@@ -73,7 +113,7 @@ const submitToApi = async (form, event) => {
   try {
     body = formBody(form);
   } catch (error) {
-    showError(form, `Not valid JSON: ${error.message}`);
+    showError(form, error.message);
     return;
   }
   const { tenant, project, environment } = document.body.dataset;
@@ -129,25 +169,151 @@ document.addEventListener("keydown", (event) => {
   if (target instanceof HTMLElement) { event.preventDefault(); target.focus(); }
 });
 
-// JSON fields validate as you type: an invalid document marks the field and says why, and the
-// form cannot be sent until it parses.
-const checkJson = (el) => {
-  let message = "";
-  if (el.value.trim() !== "") {
-    try { JSON.parse(el.value); } catch (error) { message = `Not valid JSON: ${error.message}`; }
-  }
+// Marks a field invalid with `message` (or clears it with ""), in a note after it: the form cannot be
+// sent while a field is marked.
+const mark = (el, message) => {
   el.setCustomValidity(message);
   if (message) el.setAttribute("aria-invalid", "true");
   else el.removeAttribute("aria-invalid");
-  let note = document.getElementById(`${el.id}-json`);
+  let note = document.getElementById(`${el.id}-check`);
   if (!note) {
     note = document.createElement("span");
-    note.id = `${el.id}-json`;
+    note.id = `${el.id}-check`;
     note.className = "field-error";
     note.setAttribute("aria-live", "polite");
     el.insertAdjacentElement("afterend", note);
   }
   note.textContent = message;
+};
+
+// JSON fields validate as you type: an invalid document marks the field and says why.
+const checkJson = (el) => {
+  let message = "";
+  if (el.value.trim() !== "") {
+    try { JSON.parse(el.value); } catch (error) { message = `Not valid JSON: ${error.message}`; }
+  }
+  mark(el, message);
+};
+
+// data-check="semver": a semantic version (a leading v allowed), as the server reads it.
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const checkSemver = (el) => {
+  const value = el.value.trim();
+  mark(el, value === "" || SEMVER.test(value) ? "" : "Not a semantic version: write it as 1.2.3 or 1.2.3-beta.1");
+};
+
+// data-type="lines": at least one item, and with data-items="number" only numbers.
+const checkLines = (el) => {
+  let message = "";
+  try {
+    if (el.value.trim() !== "" && listItems(el).length === 0) message = "Enter at least one item";
+  } catch (error) {
+    message = `One item per line: ${error.message}`;
+  }
+  mark(el, message);
+};
+
+// A regular expression as JavaScript can read it: a leading inline-flags group "(?i)" becomes flags.
+// Rust's syntax (the server's) is not JavaScript's: what JavaScript cannot read is only flagged here,
+// and the server's answer decides.
+const jsRegex = (pattern) => {
+  let body = pattern;
+  let flags = "";
+  const inline = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
+  if (inline) {
+    if (!/^[ims]+$/.test(inline[1])) throw new Error(`the flags (?${inline[1]}) are not JavaScript's`);
+    flags = inline[1];
+    body = pattern.slice(inline[0].length);
+  }
+  try {
+    return new RegExp(body, `${flags}u`);
+  } catch {
+    return new RegExp(body, flags);
+  }
+};
+
+// input[data-regex-sample="id"]: tests the pattern against the sample in element #id and says so in
+// #id-result: a match, no match, or that JavaScript cannot read the pattern.
+const testRegex = (el) => {
+  const sample = document.getElementById(el.dataset.regexSample);
+  const result = sample && document.getElementById(`${sample.id}-result`);
+  if (!result) return;
+  let regex = null;
+  let problem = "";
+  try { regex = jsRegex(el.value); } catch (error) { problem = error.message; }
+  if (problem) el.setAttribute("aria-invalid", "true");
+  else el.removeAttribute("aria-invalid");
+  result.classList.remove("match", "no-match", "warn");
+  if (problem) {
+    result.textContent = `JavaScript cannot read this pattern (${problem}); the server checks it when it is saved.`;
+    result.classList.add("warn");
+  } else if (el.value === "" || sample.value === "") {
+    result.textContent = "Type a sample to test the pattern.";
+  } else if (regex.test(sample.value)) {
+    result.textContent = "Matches";
+    result.classList.add("match");
+  } else {
+    result.textContent = "No match";
+    result.classList.add("no-match");
+  }
+};
+
+// output[data-shows="name"] in a form shows what the form would send as `name` (blank while its
+// field is empty or cannot be read).
+const showSent = (form) => {
+  const outputs = form.querySelectorAll("output[data-shows]");
+  if (outputs.length === 0) return;
+  let body = {};
+  try { body = formBody(form); } catch { body = {}; }
+  outputs.forEach((out) => {
+    const field = namedField(form, out.dataset.shows);
+    const value = field && "value" in field && field.value === "" ? undefined : body[out.dataset.shows];
+    out.textContent = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  });
+};
+
+// select[data-switch="group"]: of the elements [data-case-of="group"], only the one whose data-case
+// is the selected value is shown and enabled (a fieldset disables every field in it), so only its
+// fields are sent.
+const applySwitch = (select) => {
+  const scope = select.form ?? document;
+  scope.querySelectorAll(`[data-case-of="${CSS.escape(select.dataset.switch)}"]`).forEach((el) => {
+    const on = el.dataset.case === select.value;
+    el.hidden = !on;
+    el.disabled = !on;
+  });
+  if (select.form) showSent(select.form);
+};
+
+// select[data-kinds-for="id"]: its selected option's data-kinds (space-separated) are the options
+// select #id may offer; the others are hidden, and when its choice is not among them, it takes the
+// first (so picking IN switches to the list editor).
+const applyKinds = (select) => {
+  const target = document.getElementById(select.dataset.kindsFor);
+  if (!(target instanceof HTMLSelectElement)) return;
+  const kinds = (select.selectedOptions[0]?.dataset.kinds ?? "").split(" ").filter(Boolean);
+  for (const option of target.options) {
+    const allowed = kinds.includes(option.value);
+    option.hidden = !allowed;
+    option.disabled = !allowed;
+  }
+  if (!kinds.includes(target.value) && kinds.length) target.value = kinds[0];
+  if (target.dataset.switch) applySwitch(target);
+};
+
+// select[data-filter-by="id"]: its children with data-filter (options or optgroups) are offered only
+// when data-filter equals the value of #id; the others are hidden, and a hidden choice falls back to
+// the first option (a flag's variants, say, follow the flag chosen).
+const applyFilter = (select) => {
+  const source = document.getElementById(select.dataset.filterBy);
+  if (!source) return;
+  for (const el of select.querySelectorAll("[data-filter]")) {
+    const on = el.dataset.filter === source.value;
+    el.hidden = !on;
+    el.disabled = !on;
+  }
+  const chosen = select.selectedOptions[0];
+  if (!chosen || chosen.matches(":disabled")) select.selectedIndex = 0;
 };
 
 // Distributions: a slider mirrors its number field, the form shows the total, and it can be sent
@@ -165,17 +331,18 @@ const checkSum = (form) => {
   if (button) button.disabled = message !== "";
 };
 
-// Operator-aware value input: the value field's placeholder is an example for the chosen operator.
-const showExample = (select) => {
-  const input = document.getElementById(select.dataset.hintFor);
-  const example = select.selectedOptions[0]?.dataset.example;
-  if (input && example) input.placeholder = example.split("  or  ")[0];
-};
-
 document.addEventListener("input", (event) => {
   const el = event.target;
   if (!(el instanceof HTMLElement)) return;
   if (el.matches("textarea[data-type=json]")) checkJson(el);
+  if (el.matches("[data-check=semver]")) checkSemver(el);
+  if (el.matches("textarea[data-type=lines]")) checkLines(el);
+  if (el.matches("input[data-regex-sample]")) testRegex(el);
+  const sampled = el.id && document.querySelector(`input[data-regex-sample="${CSS.escape(el.id)}"]`);
+  if (sampled) testRegex(sampled);
+  if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) {
+    if (el.form) showSent(el.form);
+  }
   if (el.matches("input[data-mirror]")) {
     const twin = document.getElementById(el.dataset.mirror);
     if (twin) twin.value = el.value;
@@ -190,11 +357,17 @@ document.addEventListener("input", (event) => {
 
 document.addEventListener("change", (event) => {
   const el = event.target;
-  if (el instanceof HTMLSelectElement && el.dataset.hintFor) showExample(el);
+  if (!(el instanceof HTMLSelectElement)) return;
+  if (el.dataset.kindsFor) applyKinds(el);
+  if (el.dataset.switch) applySwitch(el);
+  if (el.id) document.querySelectorAll(`select[data-filter-by="${CSS.escape(el.id)}"]`).forEach(applyFilter);
+  if (el.form) showSent(el.form);
 });
 
 document.querySelectorAll("form[data-sum]").forEach(checkSum);
-document.querySelectorAll("select[data-hint-for]").forEach(showExample);
+document.querySelectorAll("select[data-filter-by]").forEach(applyFilter);
+document.querySelectorAll("input[data-regex-sample]").forEach(testRegex);
+document.querySelectorAll("output[data-shows]").forEach((out) => { if (out.form) showSent(out.form); });
 
 // data-reveal="id" on a form: after success its answer fills the [data-field="name"] elements of
 // that (hidden) element, which is then shown — a secret the server shows this once. The form is reset.
@@ -342,3 +515,102 @@ document.addEventListener("change", (event) => {
 });
 
 document.querySelectorAll("form[data-bulk]").forEach(countBulk);
+
+// Remembered entries: form[data-remember="storage key"][data-remember-fields="a b"] keeps, in this
+// browser's localStorage under that key, the last 10 distinct sets of those fields' values, newest
+// first; the server marks the form data-remember-now when its values were just used (an evaluation
+// that ran), and they are saved then. The section[data-recent-for="form id"] lists them as buttons
+// that fill the form, with a [data-recent-clear] button that forgets them.
+const RECENT_LIMIT = 10;
+
+const readRecent = (key) => {
+  try {
+    const list = JSON.parse(window.localStorage.getItem(key) ?? "[]");
+    return Array.isArray(list) ? list.filter((entry) => entry && typeof entry === "object") : [];
+  } catch {
+    return [];
+  }
+};
+
+const writeRecent = (key, list) => {
+  try {
+    if (list.length) window.localStorage.setItem(key, JSON.stringify(list));
+    else window.localStorage.removeItem(key);
+  } catch {
+    // Storage is full or turned off: nothing is remembered.
+  }
+};
+
+// The form's remembered fields; a JSON field is kept compact, so the same document typed with other
+// spacing is the same entry.
+const rememberedValues = (form) => {
+  const entry = {};
+  for (const name of form.dataset.rememberFields.split(" ").filter(Boolean)) {
+    const el = form.elements.namedItem(name);
+    if (!(el instanceof HTMLElement) || !("value" in el)) continue;
+    let value = el.value.trim();
+    if (el.dataset.type === "json" && value !== "") {
+      try { value = JSON.stringify(JSON.parse(value)); } catch { /* kept as typed */ }
+    }
+    entry[name] = value;
+  }
+  return entry;
+};
+
+const remember = (form) => {
+  const entry = rememberedValues(form);
+  if (Object.values(entry).every((value) => value === "")) return;
+  const same = JSON.stringify(entry);
+  const list = readRecent(form.dataset.remember).filter((old) => JSON.stringify(old) !== same);
+  writeRecent(form.dataset.remember, [entry, ...list].slice(0, RECENT_LIMIT));
+};
+
+const showRecent = (form) => {
+  const section = document.querySelector(`[data-recent-for="${CSS.escape(form.id)}"]`);
+  const list = section?.querySelector("ol, ul");
+  if (!section || !list) return;
+  const entries = readRecent(form.dataset.remember);
+  list.replaceChildren(...entries.map((entry, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "recent-pick";
+    button.dataset.recentIndex = String(index);
+    Object.values(entry).forEach((value, i) => {
+      if (i > 0 && value === "") return;
+      const part = document.createElement(i === 0 ? "strong" : "code");
+      part.textContent = String(value);
+      if (i > 0) button.append(" ");
+      button.append(part);
+    });
+    item.append(button);
+    return item;
+  }));
+  section.hidden = entries.length === 0;
+};
+
+document.addEventListener("click", (event) => {
+  const el = event.target instanceof Element && event.target.closest("[data-recent-for] [data-recent-index], [data-recent-for] [data-recent-clear]");
+  const section = el?.closest("[data-recent-for]");
+  const form = section && document.getElementById(section.dataset.recentFor);
+  if (!(form instanceof HTMLFormElement)) return;
+  if (el.hasAttribute("data-recent-clear")) {
+    writeRecent(form.dataset.remember, []);
+    showRecent(form);
+    return;
+  }
+  const entry = readRecent(form.dataset.remember)[Number(el.dataset.recentIndex)];
+  if (!entry) return;
+  for (const [name, value] of Object.entries(entry)) {
+    const field = form.elements.namedItem(name);
+    if (!(field instanceof HTMLElement) || !("value" in field)) continue;
+    field.value = String(value);
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  form.querySelector("[type=submit]")?.focus();
+});
+
+document.querySelectorAll("form[data-remember]").forEach((form) => {
+  if (form.hasAttribute("data-remember-now")) remember(form);
+  showRecent(form);
+});

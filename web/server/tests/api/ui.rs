@@ -467,3 +467,318 @@ async fn the_flag_page_compares_the_flag_across_environments() {
     );
     assert!(row(&body, "Development").contains("this page"));
 }
+
+/// A change sent the way the flag page's forms send it: the session cookie with its CSRF token, and
+/// the page's tenant and environment.
+async fn send_as_page(
+    app: &TestApp,
+    session: &Session,
+    tenant: &str,
+    method: Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    read(
+        browser()
+            .request(method, format!("{}{path}", app.address))
+            .header("Cookie", format!("flagent_session={}", session.token))
+            .header("X-CSRF-Token", &session.csrf)
+            .header("X-Tenant-ID", tenant)
+            .header("X-Environment", "development")
+            .json(&body)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
+/// The opening tag of the first element of `body` containing `marker`.
+fn tag_with<'a>(body: &'a str, marker: &str) -> &'a str {
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in {body}"));
+    let start = body[..at].rfind('<').expect("a tag");
+    let end = at + body[at..].find('>').expect("the tag's end");
+    &body[start..=end]
+}
+
+#[tokio::test]
+async fn the_flag_page_shows_prerequisites_and_the_default_variant_and_only_flag_editors_change_them()
+ {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let gate = experiment_flag(&app, "gate").await;
+    let id = experiment_flag(&app, "checkout").await;
+    let body = json!({"dependsOn": [{"flagKey": "gate", "variantKey": "treatment"}], "defaultVariant": "control"});
+    let (status, flag) = app
+        .admin(Method::PUT, &format!("/api/v1/flags/{id}"), Some(body))
+        .await;
+    assert_eq!(status, 200, "{flag}");
+    let version = flag["version"].as_i64().unwrap();
+    let path = format!("/ui/t/{tenant}/flags/{id}?env=development");
+
+    let owner = app.owner_session().await;
+    let (status, body) = html(&app, &owner, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let gate_link = format!(
+        r#"<a class="flag-key" href="/ui/t/{tenant}/flags/{gate}?project=default&#38;env=development">gate</a>"#
+    );
+    assert!(body.contains(&gate_link), "{body}");
+    assert!(body.contains(r#"to yield variant <strong class="flag-key">treatment</strong>"#));
+    // The default variant is chosen in its select; "none" clears it.
+    assert!(body.contains(r#"<select id="default-variant" name="defaultVariant">"#));
+    assert!(body.contains(r#"<option value="control" selected>control</option>"#));
+    assert!(body.contains(r#"<option value="">none</option>"#));
+    // Adding keeps the existing prerequisite (index 0) and the version; the new one is index 1, its
+    // variants offered per flag; removing sends the list without it.
+    assert!(body.contains(r#"<input type="hidden" name="dependsOn.0.flagKey" value="gate">"#));
+    assert!(
+        body.contains(r#"<select id="new-prerequisite-flag" name="dependsOn.1.flagKey" required>"#)
+    );
+    assert!(body.contains(r#"data-filter-by="new-prerequisite-flag""#));
+    assert!(body.contains(r#"<optgroup label="gate" data-filter="gate" hidden disabled><option value="control">control</option><option value="treatment">treatment</option></optgroup>"#), "{body}");
+    assert!(
+        !body.contains(r#"<option value="checkout">"#),
+        "a flag cannot depend on itself"
+    );
+    assert!(body.contains(&format!(
+        r#"name="version" data-type="number" value="{version}""#
+    )));
+    assert!(body.contains(r#"<input type="hidden" name="dependsOn" data-type="json" value="[]">"#));
+
+    // A viewer reads both, with no control.
+    let viewer = app.member("reader@example.com", "viewer").await;
+    let (_, body) = html(&app, &viewer, &path).await;
+    assert!(
+        body.contains(&gate_link)
+            && body.contains(r#"<p><strong class="flag-key">control</strong></p>"#)
+    );
+    assert!(
+        !body.contains("defaultVariant") && !body.contains("dependsOn"),
+        "{body}"
+    );
+
+    // A role that writes development only edits its segments but not what every environment shares.
+    let role = json!({"key": "dev-writer", "name": "Dev writer", "permissions": ["flags:read", "flags:write:development"]});
+    let (status, reply) = app.admin(Method::POST, "/api/v1/roles", Some(role)).await;
+    assert_eq!(status, 201, "{reply}");
+    let dev = app.member("dev@example.com", "dev-writer").await;
+    let (_, body) = html(&app, &dev, &path).await;
+    assert!(body.contains("Add constraint") && body.contains(&gate_link));
+    for flag_wide in [
+        "defaultVariant",
+        "dependsOn",
+        "Save variant",
+        "Add a variant",
+    ] {
+        assert!(
+            !body.contains(flag_wide),
+            "{flag_wide} offered to a development writer"
+        );
+    }
+    let (status, reply) = send_as_page(
+        &app,
+        &dev,
+        &tenant,
+        Method::PUT,
+        &format!("/api/v1/flags/{id}"),
+        json!({"defaultVariant": ""}),
+    )
+    .await;
+    assert_eq!(status, 403, "{reply}");
+}
+
+#[tokio::test]
+async fn the_api_refuses_unknown_cyclic_and_stale_prerequisites_sent_as_the_page_sends_them() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let owner = app.owner_session().await;
+    let a = experiment_flag(&app, "first").await;
+    let b = experiment_flag(&app, "second").await;
+    let put = |id: i64| format!("/api/v1/flags/{id}");
+
+    let unknown = json!({"dependsOn": [{"flagKey": "missing"}]});
+    let (status, reply) = send_as_page(&app, &owner, &tenant, Method::PUT, &put(a), unknown).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
+    assert_eq!(reply["error"]["field"], "dependsOn[0]", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"missing\""),
+        "{reply}"
+    );
+
+    let (status, reply) = send_as_page(
+        &app,
+        &owner,
+        &tenant,
+        Method::PUT,
+        &put(a),
+        json!({"dependsOn": [{"flagKey": "second"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = send_as_page(
+        &app,
+        &owner,
+        &tenant,
+        Method::PUT,
+        &put(b),
+        json!({"dependsOn": [{"flagKey": "first", "variantKey": "control"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
+    assert_eq!(reply["error"]["field"], "dependsOn", "{reply}");
+    assert_eq!(
+        reply["error"]["message"],
+        "prerequisites would form a cycle: second -> first -> second"
+    );
+    assert_eq!(
+        app.flag_json("development", b).await["dependsOn"],
+        json!([])
+    );
+
+    // A page older than the flag's last change cannot overwrite the list.
+    let stale = app.flag_json("development", a).await["version"]
+        .as_i64()
+        .unwrap()
+        - 1;
+    let body = json!({"dependsOn": [], "version": stale});
+    let (status, reply) = send_as_page(&app, &owner, &tenant, Method::PUT, &put(a), body).await;
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (409, Some("version_conflict")),
+        "{reply}"
+    );
+    assert_eq!(
+        app.flag_json("development", a).await["dependsOn"],
+        json!([{"flagKey": "second", "variantKey": null}])
+    );
+}
+
+#[tokio::test]
+async fn the_constraint_forms_render_an_input_per_kind_with_only_the_stored_kind_enabled() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let id = experiment_flag(&app, "targeted").await;
+    let flag = app.flag_json("development", id).await;
+    let segment = flag["segments"][0]["id"].as_i64().unwrap();
+    let constraints = format!("/api/v1/flags/{id}/segments/{segment}/constraints");
+    let mut ids = Vec::new();
+    for (property, operator, value) in [
+        ("country", "IN", r#"["CA", "US"]"#),
+        ("email", "EREG", r#""^beta-\\d+""#),
+        ("app.version", "GTE", r#"semver:"2.1.0""#),
+        ("signup", "LT", r#"time:"2026-01-01T10:30:00+02:00""#),
+        ("plan", "EQ", "{account.plan}"),
+    ] {
+        let body = json!({"property": property, "operator": operator, "value": value});
+        let (status, reply) = app.admin(Method::POST, &constraints, Some(body)).await;
+        assert_eq!(status, 200, "{reply}");
+        ids.push(reply["id"].as_i64().unwrap());
+    }
+    let owner = app.owner_session().await;
+    let (status, body) = html(
+        &app,
+        &owner,
+        &format!("/ui/t/{tenant}/flags/{id}?env=development"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let case = |form: &str, kind: &str| {
+        tag_with(
+            &body,
+            &format!(r#"data-case-of="{form}-value" data-case="{kind}""#),
+        )
+        .to_owned()
+    };
+    let shown = |form: &str, kind: &str| !case(form, kind).contains("hidden disabled");
+
+    // The add form: every kind rendered, the text input shown, the operator naming each one's kinds.
+    let add = format!("c-{segment}");
+    let kinds = [
+        "text", "number", "boolean", "version", "time", "list", "numbers", "regex", "literal",
+    ];
+    assert_eq!(
+        kinds.iter().filter(|k| shown(&add, k)).collect::<Vec<_>>(),
+        [&"text"]
+    );
+    assert!(body.contains(&format!(
+        r#"<select id="{add}-operator" name="operator" data-kinds-for="{add}-kind">"#
+    )));
+    assert!(body.contains(
+        r#"<option value="IN" data-kinds="list numbers literal">IN (is one of)</option>"#
+    ));
+    assert!(body.contains(r#"<option value="EREG" data-kinds="regex literal">"#));
+    assert!(body.contains(r#"<option value="LT" data-kinds="number version time literal">"#));
+    assert!(
+        tag_with(&body, &format!(r#"id="{add}-kind""#))
+            .contains(&format!(r#"data-switch="{add}-value""#))
+    );
+    assert!(body.contains(&format!(
+        r#"id="{add}-list" name="value" data-type="lines""#
+    )));
+    assert!(body.contains(&format!(
+        r#"id="{add}-numbers" name="value" data-type="lines" data-items="number""#
+    )));
+    assert!(body.contains(&format!(
+        r#"id="{add}-number" name="value" type="number" step="any" data-type="number-text""#
+    )));
+    assert!(body.contains(&format!(
+        r#"id="{add}-time" name="value" type="datetime-local" step="1" data-type="time-literal""#
+    )));
+    assert!(body.contains(&format!(r#"id="{add}-version" name="value" data-type="quoted" data-prefix="semver:" data-check="semver""#)));
+    assert!(body.contains(&format!(
+        r#"id="{add}-regex" name="value" data-type="quoted" data-regex-sample="{add}-sample""#
+    )));
+
+    // Each edit form opens its constraint in the kind that shows it, every other kind disabled.
+    let expected = [
+        ("list", format!(r#">CA{}US</textarea>"#, "\n")),
+        ("regex", r#"value="^beta-\d+""#.to_owned()),
+        ("version", r#"value="2.1.0""#.to_owned()),
+        ("time", r#"value="2026-01-01T08:30:00""#.to_owned()),
+        ("literal", r#"value="{account.plan}""#.to_owned()),
+    ];
+    for (constraint, (kind, value)) in ids.iter().zip(expected) {
+        let form = format!("e-{constraint}");
+        let open: Vec<_> = kinds.iter().filter(|k| shown(&form, k)).collect();
+        assert_eq!(open, [&kind], "constraint {constraint}");
+        let input = body
+            .find(&format!(r#"id="{form}-{kind}""#))
+            .expect("the input");
+        assert!(body[input..].starts_with(&format!(r#"id="{form}-{kind}""#)));
+        let tag_end = input
+            + body[input..]
+                .find(if kind == "list" { "</textarea>" } else { ">" })
+                .unwrap()
+            + 11;
+        assert!(
+            body[input..tag_end.min(body.len())].contains(&value),
+            "{kind}: {}",
+            &body[input..tag_end.min(body.len())]
+        );
+    }
+    // The operator select of each edit form has its constraint's operator chosen.
+    assert!(
+        body.contains(r#"<option value="GTE" data-kinds="number version time literal" selected>"#)
+    );
+
+    // A viewer gets the constraints as text, with no form.
+    let viewer = app.member("reader@example.com", "viewer").await;
+    let (_, body) = html(
+        &app,
+        &viewer,
+        &format!("/ui/t/{tenant}/flags/{id}?env=development"),
+    )
+    .await;
+    assert!(
+        body.contains("<code>country</code> <strong>IN</strong>"),
+        "{body}"
+    );
+    assert!(!body.contains("data-case="));
+}
