@@ -8,8 +8,8 @@ use flagent_eval::{FlagRef, Request, evaluate};
 use flagent_flags::{Flag, FlagFilter};
 use flagent_types::{EnvironmentId, Permission, Principal, perm};
 use flagent_ui::{
-    ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice, FlagPage, OPERATORS,
-    SegmentLog, SegmentView, ShareView, VariantView,
+    ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice, FlagPage, Moment,
+    OPERATORS, SegmentLog, SegmentView, ShareView, VariantView,
 };
 use serde::Deserialize;
 
@@ -153,7 +153,7 @@ pub(super) async fn flag(
                 .collect(),
             segments,
             environments,
-            updated_at: flag.updated_at,
+            updated_at: Moment::parse(&flag.updated_at, chrono::Utc::now()),
             updated_by: flag.updated_by,
             guarded,
             operators: OPERATORS,

@@ -8,9 +8,17 @@
 //! role allows the change, and submits to the JSON API, which checks the role again.
 
 mod assets;
+mod roles;
 mod settings;
+#[cfg(test)]
+mod testing;
+mod time;
+mod usage;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
+pub use roles::*;
 pub use settings::*;
+pub use time::{Moment, grouped, relative};
+pub use usage::*;
 pub use views::*;

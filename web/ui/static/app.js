@@ -4,7 +4,8 @@
 //   names, and on success goes to data-next (with {field} replaced from the answer) or reloads;
 // - asks before data-confirm actions;
 // - submits data-autosubmit selects when they change;
-// - focuses the element with data-hotkey when its key is pressed outside a text field.
+// - focuses the element with data-hotkey when its key is pressed outside a text field;
+// - shows each <time>'s exact moment in the browser's time zone as its title.
 
 const csrfToken = () => {
   const entry = document.cookie.split("; ").find((c) => c.startsWith("flagent_csrf="));
@@ -342,3 +343,11 @@ document.addEventListener("change", (event) => {
 });
 
 document.querySelectorAll("form[data-bulk]").forEach(countBulk);
+
+// Times: the server writes the relative text and the exact time in UTC as the title; the title
+// becomes the exact time in the browser's own time zone.
+const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+document.querySelectorAll("time[datetime][title]").forEach((el) => {
+  const at = new Date(el.dateTime);
+  if (!Number.isNaN(at.getTime())) el.title = localTime.format(at);
+});
