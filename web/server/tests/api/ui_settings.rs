@@ -456,6 +456,25 @@ async fn the_roles_page_shows_each_roles_permissions_and_a_custom_role_reaches_t
         other.contains(r#"<option value="release-manager">"#),
         "{other}"
     );
+
+    // A key with a slash is encoded in the forms' paths, which reach the role.
+    create_role(&app, "qa/lead", "QA lead", &["flags:read"]).await;
+    let (_, page) = html(&app, &owner, &format!("/ui/t/{tenant}/roles")).await;
+    let delete = form_of(
+        &page,
+        r#"data-api="/api/v1/roles/qa%2Flead" data-method="DELETE""#,
+    );
+    let path = attribute(&delete, "data-api").unwrap();
+    let (status, body) = read(
+        app.as_user(&owner, Method::DELETE, path, Some(app.a.id))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, page) = html(&app, &owner, &format!("/ui/t/{tenant}/roles")).await;
+    assert!(!page.contains("qa/lead"), "{page}");
 }
 
 #[tokio::test]
