@@ -106,6 +106,8 @@ pub struct UsageView {
     pub seats: u64,
     /// Projects.
     pub projects: u64,
+    /// Live environments of the project that has the most (the environments limit is per project).
+    pub environments: u64,
     /// Live flags, in all projects.
     pub flags: u64,
     /// Evaluations this month: those written to the database plus those this server has not written yet.
@@ -170,17 +172,17 @@ impl Plans {
         let usage = UsageView {
             seats: seats_used(&tdb).await?,
             projects: tdb.count_projects().await?,
+            environments: tdb.most_live_environments().await?,
             flags: tdb.count_live_flags().await?,
             evaluations,
         };
-        let environments = tdb.most_live_environments().await?;
         let exceeded = Limit::ALL
             .into_iter()
             .filter(|&limit| {
                 let current = match limit {
                     Limit::Seats => usage.seats,
                     Limit::Projects => usage.projects,
-                    Limit::Environments => environments,
+                    Limit::Environments => usage.environments,
                     Limit::Flags => usage.flags,
                     Limit::MonthlyEvaluations => usage.evaluations,
                 };

@@ -13,8 +13,8 @@ use flagent_flags::{Flag, FlagFilter};
 use flagent_types::{EnvironmentId, Permission, Principal, TenantScope, perm};
 use flagent_ui::{
     ConstraintEditor, ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice,
-    FlagPage, OPERATORS, PrerequisiteChoice, PrerequisiteView, SegmentLog, SegmentView, ShareView,
-    VariantView,
+    FlagPage, Moment, OPERATORS, PrerequisiteChoice, PrerequisiteView, SegmentLog, SegmentView,
+    ShareView, VariantView,
 };
 use serde::Deserialize;
 
@@ -139,7 +139,7 @@ pub(super) async fn flag(
                 .collect(),
             segments,
             environments,
-            updated_at: flag.updated_at,
+            updated_at: Moment::parse(&flag.updated_at, chrono::Utc::now()),
             updated_by: flag.updated_by,
             guarded,
             operators: OPERATORS,

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::{FlagSnapshot, SnapshotPage};
-use flagent_ui::{HistoryPage, VersionLabel, VersionRow, diff_lines};
+use flagent_ui::{HistoryPage, Moment, VersionLabel, VersionRow, diff_lines};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -72,11 +72,11 @@ fn changed_fields(older: &Value, newer: &Value) -> Vec<String> {
         .collect()
 }
 
-fn label(snapshot: &FlagSnapshot) -> VersionLabel {
+fn label(snapshot: &FlagSnapshot, now: chrono::DateTime<chrono::Utc>) -> VersionLabel {
     VersionLabel {
         snapshot: snapshot.id,
         version: snapshot.flag.version,
-        at: snapshot.updated_at.clone(),
+        at: Moment::parse(&snapshot.updated_at, now),
     }
 }
 
@@ -100,6 +100,7 @@ pub(super) async fn history(
     let refuse = |e: flagent_flags::FlagsError| Refusal::from_api(e.into());
     let flag = state.flags.flag(&viewer.scope, id).await.map_err(refuse)?;
     let offset = query.offset.unwrap_or(0);
+    let now = chrono::Utc::now();
     // One more than shown: the row after the last tells what the last one changed.
     let page = SnapshotPage {
         limit: PAGE + 1,
@@ -131,7 +132,7 @@ pub(super) async fn history(
         (Some(a), Some(b)) => {
             let (older, newer) = if a.id <= b.id { (a, b) } else { (b, a) };
             let diff = diff_lines(&pretty(&comparable(&older)), &pretty(&comparable(&newer)));
-            (Some((label(&older), label(&newer))), diff)
+            (Some((label(&older, now), label(&newer, now))), diff)
         }
         _ => (None, Vec::new()),
     };
@@ -147,7 +148,7 @@ pub(super) async fn history(
         .map(|(i, s)| VersionRow {
             snapshot: s.id,
             version: s.flag.version,
-            at: s.updated_at.clone(),
+            at: Moment::parse(&s.updated_at, now),
             by: s.updated_by.clone(),
             changed: values
                 .get(i + 1)

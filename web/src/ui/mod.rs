@@ -12,7 +12,9 @@ mod account;
 mod flag;
 mod history;
 mod page;
+mod roles;
 mod settings;
+mod usage;
 
 use crate::state::AppState;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
@@ -20,7 +22,7 @@ use actix_web::web::{self, Data, Path, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::FlagFilter;
 use flagent_types::EnvironmentId;
-use flagent_ui::{FlagRow, FlagsPage, LoginPage, asset, asset_version};
+use flagent_ui::{FlagRow, FlagsPage, LoginPage, Moment, asset, asset_version};
 use page::{PageQuery, Refusal, Viewer, html};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -53,6 +55,8 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                 .route("/t/{tenant}/debug", web::get().to(flag::debug))
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))
                 .route("/t/{tenant}/members", web::get().to(settings::members))
+                .route("/t/{tenant}/roles", web::get().to(roles::roles))
+                .route("/t/{tenant}/usage", web::get().to(usage::usage))
                 .route("/t/{tenant}/audit", web::get().to(settings::audit)),
         );
 }
@@ -179,6 +183,7 @@ async fn flags(
         .collect();
     let needle = query.q.trim().to_lowercase();
     let total = all.len();
+    let now = chrono::Utc::now();
     let flags = all
         .into_iter()
         .filter(|f| {
@@ -200,7 +205,7 @@ async fn flags(
             key: f.key,
             description: f.description,
             tags: f.tags.into_iter().map(|t| t.value).collect(),
-            updated_at: f.updated_at,
+            updated_at: Moment::parse(&f.updated_at, now),
             updated_by: f.updated_by,
         })
         .collect();

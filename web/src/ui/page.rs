@@ -17,10 +17,12 @@ use serde::Deserialize;
 use std::fmt;
 
 /// The Settings pages, each with the permission that opens it (as its API's read needs).
-const SETTINGS: [(&str, &str); 3] = [
+const SETTINGS: [(&str, &str); 5] = [
     ("keys", perm::ManageKeys::NAME),
     ("members", perm::ManageMembers::NAME),
+    ("roles", perm::Read::NAME),
     ("audit", perm::ReadAudit::NAME),
+    ("usage", perm::Read::NAME),
 ];
 
 /// The project and environment a page is asked for (`?project=&env=`); the tenant's first of each

@@ -1,5 +1,5 @@
 //! The Settings pages: the project's API keys, the tenant's members and invitations, and the audit
-//! log. Each reads through the same domain service as the JSON API's list route and needs the same
+//! log (the roles and the plan's usage have their own modules). Each reads through the same domain service as the JSON API's list route and needs the same
 //! permission (`keys:manage`, `members:manage`, `audit:read`): a viewer without it gets a 403 page.
 //! Their forms submit to the JSON API (`/api/v1/keys…`, `/api/v1/members…`, `/api/v1/invitations…`).
 
@@ -8,27 +8,21 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use flagent_auth::Need;
 use flagent_tenants::audit::AuditFilter;
 use flagent_types::{Permission, Principal, Scope, perm};
 use flagent_ui::{
     AuditFilters, AuditLogPage, AuditRow, InvitationRow, KeyRow, KeysPage, MemberRow, MembersPage,
-    RoleOption,
+    Moment, RoleOption,
 };
 use serde::Deserialize;
 
 /// Events one page of the audit log shows.
 const AUDIT_PAGE: u64 = 100;
 
-fn time(millis: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// Whether the viewer's role grants `permission` in the page's tenant.
-async fn allows(state: &AppState, viewer: &Viewer, permission: &str) -> bool {
+pub(super) async fn allows(state: &AppState, viewer: &Viewer, permission: &str) -> bool {
     let Principal::User { id, .. } = viewer.scope.principal() else {
         return false;
     };
@@ -55,7 +49,8 @@ pub(super) async fn keys(
 ) -> Result<HttpResponse, Refusal> {
     let need = Need::of::<perm::ManageKeys>();
     let viewer = Viewer::needing(&req, &state, &tenant, &query, "keys", "API keys", need).await?;
-    let now = Utc::now().timestamp_millis();
+    let now = Utc::now();
+    let time = |millis| Moment::from_millis(millis, now);
     let keys = flagent_auth::list_api_keys(&state.auth, &viewer.scope)
         .await
         .map_err(|e| Refusal::from_api(ApiError::from(e)))?
@@ -68,7 +63,7 @@ pub(super) async fn keys(
             environment: k.environment,
             created_at: time(k.created_at),
             last_used_at: k.last_used_at.map(time),
-            expired: k.expires_at.is_some_and(|e| e <= now),
+            expired: k.expires_at.is_some_and(|e| e <= now.timestamp_millis()),
             expires_at: k.expires_at.map(time),
             revoked_at: k.revoked_at.map(time),
         })
@@ -97,6 +92,8 @@ pub(super) async fn members(
     let viewer = Viewer::needing(&req, &state, &tenant, &query, "members", "Members", need).await?;
     let refuse = |e: flagent_tenants::TenantsError| Refusal::from_api(e.into());
     let me = viewer_id(&viewer);
+    let now = Utc::now();
+    let time = |millis| Moment::from_millis(millis, now);
     let members = state
         .members
         .list_members(&viewer.scope)
@@ -245,11 +242,12 @@ pub(super) async fn audit(
             }
         }
     };
+    let now = Utc::now();
     let events = events
         .into_iter()
         .map(|e| AuditRow {
             seq: e.seq,
-            occurred_at: e.occurred_at,
+            occurred_at: Moment::parse(&e.occurred_at, now),
             actor: e.actor,
             action: e.action,
             resource: if e.resource_id.is_empty() {

@@ -5,6 +5,7 @@
 //! pretty JSON without ids and timestamps), so it needs no script to display; unchanged runs longer
 //! than the context are folded into a count.
 
+use crate::Moment;
 use crate::views::Shell;
 use askama::Template;
 use similar::{ChangeTag, TextDiff};
@@ -41,8 +42,8 @@ pub struct VersionRow {
     pub snapshot: i64,
     /// The flag's version number after that change.
     pub version: i64,
-    /// When (RFC 3339).
-    pub at: String,
+    /// When.
+    pub at: Moment,
     /// Who made the change.
     pub by: String,
     /// The flag's top-level fields that differ from the version before it (`segments`, `enabled`…);
@@ -65,8 +66,8 @@ pub struct VersionLabel {
     pub snapshot: i64,
     /// The flag's version number.
     pub version: i64,
-    /// When (RFC 3339).
-    pub at: String,
+    /// When.
+    pub at: Moment,
 }
 
 /// What a line of the comparison is.

@@ -8,13 +8,21 @@
 //! role allows the change, and submits to the JSON API, which checks the role again.
 
 mod assets;
-mod history;
 mod constraints;
+mod history;
+mod roles;
 mod settings;
+#[cfg(test)]
+mod testing;
+mod time;
+mod usage;
 mod views;
 
 pub use assets::{Asset, asset, asset_version};
-pub use history::*;
 pub use constraints::*;
+pub use history::*;
+pub use roles::*;
 pub use settings::*;
+pub use time::{Moment, grouped, relative};
+pub use usage::*;
 pub use views::*;

@@ -1,6 +1,6 @@
 //! The Settings pages: API keys, members and invitations, and the audit log.
 
-use crate::Shell;
+use crate::{Moment, Shell};
 use askama::Template;
 
 /// One API key of the project, without its secret.
@@ -16,14 +16,14 @@ pub struct KeyRow {
     pub scopes: Vec<String>,
     /// The environment it is bound to; `None` for every environment of the project.
     pub environment: Option<String>,
-    /// Created (RFC 3339).
-    pub created_at: String,
-    /// Last use (RFC 3339), about a minute behind.
-    pub last_used_at: Option<String>,
-    /// Expiry (RFC 3339).
-    pub expires_at: Option<String>,
-    /// When it was revoked (RFC 3339).
-    pub revoked_at: Option<String>,
+    /// Created.
+    pub created_at: Moment,
+    /// Last use, about a minute behind.
+    pub last_used_at: Option<Moment>,
+    /// Expiry.
+    pub expires_at: Option<Moment>,
+    /// When it was revoked.
+    pub revoked_at: Option<Moment>,
     /// Whether it has expired.
     pub expired: bool,
 }
@@ -53,8 +53,8 @@ pub struct MemberRow {
     pub name: String,
     /// Their role's key.
     pub role: String,
-    /// When they joined (RFC 3339).
-    pub joined_at: String,
+    /// When they joined.
+    pub joined_at: Moment,
     /// Whether this is the viewer.
     pub is_viewer: bool,
 }
@@ -70,10 +70,10 @@ pub struct InvitationRow {
     pub role: String,
     /// Who invited them.
     pub invited_by: String,
-    /// Sent (RFC 3339).
-    pub created_at: String,
-    /// Valid until (RFC 3339).
-    pub expires_at: String,
+    /// Sent.
+    pub created_at: Moment,
+    /// Valid until.
+    pub expires_at: Moment,
 }
 
 /// A role a member may be given.
@@ -108,8 +108,8 @@ pub struct MembersPage {
 pub struct AuditRow {
     /// Its position in the tenant's chain.
     pub seq: i64,
-    /// When (RFC 3339).
-    pub occurred_at: String,
+    /// When.
+    pub occurred_at: Moment,
     /// Who.
     pub actor: String,
     /// What happened.
@@ -164,36 +164,13 @@ impl AuditLogPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EnvironmentLink, ProjectLink, TenantLink};
+    use crate::testing::shell;
+    use chrono::{DateTime, Utc};
 
-    fn shell(section: &'static str) -> Shell {
-        Shell {
-            title: "Settings".into(),
-            section,
-            user_email: "a@example.com".into(),
-            tenants: vec![TenantLink {
-                key: "acme".into(),
-                name: "Acme".into(),
-            }],
-            tenant: "acme".into(),
-            tenant_name: "Acme".into(),
-            projects: vec![ProjectLink {
-                key: "default".into(),
-                name: "Default".into(),
-            }],
-            project: "default".into(),
-            environments: vec![EnvironmentLink {
-                id: 3,
-                key: "production".into(),
-                name: "Production".into(),
-                color: "#d14343".into(),
-            }],
-            environment: "production".into(),
-            can_write: true,
-            settings: vec!["keys", "members", "audit"],
-            nonce: "n0nce".into(),
-            assets: "00000000",
-        }
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -206,7 +183,7 @@ mod tests {
                 prefix: "flg_abcd".into(),
                 scopes: vec!["read".into()],
                 environment: None,
-                created_at: "2026-11-24T10:00:00.000Z".into(),
+                created_at: Moment::parse("2026-11-24T10:00:00.000Z", now()),
                 last_used_at: None,
                 expires_at: None,
                 revoked_at: None,
@@ -218,6 +195,9 @@ mod tests {
         let html = page.render().unwrap();
         assert!(html.contains("&#60;b&#62;ci&#60;/b&#62;") && !html.contains("<b>ci"));
         assert!(html.contains(r#"aria-current="page">API keys"#));
+        assert!(html.contains(
+            r#"<time datetime="2026-11-24T10:00:00Z" title="2026-11-24 10:00:00 UTC">just now</time>"#
+        ));
         assert!(!html.contains("data-api=\"/api/v1/keys"));
         let manager = KeysPage {
             can_manage: true,
@@ -235,7 +215,7 @@ mod tests {
             shell: shell("audit"),
             events: vec![AuditRow {
                 seq: 1,
-                occurred_at: "2026-11-24T10:00:00Z".into(),
+                occurred_at: Moment::parse("2026-11-24T09:57:00Z", now()),
                 actor: "user:a@example.com".into(),
                 action: "flag.create".into(),
                 resource: "flag:1".into(),
@@ -252,5 +232,6 @@ mod tests {
         let html = page.render().unwrap();
         assert!(html.contains(r#"value="flag.""#));
         assert!(html.contains("flag.create"));
+        assert!(html.contains(r#"title="2026-11-24 09:57:00 UTC">3 minutes ago</time>"#));
     }
 }

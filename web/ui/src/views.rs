@@ -1,5 +1,6 @@
 //! Page view models: each is a template, filled in by a page handler and rendered to HTML.
 
+use crate::Moment;
 use crate::constraints::{ConstraintEditor, OperatorChoice, ValueKind};
 use askama::Template;
 
@@ -40,7 +41,8 @@ pub struct EnvironmentLink {
 pub struct Shell {
     /// The page's title.
     pub title: String,
-    /// Which navigation entry is current (`flags`, `debug`, `keys`, `members`, `audit`).
+    /// Which navigation entry is current (`flags`, `debug`, `keys`, `members`, `roles`, `audit`,
+    /// `usage`).
     pub section: &'static str,
     /// The signed-in user's email.
     pub user_email: String,
@@ -60,7 +62,7 @@ pub struct Shell {
     pub environment: String,
     /// Whether the viewer may change flags in the current environment.
     pub can_write: bool,
-    /// The Settings pages the viewer's role opens (`keys`, `members`, `audit`).
+    /// The Settings pages the viewer's role opens (`keys`, `members`, `roles`, `audit`, `usage`).
     pub settings: Vec<&'static str>,
     /// A fresh nonce for this response's `<style>` element.
     pub nonce: String,
@@ -103,7 +105,7 @@ impl Shell {
 }
 
 /// Percent-encodes a path segment or query value (keys are letters, digits and `_ - / . :`).
-fn enc(text: &str) -> String {
+pub(crate) fn enc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
@@ -192,8 +194,8 @@ pub struct FlagRow {
     pub tags: Vec<String>,
     /// Whether it is on, per environment of the project, in the shell's order.
     pub enabled: Vec<bool>,
-    /// When it last changed (RFC 3339).
-    pub updated_at: String,
+    /// When it last changed.
+    pub updated_at: Moment,
     /// Who changed it last.
     pub updated_by: String,
 }
@@ -335,8 +337,8 @@ pub struct FlagPage {
     pub segments: Vec<SegmentView>,
     /// The flag in every environment of the project, compared with this one.
     pub environments: Vec<EnvironmentState>,
-    /// When it last changed, and by whom.
-    pub updated_at: String,
+    /// When it last changed.
+    pub updated_at: Moment,
     /// Who changed it last.
     pub updated_by: String,
     /// Whether changes here ask for confirmation first (the `production` environment).
@@ -550,7 +552,7 @@ mod tests {
                 description: "<script>alert(1)</script>".into(),
                 tags: vec!["web".into()],
                 enabled: vec![true],
-                updated_at: "2026-11-24T10:00:00Z".into(),
+                updated_at: Moment::parse("2026-11-24T10:00:00Z", chrono::Utc::now()),
                 updated_by: "user:a@example.com".into(),
             }],
             total: 1,

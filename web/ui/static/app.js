@@ -8,6 +8,7 @@
 // - shows one of several server-rendered inputs (data-switch, data-kinds-for, data-filter-by), checks
 //   values as they are typed (JSON, semver, lists, regular expressions), and remembers what a form
 //   sent in this browser (data-remember). Each is described where it is implemented below.
+// - shows each <time>'s exact moment in the browser's time zone as its title.
 
 const csrfToken = () => {
   const entry = document.cookie.split("; ").find((c) => c.startsWith("flagent_csrf="));
@@ -613,4 +614,12 @@ document.addEventListener("click", (event) => {
 document.querySelectorAll("form[data-remember]").forEach((form) => {
   if (form.hasAttribute("data-remember-now")) remember(form);
   showRecent(form);
+});
+
+// Times: the server writes the relative text and the exact time in UTC as the title; the title
+// becomes the exact time in the browser's own time zone.
+const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+document.querySelectorAll("time[datetime][title]").forEach((el) => {
+  const at = new Date(el.dateTime);
+  if (!Number.isNaN(at.getTime())) el.title = localTime.format(at);
 });

@@ -397,6 +397,10 @@ const FLAG_WIDE: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/flags/{flagID}"),
     ("PUT", "/api/v1/flags/{flagID}/restore"),
     ("POST", "/api/v1/flags/{flagID}/duplicate"),
+    (
+        "POST",
+        "/api/v1/flags/{flagID}/snapshots/{snapshotID}/restore",
+    ),
     ("POST", "/api/v1/flags/{flagID}/variants"),
     ("PUT", "/api/v1/flags/{flagID}/variants/{variantID}"),
     ("DELETE", "/api/v1/flags/{flagID}/variants/{variantID}"),
@@ -446,6 +450,16 @@ async fn first_constraint(app: &TestApp, env: &str, flag: i64) -> i64 {
     segments[0]["constraints"][0]["id"]
         .as_i64()
         .expect("constraint id")
+}
+
+/// The id of the newest snapshot of `flag` in `env`.
+async fn newest_snapshot(app: &TestApp, env: &str, flag: i64) -> i64 {
+    let path = format!("/api/v1/flags/{flag}/snapshots?limit=1");
+    let (status, list) = app
+        .call(&app.a.admin, Some(env), Method::GET, &path, None)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list[0]["id"].as_i64().expect("snapshot id")
 }
 
 /// A flag with two variants, a constrained segment in each environment and a tag, plus the objects
@@ -516,6 +530,12 @@ async fn seed_objects(app: &TestApp, target: &Session) -> Objects {
                 .to_string(),
         ),
         ("tagID", tag["id"].to_string()),
+        (
+            "snapshotID",
+            newest_snapshot(app, "development", flag.id)
+                .await
+                .to_string(),
+        ),
         ("keyID", key["id"].to_string()),
         ("invitationID", invitation["id"].to_string()),
         ("roleKey", "scratch-role".to_owned()),
@@ -528,6 +548,8 @@ async fn seed_objects(app: &TestApp, target: &Session) -> Objects {
     .collect();
     let mut prod = dev.clone();
     prod.insert("segmentID", prod_segment.to_string());
+    let prod_snapshot = newest_snapshot(app, "production", flag.id).await;
+    prod.insert("snapshotID", prod_snapshot.to_string());
     prod.insert(
         "constraintID",
         first_constraint(app, "production", flag.id)

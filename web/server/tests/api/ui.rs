@@ -206,15 +206,7 @@ async fn the_flags_page_shows_every_environment_and_edit_controls_only_to_writer
 #[tokio::test]
 async fn a_member_of_one_tenant_cannot_read_another_tenants_pages() {
     let app = spawn_app().await;
-    let (status, body) = read(
-        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
-            .json(&json!({"key": "b-secret", "description": "tenant B only"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    tenant_b_flag(&app, "b-secret", "tenant B only").await;
     let owner = app.owner_session().await;
     for tenant in ["tenant-b".to_owned(), app.b.id.0.to_string()] {
         let (status, body) = html(&app, &owner, &format!("/ui/t/{tenant}/flags")).await;
@@ -269,6 +261,20 @@ async fn experiment_flag(app: &TestApp, key: &str) -> i64 {
     flag["id"].as_i64().unwrap()
 }
 
+/// Creates a flag in tenant B with its admin key; returns its id.
+async fn tenant_b_flag(app: &TestApp, key: &str, description: &str) -> i64 {
+    let (status, flag) = read(
+        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
+            .json(&json!({"key": key, "description": description}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, 200, "{flag}");
+    flag["id"].as_i64().expect("the flag's id")
+}
+
 #[tokio::test]
 async fn the_flag_page_offers_editing_to_writers_only_and_only_for_the_tenants_own_flags() {
     let app = spawn_app().await;
@@ -296,16 +302,7 @@ async fn the_flag_page_offers_editing_to_writers_only_and_only_for_the_tenants_o
     );
 
     // Tenant B's flag through tenant A's pages: not found, and nothing of it shown.
-    let (status, b_flag) = read(
-        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
-            .json(&json!({"key": "b-only", "description": "secret of b"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{b_flag}");
-    let b_id = b_flag["id"].as_i64().unwrap();
+    let b_id = tenant_b_flag(&app, "b-only", "secret of b").await;
     let (status, body) = html(&app, &owner, &format!("/ui/t/{tenant}/flags/{b_id}")).await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("b-only") && !body.contains("secret of b"));
