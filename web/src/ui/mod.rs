@@ -9,6 +9,7 @@
 //! and styles from this server only, plus the one `<style>` element carrying the response's nonce.
 
 mod account;
+mod experiment;
 mod flag;
 mod history;
 mod page;
@@ -51,6 +52,10 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                 .route(
                     "/t/{tenant}/flags/{id}/history",
                     web::get().to(history::history),
+                )
+                .route(
+                    "/t/{tenant}/flags/{id}/experiment",
+                    web::get().to(experiment::experiment),
                 )
                 .route("/t/{tenant}/debug", web::get().to(flag::debug))
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))

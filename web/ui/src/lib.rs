@@ -9,6 +9,7 @@
 
 mod assets;
 mod constraints;
+mod experiment;
 mod history;
 mod roles;
 mod settings;
@@ -20,6 +21,7 @@ mod views;
 
 pub use assets::{Asset, asset, asset_version};
 pub use constraints::*;
+pub use experiment::*;
 pub use history::*;
 pub use roles::*;
 pub use settings::*;

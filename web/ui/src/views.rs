@@ -375,6 +375,11 @@ impl FlagPage {
         format!("flags/{}/history", self.id)
     }
 
+    /// The flag's experiments view, relative to the tenant.
+    pub fn experiment(&self) -> String {
+        format!("flags/{}/experiment", self.id)
+    }
+
     /// Every kind of constraint value, for the value type select.
     pub fn value_kinds(&self) -> &'static [ValueKind] {
         &ValueKind::ALL

@@ -29,6 +29,7 @@ mod tags_snapshots;
 mod tcp_proxy;
 mod transfer;
 mod ui;
+mod ui_experiment;
 mod ui_history;
 mod ui_settings;
 mod usage;

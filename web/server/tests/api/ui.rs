@@ -249,7 +249,7 @@ async fn static_assets_are_cacheable_for_good_and_unknown_ones_are_not_found() {
 }
 
 /// Creates a flag from the experiment template in tenant A; returns its id.
-async fn experiment_flag(app: &TestApp, key: &str) -> i64 {
+pub(crate) async fn experiment_flag(app: &TestApp, key: &str) -> i64 {
     let (status, flag) = app
         .admin(
             Method::POST,
@@ -262,7 +262,7 @@ async fn experiment_flag(app: &TestApp, key: &str) -> i64 {
 }
 
 /// Creates a flag in tenant B with its admin key; returns its id.
-async fn tenant_b_flag(app: &TestApp, key: &str, description: &str) -> i64 {
+pub(crate) async fn tenant_b_flag(app: &TestApp, key: &str, description: &str) -> i64 {
     let (status, flag) = read(
         app.request(Method::POST, "/api/v1/flags", &app.b.admin)
             .json(&json!({"key": key, "description": description}))

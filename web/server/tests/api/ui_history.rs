@@ -2,9 +2,9 @@
 //! another tenant's flag.
 
 use crate::helpers::{TestApp, expect_ok, spawn_app};
-use crate::ui::{html, tenant_a_key};
+use crate::ui::{html, tenant_a_key, tenant_b_flag};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The flag's snapshots in development, newest first: (snapshot id, flag version).
 async fn snapshot_ids(app: &TestApp, flag: i64) -> Vec<(i64, i64)> {
@@ -99,16 +99,7 @@ async fn the_history_page_refuses_other_tenants_flags_and_foreign_versions() {
     let owner = app.owner_session().await;
     let mine = app.create_flag("mine").await["id"].as_i64().unwrap();
     let other = app.create_flag("other").await["id"].as_i64().unwrap();
-    let (status, b_flag): (u16, Value) = crate::helpers::read(
-        app.request(Method::POST, "/api/v1/flags", &app.b.admin)
-            .json(&json!({"key": "b-only", "description": "secret of b"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{b_flag}");
-    let b_id = b_flag["id"].as_i64().unwrap();
+    let b_id = tenant_b_flag(&app, "b-only", "secret of b").await;
     let (status, body) = html(
         &app,
         &owner,
