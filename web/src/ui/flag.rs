@@ -10,7 +10,7 @@ use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::{FlagRef, Prerequisite, Request, evaluate};
 use flagent_flags::{Flag, FlagFilter};
-use flagent_types::{EnvironmentId, Permission, Principal, TenantScope, perm};
+use flagent_types::{EnvironmentId, Permission, Principal, perm};
 use flagent_ui::{
     ConstraintEditor, ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice,
     FlagPage, Moment, OPERATORS, PrerequisiteChoice, PrerequisiteView, SegmentLog, SegmentView,
@@ -115,7 +115,6 @@ pub(super) async fn flag(
         )
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
-    let can_edit_flag = may_edit_flags(&state, &viewer.scope).await;
     let mut shell = viewer.shell;
     shell.title = flag.key.clone();
     let nonce = shell.nonce.clone();
@@ -143,7 +142,6 @@ pub(super) async fn flag(
             updated_by: flag.updated_by,
             guarded,
             operators: OPERATORS,
-            can_edit_flag,
             version: flag.version,
             prerequisites: prerequisite_views(&flag.depends_on, &others),
             prerequisite_choices: prerequisite_choices(flag.id, &others),
@@ -193,21 +191,6 @@ fn segment_views(flag: &Flag) -> Vec<SegmentView> {
             new_constraint: ConstraintEditor::blank(format!("c-{}", s.id)),
         })
         .collect()
-}
-
-/// Whether the viewer may change what every environment shares (a flag's own fields, its variants):
-/// what `perm::WriteFlags` asks of a user, `flags:write` in every environment.
-async fn may_edit_flags(state: &AppState, scope: &TenantScope) -> bool {
-    match scope.principal() {
-        Principal::User { id, .. } => {
-            state
-                .auth
-                .policy()
-                .allows(*id, scope.tenant_id().0, perm::WriteFlags::NAME, None)
-                .await
-        }
-        Principal::ApiKey { .. } => false,
-    }
 }
 
 /// The flag's prerequisites in order, each with the list the remove form sends (the others).

@@ -112,17 +112,18 @@ impl Viewer {
             .ok_or_else(|| {
                 Refusal::problem(404, "No such environment", "The environment was not found.")
             })?;
-        let can_write = state
-            .auth
-            .policy()
-            .allows(
-                user,
-                scope.tenant_id().0,
-                perm::Write::NAME,
-                Some(&environment.key),
-            )
-            .await;
         let policy = state.auth.policy();
+        let tenant_id = scope.tenant_id().0;
+        let here = Some(environment.key.as_str());
+        let can_write = policy
+            .allows(user, tenant_id, perm::Write::NAME, here)
+            .await;
+        let can_toggle = policy
+            .allows(user, tenant_id, perm::Toggle::NAME, here)
+            .await;
+        let can_write_flags = policy
+            .allows(user, tenant_id, perm::WriteFlags::NAME, None)
+            .await;
         let mut settings = Vec::new();
         for (page, permission) in SETTINGS {
             if policy
@@ -168,6 +169,8 @@ impl Viewer {
                 .collect(),
             environment: environment.key.clone(),
             can_write,
+            can_toggle,
+            can_write_flags,
             settings,
             nonce: nonce(),
             assets: asset_version(),

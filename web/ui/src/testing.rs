@@ -36,6 +36,8 @@ pub(crate) fn shell(section: &'static str) -> Shell {
         ],
         environment: "production".into(),
         can_write: true,
+        can_toggle: true,
+        can_write_flags: true,
         settings: vec!["keys", "members", "roles", "audit", "usage"],
         nonce: "n0nce".into(),
         assets: "00000000",

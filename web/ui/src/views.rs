@@ -60,8 +60,14 @@ pub struct Shell {
     pub environments: Vec<EnvironmentLink>,
     /// The current environment's key.
     pub environment: String,
-    /// Whether the viewer may change flags in the current environment.
+    /// Whether the viewer may change flags in the current environment (`flags:write` there).
     pub can_write: bool,
+    /// Whether the viewer may turn flags on and off in the current environment (`flags:toggle`
+    /// there, which `flags:write` includes).
+    pub can_toggle: bool,
+    /// Whether the viewer may change what every environment shares (create flags, their own fields
+    /// and variants, restore a version): `flags:write` in every environment.
+    pub can_write_flags: bool,
     /// The Settings pages the viewer's role opens (`keys`, `members`, `roles`, `audit`, `usage`).
     pub settings: Vec<&'static str>,
     /// A fresh nonce for this response's `<style>` element.
@@ -345,9 +351,6 @@ pub struct FlagPage {
     pub guarded: bool,
     /// The operators, for the constraint editor.
     pub operators: &'static [OperatorChoice],
-    /// Whether the viewer may change what every environment shares (variants, prerequisites, the
-    /// default variant): `flags:write` in every environment.
-    pub can_edit_flag: bool,
     /// The flag's version, sent back with changes to its whole prerequisite list so a stale page
     /// cannot overwrite a newer list.
     pub version: i64,
@@ -531,6 +534,8 @@ mod tests {
             }],
             environment: "production".into(),
             can_write: false,
+            can_toggle: false,
+            can_write_flags: false,
             settings: Vec::new(),
             nonce: "n0nce".into(),
             assets: "00000000",
@@ -574,6 +579,8 @@ mod tests {
         let writer = FlagsPage {
             shell: Shell {
                 can_write: true,
+                can_toggle: true,
+                can_write_flags: true,
                 ..page.shell.clone()
             },
             ..page

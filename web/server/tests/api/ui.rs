@@ -779,3 +779,79 @@ async fn the_constraint_forms_render_an_input_per_kind_with_only_the_stored_kind
     );
     assert!(!body.contains("data-case="));
 }
+
+/// Creates custom role `key` in tenant A with `permissions`.
+async fn custom_role(app: &TestApp, key: &str, permissions: &[&str]) {
+    let body = json!({"key": key, "name": key, "permissions": permissions});
+    let (status, role) = app.admin(Method::POST, "/api/v1/roles", Some(body)).await;
+    assert_eq!(status, 201, "{role}");
+}
+
+#[tokio::test]
+async fn each_control_follows_the_permission_its_api_route_asks_for() {
+    let app = spawn_app().await;
+    let tenant = tenant_a_key(&app).await;
+    let id = experiment_flag(&app, "guarded").await;
+    // A second version, so the history has one to restore.
+    let changed = json!({"description": "changed"});
+    let (status, body) = app
+        .admin(Method::PUT, &format!("/api/v1/flags/{id}"), Some(changed))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    custom_role(&app, "release-manager", &["flags:read", "flags:toggle"]).await;
+    custom_role(
+        &app,
+        "dev-writer",
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
+    let list = format!("/ui/t/{tenant}/flags?env=development");
+    let flag = format!("/ui/t/{tenant}/flags/{id}?env=development");
+    let history = format!("/ui/t/{tenant}/flags/{id}/history?env=development");
+    let toggle = format!(r#"data-api="/api/v1/flags/{id}/enabled""#);
+    let segment_edit = format!(r#"data-api="/api/v1/flags/{id}/segments/"#);
+    let variant_edit = format!(r#"data-api="/api/v1/flags/{id}/variants/"#);
+
+    // Turning flags on and off (flags:toggle) without changing targeting.
+    let release = app.member("release@example.com", "release-manager").await;
+    let (_, body) = html(&app, &release, &list).await;
+    assert!(body.contains("data-bulk="), "bulk on/off for a toggler");
+    assert!(
+        !body.contains("New flag"),
+        "creating needs flags:write everywhere"
+    );
+    let (_, body) = html(&app, &release, &flag).await;
+    assert!(body.contains(&toggle), "{body}");
+    assert!(!body.contains(&segment_edit) && !body.contains(&variant_edit));
+    let (_, body) = html(&app, &release, &history).await;
+    assert!(!body.contains("/restore"));
+
+    // Targeting in development only (flags:write there), nothing every environment shares.
+    let dev = app.member("dev@example.com", "dev-writer").await;
+    let (_, body) = html(&app, &dev, &list).await;
+    assert!(body.contains("data-bulk="));
+    assert!(!body.contains("New flag"));
+    let (_, body) = html(&app, &dev, &flag).await;
+    assert!(body.contains(&toggle) && body.contains(&segment_edit));
+    assert!(
+        !body.contains(&variant_edit),
+        "variants are shared by every environment"
+    );
+    let (_, body) = html(&app, &dev, &history).await;
+    assert!(
+        !body.contains("/restore"),
+        "restoring changes shared fields too"
+    );
+    let (_, body) = html(
+        &app,
+        &dev,
+        &format!("/ui/t/{tenant}/flags/{id}?env=production"),
+    )
+    .await;
+    assert!(!body.contains(&toggle) && !body.contains(&segment_edit));
+
+    // The owner has every control.
+    let owner = app.owner_session().await;
+    let (_, body) = html(&app, &owner, &history).await;
+    assert!(body.contains("/restore"));
+}
