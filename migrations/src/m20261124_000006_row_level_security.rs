@@ -89,14 +89,15 @@ $$"#,
     )
 }
 
-/// Lets the role use the sequence behind `table.id` (inserts draw ids from it).
-fn grant_sequence(table: &str) -> String {
+/// Runs `statement` (a `GRANT` or `REVOKE` on `SEQUENCE %s`, `%s` standing for its name) on the
+/// sequence behind `table.id`, if the table has one.
+fn on_id_sequence(table: &str, statement: &str) -> String {
     format!(
         r#"DO $$
 DECLARE s text := pg_get_serial_sequence('{table}', 'id');
 BEGIN
     IF s IS NOT NULL THEN
-        EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO {TENANT_ROLE}', s);
+        EXECUTE format('{statement}', s);
     END IF;
 END
 $$"#
@@ -108,7 +109,11 @@ $$"#
 pub(crate) fn secure(table: &str) -> Vec<String> {
     vec![
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {TENANT_ROLE}"),
-        grant_sequence(table),
+        // Inserts draw ids from it.
+        on_id_sequence(
+            table,
+            &format!("GRANT USAGE, SELECT ON SEQUENCE %s TO {TENANT_ROLE}"),
+        ),
         format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
         format!(
             "CREATE POLICY {POLICY} ON {table} \
@@ -123,15 +128,9 @@ pub(crate) fn unsecure(table: &str) -> Vec<String> {
         format!("DROP POLICY IF EXISTS {POLICY} ON {table}"),
         format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"),
         format!("REVOKE ALL ON TABLE {table} FROM {TENANT_ROLE}"),
-        format!(
-            r#"DO $$
-DECLARE s text := pg_get_serial_sequence('{table}', 'id');
-BEGIN
-    IF s IS NOT NULL THEN
-        EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM {TENANT_ROLE}', s);
-    END IF;
-END
-$$"#
+        on_id_sequence(
+            table,
+            &format!("REVOKE ALL ON SEQUENCE %s FROM {TENANT_ROLE}"),
         ),
     ]
 }

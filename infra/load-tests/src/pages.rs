@@ -4,12 +4,16 @@
 use crate::http::{Call, Conn};
 use crate::load::Sample;
 use crate::report::{Report, Row};
-use crate::seed::{flag_ids, flag_key, import_flags, owner_token};
+use crate::seed::{context, flag_ids, flag_key, import_flags, owner_token};
 use crate::server::{MANAGEMENT_KEY, Server, scratch_dir};
 use anyhow::{Context, Result, bail};
 use hyper::header::COOKIE;
+use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// Evaluations of the last flag before timing, so its experiments view has counts to draw.
+const EVALUATIONS: usize = 2_000;
 
 /// Answers timed per page, after one untimed warm-up request.
 const SAMPLES: usize = 50;
@@ -33,6 +37,14 @@ pub(crate) async fn pages(
     let last = ids
         .get(&flag_key(flags - 1))
         .context("the last seeded flag")?;
+    let entities: Vec<_> = (0..EVALUATIONS)
+        .map(|n| json!({"entityID": format!("user-{n}"), "entityContext": context()}))
+        .collect();
+    let batch = json!({"entities": entities, "flagIDs": [last]});
+    conn.ok(&Call::post("/api/v1/evaluation/batch", &batch)
+        .bearer(MANAGEMENT_KEY)
+        .env("production"))
+        .await?;
     let debug = "/ui/t/default/debug?env=production&flag=&entity=user-1&context=%7B%22country%22%3A%22CA%22%7D".to_owned();
     let pages = [
         (
@@ -44,9 +56,19 @@ pub(crate) async fn pages(
             "/ui/t/default/flags?env=production&q=0999".to_owned(),
         ),
         ("flag", format!("/ui/t/default/flags/{last}?env=production")),
+        (
+            "flag history",
+            format!("/ui/t/default/flags/{last}/history?env=production"),
+        ),
+        (
+            "experiments view, 30 days",
+            format!("/ui/t/default/flags/{last}/experiment?env=production&range=30d"),
+        ),
         ("Debug Console, every flag", debug),
         ("API keys", "/ui/t/default/keys".to_owned()),
         ("members", "/ui/t/default/members".to_owned()),
+        ("roles", "/ui/t/default/roles".to_owned()),
+        ("plan and usage", "/ui/t/default/usage".to_owned()),
         ("audit log", "/ui/t/default/audit".to_owned()),
     ];
     let mut slowest = 0.0_f64;

@@ -3,22 +3,10 @@
 // tester, then evaluated; and the Debug Console's recent contexts, kept in the browser across reloads.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, messages, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, managementCall as api, messages, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
-
-/** Calls the API with the management key in development; returns the status and the parsed answer. */
-async function api(server, method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
 
 /** Creates a flag from `template` and turns it on in development; returns it. */
 async function flagOn(server, key, template) {
@@ -97,14 +85,9 @@ uiTest('a prerequisite and a default variant set on the page decide evaluation a
   await submitAndWait(page, page.getByRole('button', { name: 'Save default variant' }));
   assert.equal(await page.getByRole('combobox', { name: 'Default variant', exact: true }).inputValue(), 'treatment');
   const ofrep = async (country) => {
-    const response = await fetch(`${server.url}/ofrep/v1/evaluate/flags/checkout`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ context: { targetingKey: 'user-1', country } }),
-    });
-    assert.equal(response.status, 200);
-    const { variant, reason } = await response.json();
-    return { variant, reason };
+    const { status, body } = await api(server, 'POST', '/ofrep/v1/evaluate/flags/checkout', { context: { targetingKey: 'user-1', country } });
+    assert.equal(status, 200, JSON.stringify(body));
+    return { variant: body.variant, reason: body.reason };
   };
   assert.deepEqual(await ofrep('US'), { variant: 'treatment', reason: 'DEFAULT' });
   assert.deepEqual(await ofrep('CA'), { variant: 'control', reason: 'TARGETING_MATCH' });

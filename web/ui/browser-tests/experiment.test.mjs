@@ -2,22 +2,10 @@
 // counts, its charts (SVG drawn by the server) and its sample-ratio check.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, managementApi as api, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
-
-async function api(server, method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `${method} ${path}: ${text}`);
-  return JSON.parse(text);
-}
 
 uiTest('an experiment shows what each variant served against its configured split', async (page, server) => {
   const flag = await api(server, 'POST', '/api/v1/flags', { key: 'pricing-test', description: 'Pricing page', template: 'experiment' });

@@ -3,9 +3,9 @@
 // Console shows, checked against the evaluation API.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY, OWNER } from './server.mjs';
+import { OWNER } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, mailedLink, messages, signIn, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, mailedLink, managementApi, managementCall, messages, signIn, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
 
@@ -101,11 +101,7 @@ uiTest('a flag is built, turned on in development only, and explained in the Deb
   await submitAndWait(page, page.getByRole('button', { name: 'Evaluate' }));
   const result = page.locator('article.result');
   const shown = (await result.locator('.variant strong').innerText()).trim();
-  const answer = await (await fetch(`${server.url}/api/v1/evaluation`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
-    body: JSON.stringify({ flagID: flagId, entityID: 'user-42', entityContext: context }),
-  })).json();
+  const answer = await managementApi(server, 'POST', '/api/v1/evaluation', { flagID: flagId, entityID: 'user-42', entityContext: context });
   assert.equal(shown, answer.variantKey, `the console shows ${shown}, the API gives ${JSON.stringify(answer)}`);
   assert.equal(await result.locator('.reason').innerText(), 'SPLIT');
   assert.match(await result.locator('ol.debug-log li.matched').innerText(), /bucket \d+ is in window/);
@@ -183,17 +179,9 @@ uiTest('flags are turned on and off together from the list', async (page, server
 });
 
 uiTest('a viewer sees flags without edit controls, and the API refuses their changes', async (page, server) => {
-  const api = (path, body) => fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const created = await api('/api/v1/flags', { key: 'viewer-visible', description: 'Seen by a viewer', template: 'boolean' });
-  const createdText = await created.text();
-  assert.equal(created.status, 200, createdText);
-  const flag = JSON.parse(createdText);
-  const invited = await api('/api/v1/invitations', { email: 'viewer@example.com', role: 'viewer' });
-  assert.equal(invited.status, 201, await invited.text());
+  const flag = await managementApi(server, 'POST', '/api/v1/flags', { key: 'viewer-visible', description: 'Seen by a viewer', template: 'boolean' });
+  const invited = await managementCall(server, 'POST', '/api/v1/invitations', { email: 'viewer@example.com', role: 'viewer' });
+  assert.equal(invited.status, 201, JSON.stringify(invited.body));
 
   await page.goto(await mailedLink(server, 'viewer@example.com', 'accept-invitation'));
   assert.equal(await heading(page), 'Accept the invitation');

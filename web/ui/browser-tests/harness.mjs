@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, OWNER } from './server.mjs';
+import { startServer, MANAGEMENT_KEY, OWNER } from './server.mjs';
 import { launchBrowser, screenshot, watch } from './browser.mjs';
 
 /** How long one locator or navigation waits for its condition. */
@@ -105,4 +105,25 @@ export async function mailedLink(server, email, path) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`no ${path} link for ${email} in the server's log`);
+}
+
+/**
+ * Calls the server's API with the management key in `environment`; returns the status and the
+ * parsed answer (null when empty).
+ */
+export async function managementCall(server, method, path, body, environment = 'development') {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': environment, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Like `managementCall`, for a call that must succeed: asserts a 200 and returns the answer. */
+export async function managementApi(server, method, path, body, environment = 'development') {
+  const { status, body: answer } = await managementCall(server, method, path, body, environment);
+  assert.equal(status, 200, `${method} ${path}: ${JSON.stringify(answer)}`);
+  return answer;
 }

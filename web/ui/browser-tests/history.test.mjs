@@ -2,23 +2,10 @@
 // the evaluation API.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, managementApi as api, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
-
-/** Calls the API in development with the management key; returns the parsed answer. */
-async function api(server, method, path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'X-Environment': 'development', 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `${method} ${path}: ${text}`);
-  return JSON.parse(text);
-}
 
 uiTest('an earlier version is compared with the current one and restored', async (page, server) => {
   const flag = await api(server, 'POST', '/api/v1/flags', { key: 'history-demo', description: 'Rolled back', template: 'boolean' });

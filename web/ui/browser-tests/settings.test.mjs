@@ -5,25 +5,15 @@
 // holds the exact time in the browser's time zone.
 
 import assert from 'node:assert/strict';
-import { MANAGEMENT_KEY } from './server.mjs';
 import { screenshot } from './browser.mjs';
-import { heading, mailedLink, messages, signInAsOwner, uiSuite } from './harness.mjs';
+import { heading, mailedLink, managementApi, managementCall, messages, signInAsOwner, uiSuite } from './harness.mjs';
 
 const uiTest = uiSuite();
 
-/** Sends `body` to the management API with the first start's admin key; returns the response. */
-async function api(server, method, path, body) {
-  return fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
 /** Invites `email` as a viewer and accepts the mailed invitation through the API. */
 async function addMember(server, email) {
-  const invited = await api(server, 'POST', '/api/v1/invitations', { email, role: 'viewer' });
-  assert.equal(invited.status, 201, await invited.text());
+  const invited = await managementCall(server, 'POST', '/api/v1/invitations', { email, role: 'viewer' });
+  assert.equal(invited.status, 201, JSON.stringify(invited.body));
   const token = new URL(await mailedLink(server, email, 'accept-invitation')).searchParams.get('token');
   const accepted = await fetch(`${server.url}/api/v1/invitations/accept`, {
     method: 'POST',
@@ -139,10 +129,9 @@ uiTest('a custom role is created, shown in the grid, assigned, edited and delete
 
 uiTest('the plan and usage page counts the flags created', async (page, server) => {
   for (const key of ['usage-one', 'usage-two', 'usage-three']) {
-    const created = await api(server, 'POST', '/api/v1/flags', { key, description: key });
-    assert.equal(created.status, 200, await created.text());
+    await managementApi(server, 'POST', '/api/v1/flags', { key, description: key });
   }
-  const listed = await (await api(server, 'GET', '/api/v1/flags')).json();
+  const listed = await managementApi(server, 'GET', '/api/v1/flags');
   assert.ok(listed.length >= 3, `the API lists ${listed.length} flags`);
 
   await signInAsOwner(page, server);
@@ -152,15 +141,14 @@ uiTest('the plan and usage page counts the flags created', async (page, server) 
   assert.equal((await flags.locator('.allowed').innerText()).trim(), 'unlimited');
   assert.match(await page.locator('.plan').innerText(), /Self-hosted|self-hosted/);
   assert.match(await page.locator('.plan').innerText(), /Billing period: \w+ \d{4}/);
-  const report = await (await api(server, 'GET', '/api/v1/usage')).json();
+  const report = await managementApi(server, 'GET', '/api/v1/usage');
   assert.equal(report.usage.flags, listed.length, 'the page and the API count differently');
   await page.waitForLoadState('load');
   await screenshot(page, 'usage');
 });
 
 uiTest('a time reads relative and its title holds the exact time in the browser\'s time zone', async (page, server) => {
-  const created = await api(server, 'POST', '/api/v1/flags', { key: 'timed-flag', description: 'when' });
-  assert.equal(created.status, 200, await created.text());
+  await managementApi(server, 'POST', '/api/v1/flags', { key: 'timed-flag', description: 'when' });
   await signInAsOwner(page, server);
   const time = page.locator('tbody tr', { hasText: 'timed-flag' }).locator('time');
   assert.match((await time.innerText()).trim(), /^(just now|\d+ minutes? ago)$/);

@@ -26,6 +26,18 @@ async fn evaluate_many(
     tally
 }
 
+/// A 50/50 experiment flag of tenant A, on in production; returns its id.
+async fn experiment_on_in_production(app: &TestApp, key: &str) -> i64 {
+    let flag = experiment_flag(app, key).await;
+    let enable = format!("/api/v1/flags/{flag}/enabled");
+    let on = Some(json!({"enabled": true}));
+    expect_ok(
+        app.call(&app.a.admin, Some("production"), Method::PUT, &enable, on)
+            .await,
+    );
+    flag
+}
+
 /// The served figure of `variant` in the page's split table.
 fn served(body: &str, variant: &str) -> Option<String> {
     let marker = format!("{variant}</span></th><td class=\"figure\">");
@@ -37,18 +49,7 @@ fn served(body: &str, variant: &str) -> Option<String> {
 async fn the_experiments_view_shows_what_each_variant_served_against_the_configured_split() {
     let app = spawn_app().await;
     let tenant = tenant_a_key(&app).await;
-    let flag = experiment_flag(&app, "checkout-test").await;
-    let enable = format!("/api/v1/flags/{flag}/enabled");
-    expect_ok(
-        app.call(
-            &app.a.admin,
-            Some("production"),
-            Method::PUT,
-            &enable,
-            Some(json!({"enabled": true})),
-        )
-        .await,
-    );
+    let flag = experiment_on_in_production(&app, "checkout-test").await;
     // Half written to the database, half still in memory: the page adds both.
     let mut tally = evaluate_many(&app, flag, 0..150).await;
     app.usage.flush().await.expect("flush");
@@ -138,18 +139,7 @@ async fn the_experiments_view_shows_what_each_variant_served_against_the_configu
 async fn a_split_far_from_its_configuration_is_flagged_as_a_sample_ratio_mismatch() {
     let app = spawn_app().await;
     let tenant = tenant_a_key(&app).await;
-    let flag = experiment_flag(&app, "skewed").await;
-    let enable = format!("/api/v1/flags/{flag}/enabled");
-    expect_ok(
-        app.call(
-            &app.a.admin,
-            Some("production"),
-            Method::PUT,
-            &enable,
-            Some(json!({"enabled": true})),
-        )
-        .await,
-    );
+    let flag = experiment_on_in_production(&app, "skewed").await;
     // Served 50/50 first, then the split is changed to 90/10 in the same period: measured against
     // the configuration now in force, the period's split is far off.
     evaluate_many(&app, flag, 0..400).await;
