@@ -8,8 +8,8 @@ use super::page::{PageQuery, Refusal, Viewer, html};
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use flagent_eval::{FlagRef, Prerequisite, Request, evaluate};
-use flagent_flags::{Flag, FlagFilter};
+use flagent_eval::{FlagRef, Prerequisite, Request, Snapshot, evaluate};
+use flagent_flags::Flag;
 use flagent_types::{EnvironmentId, Permission, Principal, perm};
 use flagent_ui::{
     ConstraintEditor, ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice,
@@ -104,17 +104,13 @@ pub(super) async fn flag(
         });
     }
     let segments = segment_views(&flag);
-    let others = state
+    // The environment's live flags, from memory: keys and variant keys are all the prerequisite
+    // editor needs.
+    let live = state
         .flags
-        .list_flags(
-            &viewer.scope,
-            &FlagFilter {
-                preload: true,
-                ..FlagFilter::default()
-            },
-        )
-        .await
-        .map_err(|e| Refusal::from_api(e.into()))?;
+        .cache()
+        .snapshot(viewer.scope.tenant_id(), viewer.scope.environment_id())
+        .unwrap_or_default();
     let mut shell = viewer.shell;
     shell.title = flag.key.clone();
     let nonce = shell.nonce.clone();
@@ -143,8 +139,8 @@ pub(super) async fn flag(
             guarded,
             operators: OPERATORS,
             version: flag.version,
-            prerequisites: prerequisite_views(&flag.depends_on, &others),
-            prerequisite_choices: prerequisite_choices(flag.id, &others),
+            prerequisites: prerequisite_views(&flag.depends_on, &live),
+            prerequisite_choices: prerequisite_choices(flag.id, &live),
             default_variant: flag.default_variant,
         },
         Some(&nonce),
@@ -194,7 +190,7 @@ fn segment_views(flag: &Flag) -> Vec<SegmentView> {
 }
 
 /// The flag's prerequisites in order, each with the list the remove form sends (the others).
-fn prerequisite_views(depends_on: &[Prerequisite], flags: &[Flag]) -> Vec<PrerequisiteView> {
+fn prerequisite_views(depends_on: &[Prerequisite], live: &Snapshot) -> Vec<PrerequisiteView> {
     depends_on
         .iter()
         .enumerate()
@@ -208,7 +204,7 @@ fn prerequisite_views(depends_on: &[Prerequisite], flags: &[Flag]) -> Vec<Prereq
             PrerequisiteView {
                 index,
                 flag_key: p.flag_key.clone(),
-                flag_id: flags.iter().find(|f| f.key == p.flag_key).map(|f| f.id),
+                flag_id: live.flag_by_key(&p.flag_key).map(|f| f.id()),
                 variant_key: p.variant_key.clone(),
                 without: serde_json::to_string(&others).unwrap_or_else(|_| "[]".to_owned()),
             }
@@ -217,13 +213,13 @@ fn prerequisite_views(depends_on: &[Prerequisite], flags: &[Flag]) -> Vec<Prereq
 }
 
 /// The project's flags but `flag_id`, by key, with their variants' keys.
-fn prerequisite_choices(flag_id: i64, flags: &[Flag]) -> Vec<PrerequisiteChoice> {
-    let mut choices: Vec<PrerequisiteChoice> = flags
-        .iter()
-        .filter(|f| f.id != flag_id)
+fn prerequisite_choices(flag_id: i64, live: &Snapshot) -> Vec<PrerequisiteChoice> {
+    let mut choices: Vec<PrerequisiteChoice> = live
+        .flags()
+        .filter(|f| f.id() != flag_id)
         .map(|f| PrerequisiteChoice {
-            key: f.key.clone(),
-            variants: f.variants.iter().map(|v| v.key.clone()).collect(),
+            key: f.key().to_owned(),
+            variants: f.config().variants.iter().map(|v| v.key.clone()).collect(),
         })
         .collect();
     choices.sort_by(|a, b| a.key.cmp(&b.key));
@@ -273,15 +269,11 @@ pub(super) async fn debug(
         .snapshot(viewer.scope.tenant_id(), viewer.scope.environment_id())
         .unwrap_or_default();
     let picked = query.flag.clone().unwrap_or_default();
-    let mut flags: Vec<FlagChoice> = state
-        .flags
-        .list_flags(&viewer.scope, &FlagFilter::default())
-        .await
-        .map_err(|e| Refusal::from_api(e.into()))?
-        .into_iter()
+    let mut flags: Vec<FlagChoice> = snapshot
+        .flags()
         .map(|f| FlagChoice {
-            selected: f.key == picked,
-            key: f.key,
+            selected: f.key() == picked,
+            key: f.key().to_owned(),
         })
         .collect();
     flags.sort_by(|a, b| a.key.cmp(&b.key));
