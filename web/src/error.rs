@@ -79,6 +79,7 @@ error_codes! {
     VariantKeyTaken => "variant_key_taken", CONFLICT;
     VersionConflict => "version_conflict", CONFLICT;
     VariantInUse => "variant_in_use", CONFLICT;
+    PrerequisiteInUse => "prerequisite_in_use", CONFLICT;
     KeyInactive => "key_inactive", CONFLICT;
     ProjectKeyTaken => "project_key_taken", CONFLICT;
     EnvironmentKeyTaken => "environment_key_taken", CONFLICT;
@@ -276,6 +277,7 @@ impl From<FlagsError> for ApiError {
                 ApiError::new(ErrorCode::VersionConflict, message)
             }
             FlagsError::VariantInUse(_) => ApiError::new(ErrorCode::VariantInUse, message),
+            FlagsError::RequiredBy { .. } => ApiError::new(ErrorCode::PrerequisiteInUse, message),
             FlagsError::Invalid { field, reason } => ApiError::invalid(field, reason),
             FlagsError::ImportInvalid(problems) => ApiError {
                 problems,

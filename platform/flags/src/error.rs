@@ -59,6 +59,14 @@ pub enum FlagsError {
         /// The flag's version now.
         current: i64,
     },
+    /// Another live flag names this flag (or this variant of it) as a prerequisite.
+    #[error("{what} is a prerequisite of {}; remove it from their prerequisites first", dependents.join(", "))]
+    RequiredBy {
+        /// What the change would remove (`flag "a"`, `variant "on" of flag "a"`).
+        what: String,
+        /// The keys of the flags that depend on it.
+        dependents: Vec<String>,
+    },
     /// A variant still has a share in a segment's distribution.
     #[error("variant {0:?} still has a share in a distribution; set its percent to 0 first")]
     VariantInUse(String),

@@ -261,6 +261,7 @@ impl Flags {
             Touch::AllEnvironments,
             "flag.delete",
             async |tx, row| {
+                crate::dependents::ensure_flag_unrequired(tx, row).await?;
                 let deleted = flag::Model {
                     deleted_at: Some(now_millis()),
                     ..row.clone()

@@ -218,7 +218,8 @@ async fn sync_variants(
     Ok(by_key)
 }
 
-/// Removes variants the document does not list, unless a distribution of another environment uses them.
+/// Removes variants the document does not list, unless a distribution of another environment uses them
+/// or another flag requires this one to yield them.
 async fn prune_variants(
     tx: &TenantTx,
     row: &flag::Model,
@@ -230,7 +231,11 @@ async fn prune_variants(
         .values()
         .filter(|v| !wanted.contains(v.key.as_str()))
     {
-        if !tx.variant_in_use(v.id).await? {
+        if !tx.variant_in_use(v.id).await?
+            && crate::dependents::dependents(tx, row, Some(&v.key))
+                .await?
+                .is_empty()
+        {
             tx.delete_variant(row.id, v.id).await?;
         }
     }

@@ -9,6 +9,7 @@ mod assemble;
 mod audit;
 mod cache;
 mod constraint_ops;
+mod dependents;
 mod environment_ops;
 mod error;
 mod flag_ops;

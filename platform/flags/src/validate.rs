@@ -85,15 +85,8 @@ pub(crate) async fn patch(tx: &TenantTx, row: &flag::Model, p: FlagPatch) -> Res
         if tx.flag_by_key(row.project_id, &k).await?.is_some() {
             return Err(FlagsError::FlagKeyTaken(k));
         }
-        if let Some(dependent) = dependents(tx, row).await?.first() {
-            return Err(FlagsError::invalid(
-                "key",
-                format!(
-                    "flag {dependent:?} depends on {:?}; change its prerequisites first",
-                    row.key
-                ),
-            ));
-        }
+        let dependents = crate::dependents::dependents(tx, row, None).await?;
+        crate::dependents::ensure_unnamed(&dependents, &format!("{:?}", row.key))?;
     }
     if let Some(v) = p.data_records_enabled {
         next.data_records_enabled = v;
@@ -155,20 +148,6 @@ async fn default_variant(tx: &TenantTx, flag_id: i64, key: &str) -> Result<Optio
             format!("the flag has no variant {key:?}; create it first"),
         ))
     }
-}
-
-/// Live flags of the project that name `row` as a prerequisite.
-pub(crate) async fn dependents(tx: &TenantTx, row: &flag::Model) -> Result<Vec<String>> {
-    let flags = tx.flags_of_project(row.project_id, false).await?;
-    Ok(flags
-        .iter()
-        .filter(|f| {
-            crate::assemble::prerequisites(f)
-                .iter()
-                .any(|p| p.flag_key == row.key)
-        })
-        .map(|f| f.key.clone())
-        .collect())
 }
 
 /// Checks prerequisites (existing flags and variants, no self-reference, no cycle) and returns them as

@@ -1,5 +1,6 @@
 //! Use cases on a flag's variants (shared by every environment).
 
+use crate::dependents::{dependents, ensure_unnamed, ensure_variant_unrequired};
 use crate::service::Touch;
 use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Variant};
@@ -119,6 +120,11 @@ impl Flags {
                     {
                         return Err(FlagsError::VariantKeyTaken(input.key.clone()));
                     }
+                    if current.key != input.key {
+                        let required = dependents(tx, flag, Some(&current.key)).await?;
+                        let what = format!("variant {:?} of {:?}", current.key, flag.key);
+                        ensure_unnamed(&required, &what)?;
+                    }
                     if flag.default_variant.as_deref() == Some(current.key.as_str())
                         && current.key != input.key
                     {
@@ -160,6 +166,7 @@ impl Flags {
                 if tx.variant_in_use(variant_id).await? {
                     return Err(FlagsError::VariantInUse(current.key));
                 }
+                ensure_variant_unrequired(tx, flag, &current.key).await?;
                 if flag.default_variant.as_deref() == Some(current.key.as_str()) {
                     return Err(FlagsError::invalid(
                         "variantID",

@@ -398,6 +398,59 @@ async fn put_flag_depends_on_rejects_unknown_self_and_cycle() {
 }
 
 #[tokio::test]
+async fn a_prerequisite_cannot_be_deleted_or_lose_its_required_variant() {
+    let app = spawn_app().await;
+    let gate = id(&app.create_flag("gate").await);
+    let on = app.new_variant(gate, "on", json!({})).await;
+    let off = app.new_variant(gate, "off", json!({})).await;
+    let mut dependents = Vec::new();
+    for (key, deps) in [
+        ("needs-on", json!([{"flagKey": "gate", "variantKey": "on"}])),
+        ("needs-any", json!([{"flagKey": "gate"}])),
+    ] {
+        let flag = id(&app.create_flag(key).await);
+        expect_ok(put_flag(&app, flag, json!({"dependsOn": deps})).await);
+        dependents.push(flag);
+    }
+    let before = app.observe_flag(gate).await;
+
+    // Deleting the flag others depend on: refused, naming them, and nothing changes.
+    let refused = app.admin_delete(&flag_path(gate)).await;
+    let body = expect_error(&refused, 409, "prerequisite_in_use");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("needs-any") && message.contains("needs-on"),
+        "{message}"
+    );
+    // The variant one of them requires: neither deleted nor renamed.
+    let on_path = format!("{}/variants/{on}", flag_path(gate));
+    let refused = app.admin_delete(&on_path).await;
+    let body = expect_error(&refused, 409, "prerequisite_in_use");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs-on"),
+        "{body}"
+    );
+    let renamed = app.admin_put(&on_path, json!({"key": "enabled"})).await;
+    expect_invalid(&renamed, "key");
+    assert_eq!(
+        app.observe_flag(gate).await,
+        before,
+        "refused changes change nothing"
+    );
+
+    // A variant nobody requires goes; once no flag depends on it, the flag goes too.
+    let off_path = format!("{}/variants/{off}", flag_path(gate));
+    expect_ok(app.admin_delete(&off_path).await);
+    for flag in dependents {
+        expect_ok(app.admin_delete(&flag_path(flag)).await);
+    }
+    expect_ok(app.admin_delete(&flag_path(gate)).await);
+}
+
+#[tokio::test]
 async fn put_flag_default_variant_must_name_existing_variant() {
     let app = spawn_app().await;
     let flag = id(&app.create_flag("defaulted").await);
