@@ -9,8 +9,8 @@ use chrono::{TimeZone, Utc};
 use flagent_flags::Flag;
 use flagent_tenants::usage::{HOUR, VariantCount, hour_of};
 use flagent_ui::{
-    ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare, grouped, line_chart,
-    sample_ratio,
+    Chart, ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare, grouped,
+    line_chart, sample_ratio,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -80,6 +80,232 @@ fn configured(flag: &Flag, segment: i64, variant: i64) -> Option<i64> {
     )
 }
 
+/// The period shown: where it starts (Unix seconds), its buckets and their length.
+struct Period {
+    key: &'static str,
+    start: i64,
+    bucket: i64,
+    buckets: usize,
+}
+
+impl Period {
+    /// The period `wanted` names (the first of [`RANGES`] when it names none), ending with the
+    /// current hour.
+    fn named(wanted: Option<&str>) -> Period {
+        let (key, _, hours, buckets) = RANGES
+            .iter()
+            .copied()
+            .find(|(key, ..)| Some(*key) == wanted)
+            .unwrap_or(RANGES[0]);
+        let bucket = hours * HOUR;
+        let end = hour_of(Utc::now().timestamp()) + HOUR;
+        Period {
+            key,
+            start: end - bucket * buckets as i64,
+            bucket,
+            buckets,
+        }
+    }
+
+    /// Labels for the first, middle and last bucket: the hour for a day, the date otherwise.
+    fn axis_labels(&self) -> Vec<(usize, String)> {
+        let format = if self.bucket * self.buckets as i64 <= 24 * HOUR {
+            "%H:00"
+        } else {
+            "%d %b"
+        };
+        [0, self.buckets / 2, self.buckets.saturating_sub(1)]
+            .into_iter()
+            .map(|i| {
+                let at = self.start + self.bucket * i as i64;
+                let text = Utc
+                    .timestamp_opt(at, 0)
+                    .single()
+                    .map(|t| t.format(format).to_string())
+                    .unwrap_or_default();
+                (i, text)
+            })
+            .collect()
+    }
+}
+
+/// The counts of a period, by variant (in the order of [`named_variants`]).
+struct Tally {
+    /// Served per variant.
+    served: Vec<u64>,
+    /// Served per bucket, then per variant.
+    per_bucket: Vec<Vec<u64>>,
+    /// Served per segment, then per variant.
+    by_segment: BTreeMap<i64, Vec<u64>>,
+    /// Evaluations that served no variant.
+    unserved: u64,
+}
+
+impl Tally {
+    fn of(counts: &[VariantCount], variants: &[Named], period: &Period) -> Tally {
+        let mut tally = Tally {
+            served: vec![0; variants.len()],
+            per_bucket: vec![vec![0; variants.len()]; period.buckets],
+            by_segment: BTreeMap::new(),
+            unserved: 0,
+        };
+        for c in counts {
+            let Some(v) = variants.iter().position(|named| named.id == c.variant_id) else {
+                tally.unserved += c.evaluations;
+                continue;
+            };
+            tally.served[v] += c.evaluations;
+            let b = usize::try_from((c.hour - period.start) / period.bucket).unwrap_or(0);
+            if let Some(row) = tally.per_bucket.get_mut(b) {
+                row[v] += c.evaluations;
+            }
+            tally
+                .by_segment
+                .entry(c.segment_id)
+                .or_insert_with(|| vec![0; variants.len()])[v] += c.evaluations;
+        }
+        tally
+    }
+
+    fn served_total(&self) -> u64 {
+        self.served.iter().sum()
+    }
+}
+
+/// The share of each variant the configuration predicts: each segment's split weighted by the
+/// evaluations it matched; `None` when nothing was served or a segment no longer exists.
+fn predicted_shares(flag: &Flag, variants: &[Named], tally: &Tally) -> Option<Vec<f64>> {
+    let total = tally.served_total();
+    if total == 0 {
+        return None;
+    }
+    let mut predicted = vec![0.0f64; variants.len()];
+    for (segment, row) in &tally.by_segment {
+        let matched: u64 = row.iter().sum();
+        for (v, named) in variants.iter().enumerate() {
+            let percent = configured(flag, *segment, named.id)?;
+            predicted[v] += matched as f64 * percent as f64 / 100.0;
+        }
+    }
+    Some(predicted.iter().map(|p| p / total as f64).collect())
+}
+
+/// Each variant's share of what was served per bucket, with the predicted shares as guides.
+fn share_chart(
+    variants: &[Named],
+    tally: &Tally,
+    predicted: Option<&[f64]>,
+    period: &Period,
+) -> Chart {
+    let series = variants
+        .iter()
+        .enumerate()
+        .map(|(v, named)| {
+            let values = tally
+                .per_bucket
+                .iter()
+                .map(|row| {
+                    let total: u64 = row.iter().sum();
+                    (total > 0).then(|| row[v] as f64 / total as f64)
+                })
+                .collect();
+            (named.class.clone(), named.key.clone(), values)
+        })
+        .collect();
+    let guides = predicted
+        .into_iter()
+        .flat_map(|p| {
+            variants
+                .iter()
+                .zip(p)
+                .map(|(named, share)| (named.class.clone(), *share))
+        })
+        .collect();
+    let percent = |v: f64| format!("{:.0}%", v * 100.0);
+    line_chart(
+        series,
+        1.0,
+        guides,
+        percent,
+        &period.axis_labels(),
+        period.buckets,
+    )
+}
+
+/// What each variant served per bucket.
+fn volume_chart(variants: &[Named], tally: &Tally, period: &Period) -> Chart {
+    let busiest = tally
+        .per_bucket
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let series = variants
+        .iter()
+        .enumerate()
+        .map(|(v, named)| {
+            let values = tally
+                .per_bucket
+                .iter()
+                .map(|row| Some(row[v] as f64))
+                .collect();
+            (named.class.clone(), named.key.clone(), values)
+        })
+        .collect();
+    let count = |v: f64| grouped(v.round() as u64);
+    line_chart(
+        series,
+        busiest as f64,
+        Vec::new(),
+        count,
+        &period.axis_labels(),
+        period.buckets,
+    )
+}
+
+/// The sample-ratio check of each live segment that splits between at least two variants.
+fn segment_checks(flag: &Flag, variants: &[Named], tally: &Tally) -> Vec<SegmentCheck> {
+    tally
+        .by_segment
+        .iter()
+        .filter_map(|(segment, row)| {
+            let live = flag.segments.iter().find(|s| s.id == *segment)?;
+            let percents: Vec<i64> = variants
+                .iter()
+                .map(|named| configured(flag, *segment, named.id).unwrap_or(0))
+                .collect();
+            if percents.iter().filter(|p| **p > 0).count() < 2 {
+                return None;
+            }
+            let matched: u64 = row.iter().sum();
+            let rows = variants
+                .iter()
+                .zip(&percents)
+                .zip(row)
+                .map(|((named, p), n)| {
+                    (
+                        named.key.clone(),
+                        named.class.clone(),
+                        *p,
+                        percent(*n, matched),
+                    )
+                })
+                .collect();
+            Some(SegmentCheck {
+                name: if live.description.is_empty() {
+                    format!("Segment #{segment}")
+                } else {
+                    live.description.clone()
+                },
+                served: grouped(matched),
+                rows,
+                verdict: sample_ratio(row, &percents),
+            })
+        })
+        .collect()
+}
+
 /// The variant split a flag's configuration asks for against what it served, per time bucket and
 /// in total, with a sample-ratio check per segment.
 pub(super) async fn experiment(
@@ -96,154 +322,25 @@ pub(super) async fn experiment(
         .flag(&viewer.scope, id)
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
-    let wanted = query.range.as_deref().unwrap_or("24h");
-    let (range, _, hours_per_bucket, buckets) = RANGES
-        .iter()
-        .copied()
-        .find(|(key, ..)| *key == wanted)
-        .unwrap_or(RANGES[0]);
-    let bucket = hours_per_bucket * HOUR;
-    let end = hour_of(Utc::now().timestamp()) + HOUR;
-    let start = end - bucket * buckets as i64;
+    let period = Period::named(query.range.as_deref());
     let counts = state
         .usage
-        .variant_counts(&viewer.scope, id, start)
+        .variant_counts(&viewer.scope, id, period.start)
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
     let variants = named_variants(&flag, &counts);
-    let index_of = |variant: i64| variants.iter().position(|v| v.id == variant);
-
-    // Totals per variant and per (segment, variant), and served per bucket and variant.
-    let mut served = vec![0u64; variants.len()];
-    let mut per_bucket = vec![vec![0u64; variants.len()]; buckets];
-    let mut by_segment: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
-    let mut unserved = 0u64;
-    for c in &counts {
-        let Some(v) = index_of(c.variant_id) else {
-            unserved += c.evaluations;
-            continue;
-        };
-        served[v] += c.evaluations;
-        let b = usize::try_from((c.hour - start) / bucket).unwrap_or(0);
-        if let Some(row) = per_bucket.get_mut(b) {
-            row[v] += c.evaluations;
-        }
-        by_segment
-            .entry(c.segment_id)
-            .or_insert_with(|| vec![0; variants.len()])[v] += c.evaluations;
-    }
-    let served_total: u64 = served.iter().sum();
-
-    // Predicted shares: each segment's configured split, weighted by what it matched.
-    let mut predicted = vec![0.0f64; variants.len()];
-    let mut predictable = served_total > 0;
-    for (segment, row) in &by_segment {
-        let matched: u64 = row.iter().sum();
-        for (v, named) in variants.iter().enumerate() {
-            match configured(&flag, *segment, named.id) {
-                Some(p) => predicted[v] += matched as f64 * p as f64 / 100.0,
-                None => predictable = false,
-            }
-        }
-    }
-    let predicted: Option<Vec<f64>> =
-        predictable.then(|| predicted.iter().map(|p| p / served_total as f64).collect());
-
-    let shares = line_chart(
-        variants
-            .iter()
-            .enumerate()
-            .map(|(v, named)| {
-                let values = per_bucket
-                    .iter()
-                    .map(|row| {
-                        let total: u64 = row.iter().sum();
-                        (total > 0).then(|| row[v] as f64 / total as f64)
-                    })
-                    .collect();
-                (named.class.clone(), named.key.clone(), values)
-            })
-            .collect(),
-        1.0,
-        predicted
-            .iter()
-            .flat_map(|p| {
-                variants
-                    .iter()
-                    .zip(p)
-                    .map(|(named, share)| (named.class.clone(), *share))
-            })
-            .collect(),
-        |v| format!("{:.0}%", v * 100.0),
-        &axis_labels(start, bucket, buckets),
-        buckets,
-    );
-    let busiest = per_bucket
-        .iter()
-        .flat_map(|row| row.iter().copied())
-        .max()
-        .unwrap_or(0);
-    let volume = line_chart(
-        variants
-            .iter()
-            .enumerate()
-            .map(|(v, named)| {
-                let values = per_bucket.iter().map(|row| Some(row[v] as f64)).collect();
-                (named.class.clone(), named.key.clone(), values)
-            })
-            .collect(),
-        busiest as f64,
-        Vec::new(),
-        |v| grouped(v.round() as u64),
-        &axis_labels(start, bucket, buckets),
-        buckets,
-    );
-
-    let segments = by_segment
-        .iter()
-        .filter_map(|(segment, row)| {
-            let live = flag.segments.iter().find(|s| s.id == *segment)?;
-            let percents: Vec<i64> = variants
-                .iter()
-                .map(|named| configured(&flag, *segment, named.id).unwrap_or(0))
-                .collect();
-            if percents.iter().filter(|p| **p > 0).count() < 2 {
-                return None;
-            }
-            let matched: u64 = row.iter().sum();
-            Some(SegmentCheck {
-                name: if live.description.is_empty() {
-                    format!("Segment #{segment}")
-                } else {
-                    live.description.clone()
-                },
-                served: grouped(matched),
-                rows: variants
-                    .iter()
-                    .zip(&percents)
-                    .zip(row)
-                    .map(|((named, p), n)| {
-                        (
-                            named.key.clone(),
-                            named.class.clone(),
-                            *p,
-                            percent(*n, matched),
-                        )
-                    })
-                    .collect(),
-                verdict: sample_ratio(row, &percents),
-            })
-        })
-        .collect();
-
+    let tally = Tally::of(&counts, &variants, &period);
+    let predicted = predicted_shares(&flag, &variants, &tally);
+    let served_total = tally.served_total();
     let variant_rows = variants
         .iter()
+        .zip(&tally.served)
         .enumerate()
-        .map(|(v, named)| VariantShare {
+        .map(|(v, (named, served))| VariantShare {
             key: named.key.clone(),
             class: named.class.clone(),
-            served: grouped(served[v]),
-            observed: percent(served[v], served_total),
+            served: grouped(*served),
+            observed: percent(*served, served_total),
             expected: predicted.as_ref().map(|p| format!("{:.1}%", p[v] * 100.0)),
         })
         .collect();
@@ -253,7 +350,7 @@ pub(super) async fn experiment(
         .map(|(key, label, ..)| RangeLink {
             label,
             href: format!("{}&range={key}", viewer.shell.link(&page)),
-            current: *key == range,
+            current: *key == period.key,
         })
         .collect();
     let mut shell = viewer.shell;
@@ -261,39 +358,18 @@ pub(super) async fn experiment(
     let nonce = shell.nonce.clone();
     Ok(html(
         &ExperimentPage {
+            shares: share_chart(&variants, &tally, predicted.as_deref(), &period),
+            volume: volume_chart(&variants, &tally, &period),
+            segments: segment_checks(&flag, &variants, &tally),
             shell,
             id: flag.id,
             key: flag.key,
             enabled: flag.enabled,
             ranges,
-            total: grouped(served_total + unserved),
-            unserved: grouped(unserved),
+            total: grouped(served_total + tally.unserved),
+            unserved: grouped(tally.unserved),
             variants: variant_rows,
-            shares,
-            volume,
-            segments,
         },
         Some(&nonce),
     ))
-}
-
-/// Labels for the first, middle and last bucket: the hour for a day's range, the date otherwise.
-fn axis_labels(start: i64, bucket: i64, buckets: usize) -> Vec<(usize, String)> {
-    let format = if bucket < 24 * HOUR && buckets * (bucket as usize) <= 24 * HOUR as usize {
-        "%H:00"
-    } else {
-        "%d %b"
-    };
-    [0, buckets / 2, buckets.saturating_sub(1)]
-        .into_iter()
-        .map(|i| {
-            let at = start + bucket * i as i64;
-            let text = Utc
-                .timestamp_opt(at, 0)
-                .single()
-                .map(|t| t.format(format).to_string())
-                .unwrap_or_default();
-            (i, text)
-        })
-        .collect()
 }
