@@ -11,6 +11,7 @@ use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{self, Data, Json, Query, ServiceConfig};
 use flagent_eval::{Evaluation, FlagRef, Request, Snapshot, TagMatch, evaluate};
+use flagent_tenants::usage::Served;
 use flagent_types::{TenantScope, perm};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -151,32 +152,42 @@ fn random_entity_id() -> String {
     format!("randomly_generated_{}", rand::rng().random::<u32>())
 }
 
-/// Counts an evaluation in the metrics (by reason) and, for a flag that exists, what it served in the
-/// caller's environment (for the experiments view).
-pub(crate) fn count(state: &AppState, scope: &TenantScope, eval: &Evaluation<'_>) {
+/// Counts an evaluation in the metrics (by reason) and, for a flag that exists, notes what it served
+/// in `served`, which the request hands to `Usage::record_served` once (for the experiments view).
+pub(crate) fn count(state: &AppState, eval: &Evaluation<'_>, served: &mut Vec<Served>) {
     state
         .metrics
         .evaluations
         .with_label_values(&[eval.reason.as_str()])
         .inc();
     if let Some(flag) = eval.flag {
-        state.usage.record_served(
-            scope.tenant_id(),
-            scope.environment_id(),
-            flag.id(),
-            eval.segment_id,
-            eval.variant.map(|v| v.id),
-        );
+        served.push(Served {
+            flag: flag.id(),
+            segment: eval.segment_id,
+            variant: eval.variant.map(|v| v.id),
+        });
     }
+}
+
+/// Counts a request's evaluations for the tenant's usage, and what they served.
+pub(crate) fn record_usage(
+    state: &AppState,
+    scope: &TenantScope,
+    evaluations: u64,
+    served: &[Served],
+) {
+    state.usage.record(scope.tenant_id(), evaluations);
+    let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
+    state.usage.record_served(tenant, environment, served);
 }
 
 fn result(
     eval: Evaluation<'_>,
     ctx: EvalContext,
     state: &AppState,
-    scope: &TenantScope,
+    served: &mut Vec<Served>,
 ) -> EvalResult {
-    count(state, scope, &eval);
+    count(state, &eval, served);
     let flag = eval.flag;
     EvalResult {
         flag_id: flag.map_or(ctx.flag_id.unwrap_or(0), |f| f.id()),
@@ -199,9 +210,9 @@ fn result(
 
 fn evaluate_one(
     state: &AppState,
-    scope: &TenantScope,
     snap: &Snapshot,
     mut ctx: EvalContext,
+    served: &mut Vec<Served>,
 ) -> Result<EvalResult, ApiError> {
     checked_context(&ctx.entity_context)?;
     let flag = match (ctx.flag_id, ctx.flag_key.as_deref()) {
@@ -219,14 +230,15 @@ fn evaluate_one(
         debug: ctx.enable_debug,
     };
     let eval = evaluate(snap, &request);
-    Ok(result(eval, ctx, state, scope))
+    Ok(result(eval, ctx, state, served))
 }
 
 /// Evaluates one flag in the caller's environment and counts one evaluation for the tenant's usage.
 fn single(state: &AppState, scope: &TenantScope, ctx: EvalContext) -> Result<EvalResult, ApiError> {
     let snap = snapshot(state, scope);
-    let result = evaluate_one(state, scope, &snap, ctx)?;
-    state.usage.record(scope.tenant_id(), 1);
+    let mut served = Vec::with_capacity(1);
+    let result = evaluate_one(state, &snap, ctx, &mut served)?;
+    record_usage(state, scope, 1, &served);
     Ok(result)
 }
 
@@ -306,6 +318,7 @@ fn batch(
         ));
     }
     let mut results = Vec::with_capacity(total);
+    let mut served = Vec::with_capacity(total);
     for entity in req.entities {
         checked_context(&entity.entity_context)?;
         let entity_id = if entity.entity_id.is_empty() {
@@ -322,10 +335,10 @@ fn batch(
                 flag_key: flag_key.clone(),
                 enable_debug: req.enable_debug,
             };
-            results.push(evaluate_one(state, scope, &snap, ctx)?);
+            results.push(evaluate_one(state, &snap, ctx, &mut served)?);
         }
     }
-    state.usage.record(scope.tenant_id(), results.len() as u64);
+    record_usage(state, scope, results.len() as u64, &served);
     Ok(EvaluationBatchResponse {
         evaluation_results: results,
     })

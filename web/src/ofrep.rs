@@ -28,6 +28,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use flagent_eval::{
     CompiledFlag, Evaluation, FlagRef, Reason, Request, SegmentConfig, Snapshot, evaluate,
 };
+use flagent_tenants::usage::Served;
 use flagent_types::{TenantScope, perm};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -350,11 +351,11 @@ fn reason_name(flag: &CompiledFlag, eval: &Evaluation<'_>) -> &'static str {
 /// Evaluates one flag (found in `snap`) for `context`: the OFREP success object, or an error about it.
 fn resolve(
     state: &AppState,
-    scope: &TenantScope,
     snap: &Snapshot,
     flag: &CompiledFlag,
     context: &Context,
     attributes: &Value,
+    served: &mut Vec<Served>,
 ) -> Result<OfrepEvaluation, Failure> {
     let request = Request {
         flag: FlagRef::Id(flag.id()),
@@ -372,7 +373,7 @@ fn resolve(
         .about(flag.key()));
     }
     // Counted once answered: a refused evaluation served nothing.
-    crate::evaluation::count(state, scope, &eval);
+    crate::evaluation::count(state, &eval, served);
     let picked = eval.variant.or_else(|| flag.default_variant());
     let (value, variant) = match (picked, flag.boolean_keys()) {
         (Some(variant), _) => (Some(flag.value_of(variant)), variant.key.clone()),
@@ -433,9 +434,10 @@ pub(crate) async fn evaluate_flag(
             .response();
     };
     let attributes = Value::Object(context.attributes.clone());
-    match resolve(&state, scope, &snap, flag, &context, &attributes) {
+    let mut served = Vec::with_capacity(1);
+    match resolve(&state, &snap, flag, &context, &attributes, &mut served) {
         Ok(answer) => {
-            state.usage.record(scope.tenant_id(), 1);
+            crate::evaluation::record_usage(&state, scope, 1, &served);
             HttpResponse::Ok().json(answer)
         }
         Err(failure) => failure.response(),
@@ -473,16 +475,17 @@ pub(crate) async fn evaluate_flags(
             .finish();
     }
     let attributes = Value::Object(context.attributes.clone());
+    let mut served = Vec::with_capacity(snap.len());
     let flags: Vec<OfrepBulkItem> = snap
         .flags()
         .map(
-            |flag| match resolve(&state, scope, &snap, flag, &context, &attributes) {
+            |flag| match resolve(&state, &snap, flag, &context, &attributes, &mut served) {
                 Ok(evaluated) => OfrepBulkItem::Evaluated(evaluated),
                 Err(failure) => OfrepBulkItem::Failed(failure.body()),
             },
         )
         .collect();
-    state.usage.record(scope.tenant_id(), flags.len() as u64);
+    crate::evaluation::record_usage(&state, scope, flags.len() as u64, &served);
     let body = OfrepBulk {
         flags,
         metadata: json!({"revision": snap.revision()}),

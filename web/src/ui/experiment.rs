@@ -190,6 +190,22 @@ fn predicted_shares(flag: &Flag, variants: &[Named], tally: &Tally) -> Option<Ve
     Some(predicted.iter().map(|p| p / total as f64).collect())
 }
 
+/// One line per variant: `value(bucket's counts per variant, variant index)` in each bucket.
+fn series(
+    variants: &[Named],
+    tally: &Tally,
+    value: impl Fn(&[u64], usize) -> Option<f64>,
+) -> Vec<(String, String, Vec<Option<f64>>)> {
+    variants
+        .iter()
+        .enumerate()
+        .map(|(v, named)| {
+            let values = tally.per_bucket.iter().map(|row| value(row, v)).collect();
+            (named.class.clone(), named.key.clone(), values)
+        })
+        .collect()
+}
+
 /// Each variant's share of what was served per bucket, with the predicted shares as guides.
 fn share_chart(
     variants: &[Named],
@@ -197,21 +213,10 @@ fn share_chart(
     predicted: Option<&[f64]>,
     period: &Period,
 ) -> Chart {
-    let series = variants
-        .iter()
-        .enumerate()
-        .map(|(v, named)| {
-            let values = tally
-                .per_bucket
-                .iter()
-                .map(|row| {
-                    let total: u64 = row.iter().sum();
-                    (total > 0).then(|| row[v] as f64 / total as f64)
-                })
-                .collect();
-            (named.class.clone(), named.key.clone(), values)
-        })
-        .collect();
+    let series = series(variants, tally, |row, v| {
+        let total: u64 = row.iter().sum();
+        (total > 0).then(|| row[v] as f64 / total as f64)
+    });
     let guides = predicted
         .into_iter()
         .flat_map(|p| {
@@ -241,18 +246,7 @@ fn volume_chart(variants: &[Named], tally: &Tally, period: &Period) -> Chart {
         .copied()
         .max()
         .unwrap_or(0);
-    let series = variants
-        .iter()
-        .enumerate()
-        .map(|(v, named)| {
-            let values = tally
-                .per_bucket
-                .iter()
-                .map(|row| Some(row[v] as f64))
-                .collect();
-            (named.class.clone(), named.key.clone(), values)
-        })
-        .collect();
+    let series = series(variants, tally, |row, v| Some(row[v] as f64));
     let count = |v: f64| grouped(v.round() as u64);
     line_chart(
         series,

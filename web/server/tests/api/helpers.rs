@@ -315,6 +315,25 @@ impl TestApp {
             .await
     }
 
+    /// Creates custom role `key` (named `name`) with `permissions` in tenant A with the admin key,
+    /// asserting 201; returns it.
+    pub(crate) async fn create_role(&self, key: &str, name: &str, permissions: &[&str]) -> Value {
+        let body = json!({"key": key, "name": name, "permissions": permissions});
+        let (status, role) = self.admin(Method::POST, "/api/v1/roles", Some(body)).await;
+        assert_eq!(status, 201, "create role {key}: {role}");
+        role
+    }
+
+    /// Turns tenant A's flag `id` on in `env` with the admin key, asserting 200.
+    pub(crate) async fn enable_in(&self, env: &str, id: i64) {
+        let path = format!("/api/v1/flags/{id}/enabled");
+        let on = Some(json!({"enabled": true}));
+        let (status, body) = self
+            .call(&self.a.admin, Some(env), Method::PUT, &path, on)
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Creates a flag with `admin` (a tenant's admin key), gives it `variants` (in this order, so their
     /// ids ascend in this order), adds `segments` in `env` and enables it there.
     pub(crate) async fn build_flag(

@@ -432,14 +432,6 @@ struct Objects {
     deleted_flag: i64,
 }
 
-/// Creates custom role `key` with `permissions` using tenant A's admin key.
-async fn create_role(app: &TestApp, key: &str, permissions: &[&str]) -> Value {
-    let body = json!({"key": key, "name": key, "permissions": permissions});
-    let reply = app.admin(Method::POST, "/api/v1/roles", Some(body)).await;
-    assert_eq!(reply.0, 201, "create role {key}: {}", reply.1);
-    reply.1
-}
-
 /// The id of the first constraint of the first segment of `flag` in `env`.
 async fn first_constraint(app: &TestApp, env: &str, flag: i64) -> i64 {
     let path = format!("/api/v1/flags/{flag}/segments");
@@ -511,7 +503,8 @@ async fn seed_objects(app: &TestApp, target: &Session) -> Objects {
         )
         .await;
     assert_eq!(status, 201, "{invitation}");
-    create_role(app, "scratch-role", &["flags:read"]).await;
+    app.create_role("scratch-role", "scratch-role", &["flags:read"])
+        .await;
     let (status, env) = app
         .admin_post(
             "/api/v1/projects/default/environments",
@@ -618,7 +611,12 @@ fn authorised(status: u16, code: &str) -> bool {
 #[tokio::test]
 async fn every_role_on_every_tenant_route_gets_exactly_what_its_permissions_grant() {
     let app = spawn_app().await;
-    create_role(&app, DEV_WRITER, &["flags:read", "flags:write:development"]).await;
+    app.create_role(
+        DEV_WRITER,
+        DEV_WRITER,
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
     let walkers = vec![
         Walker {
             role: "owner",
@@ -766,7 +764,12 @@ async fn two_environment_flag(app: &TestApp, key: &str) -> (crate::helpers::Buil
 #[tokio::test]
 async fn a_role_limited_to_development_changes_development_only() {
     let app = spawn_app().await;
-    create_role(&app, DEV_WRITER, &["flags:read", "flags:write:development"]).await;
+    app.create_role(
+        DEV_WRITER,
+        DEV_WRITER,
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
     let dev = app.member("dev@example.com", DEV_WRITER).await;
     let (flag, prod_segment) = two_environment_flag(&app, "limited").await;
     let id = flag.id;
@@ -909,7 +912,12 @@ async fn a_role_limited_to_development_changes_development_only() {
 #[tokio::test]
 async fn flag_wide_changes_need_the_permission_in_every_environment() {
     let app = spawn_app().await;
-    create_role(&app, DEV_WRITER, &["flags:read", "flags:write:development"]).await;
+    app.create_role(
+        DEV_WRITER,
+        DEV_WRITER,
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
     let dev = app.member("dev@example.com", DEV_WRITER).await;
     let (flag, _) = two_environment_flag(&app, "shared").await;
     let id = flag.id;
@@ -979,7 +987,12 @@ async fn flag_wide_changes_need_the_permission_in_every_environment() {
 #[tokio::test]
 async fn copying_into_an_environment_needs_write_access_to_it() {
     let app = spawn_app().await;
-    create_role(&app, DEV_WRITER, &["flags:read", "flags:write:development"]).await;
+    app.create_role(
+        DEV_WRITER,
+        DEV_WRITER,
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
     let dev = app.member("dev@example.com", DEV_WRITER).await;
     let body = json!({"name": "dev only", "scopes": ["write"], "environment": "development"});
     let dev_key = expect_ok(app.admin_post("/api/v1/keys", body).await)["key"]
@@ -1030,7 +1043,8 @@ async fn copying_into_an_environment_needs_write_access_to_it() {
 #[tokio::test]
 async fn a_role_that_may_only_toggle_production_toggles_and_edits_nothing() {
     let app = spawn_app().await;
-    create_role(&app, "prod-toggler", &["flags:toggle:production"]).await;
+    app.create_role("prod-toggler", "prod-toggler", &["flags:toggle:production"])
+        .await;
     let toggler = app.member("toggler@example.com", "prod-toggler").await;
     let (flag, prod_segment) = two_environment_flag(&app, "switch").await;
     let id = flag.id;
@@ -1170,12 +1184,13 @@ async fn roles_api_lists_validates_updates_and_protects_roles_in_use() {
             "key",
         );
     }
-    let qa = create_role(
-        &app,
-        "qa",
-        &["flags:read", "flags:toggle:staging", "flags:read"],
-    )
-    .await;
+    let qa = app
+        .create_role(
+            "qa",
+            "qa",
+            &["flags:read", "flags:toggle:staging", "flags:read"],
+        )
+        .await;
     assert_eq!(qa["builtIn"], false);
     assert_eq!(
         qa["permissions"],
@@ -1314,7 +1329,7 @@ async fn roles_api_lists_validates_updates_and_protects_roles_in_use() {
 #[tokio::test]
 async fn custom_roles_belong_to_their_tenant() {
     let app = spawn_app().await;
-    create_role(&app, "qa", &["flags:read"]).await;
+    app.create_role("qa", "qa", &["flags:read"]).await;
     // Tenant B has no role qa: it can neither see, change, delete nor grant it.
     let b = |method: Method, path: &str| app.request(method, path, &app.b.admin);
     let (status, list) = send(b(Method::GET, "/api/v1/roles")).await;

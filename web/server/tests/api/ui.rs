@@ -23,20 +23,26 @@ async fn page(app: &TestApp, session: Option<&Session>, path: &str) -> Response 
     req.send().await.expect("request")
 }
 
+/// The page's Content-Security-Policy, asserted strict: scripts from the server only, nothing unsafe.
+fn strict_policy(response: &Response) -> String {
+    let csp = response.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self';") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    csp
+}
+
 /// A page as `session` sees it: status and HTML. Every page answered 200 must carry the strict
 /// Content-Security-Policy.
 pub(crate) async fn html(app: &TestApp, session: &Session, path: &str) -> (u16, String) {
     let response = page(app, Some(session), path).await;
     let status = response.status().as_u16();
     if status == 200 {
-        let csp = response.headers()[CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            csp.contains("script-src 'self';") && !csp.contains("unsafe"),
-            "{csp}"
-        );
+        strict_policy(&response);
     }
     (status, response.text().await.expect("body"))
 }
@@ -71,14 +77,7 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_brought_back() {
 
     let response = page(&app, None, "/ui/login?next=%2Fui%2Ft%2Fx%2Fflags").await;
     assert_eq!(response.status(), 200);
-    let csp = response.headers()[CONTENT_SECURITY_POLICY]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        csp.contains("script-src 'self';") && !csp.contains("unsafe"),
-        "{csp}"
-    );
+    strict_policy(&response);
     let body = response.text().await.unwrap();
     assert!(body.contains(r#"data-next="/ui/t/x/flags""#), "{body}");
 
@@ -129,14 +128,7 @@ async fn the_flags_page_shows_every_environment_and_edit_controls_only_to_writer
 
     let flag = app.create_flag("new-checkout").await;
     let id = flag["id"].as_i64().unwrap();
-    let (status, body) = app
-        .admin_prod(
-            Method::PUT,
-            &format!("/api/v1/flags/{id}/enabled"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.enable_in("production", id).await;
     let (status, body) = app
         .admin(
             Method::POST,
@@ -153,10 +145,7 @@ async fn the_flags_page_shows_every_environment_and_edit_controls_only_to_writer
     )
     .await;
     assert_eq!(response.status(), 200);
-    let csp = response.headers()[CONTENT_SECURITY_POLICY]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let csp = strict_policy(&response);
     let body = response.text().await.unwrap();
     let nonce = csp
         .split("'nonce-")
@@ -313,14 +302,7 @@ async fn the_debug_console_explains_an_evaluation_and_refuses_bad_context_polite
     let app = spawn_app().await;
     let tenant = tenant_a_key(&app).await;
     let id = experiment_flag(&app, "split").await;
-    let (status, body) = app
-        .admin(
-            Method::PUT,
-            &format!("/api/v1/flags/{id}/enabled"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.enable_in("development", id).await;
     let owner = app.owner_session().await;
     let (_, expected) = app
         .call(
@@ -448,14 +430,7 @@ async fn the_flag_page_compares_the_flag_across_environments() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = app
-        .admin_prod(
-            Method::PUT,
-            &format!("/api/v1/flags/{id}/enabled"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.enable_in("production", id).await;
     let (_, body) = html(&app, &owner, &path).await;
     let production = row(&body, "Production");
     assert!(
@@ -557,9 +532,12 @@ async fn the_flag_page_shows_prerequisites_and_the_default_variant_and_only_flag
     );
 
     // A role that writes development only edits its segments but not what every environment shares.
-    let role = json!({"key": "dev-writer", "name": "Dev writer", "permissions": ["flags:read", "flags:write:development"]});
-    let (status, reply) = app.admin(Method::POST, "/api/v1/roles", Some(role)).await;
-    assert_eq!(status, 201, "{reply}");
+    app.create_role(
+        "dev-writer",
+        "Dev writer",
+        &["flags:read", "flags:write:development"],
+    )
+    .await;
     let dev = app.member("dev@example.com", "dev-writer").await;
     let (_, body) = html(&app, &dev, &path).await;
     assert!(body.contains("Add constraint") && body.contains(&gate_link));
@@ -780,13 +758,6 @@ async fn the_constraint_forms_render_an_input_per_kind_with_only_the_stored_kind
     assert!(!body.contains("data-case="));
 }
 
-/// Creates custom role `key` in tenant A with `permissions`.
-async fn custom_role(app: &TestApp, key: &str, permissions: &[&str]) {
-    let body = json!({"key": key, "name": key, "permissions": permissions});
-    let (status, role) = app.admin(Method::POST, "/api/v1/roles", Some(body)).await;
-    assert_eq!(status, 201, "{role}");
-}
-
 #[tokio::test]
 async fn each_control_follows_the_permission_its_api_route_asks_for() {
     let app = spawn_app().await;
@@ -798,9 +769,14 @@ async fn each_control_follows_the_permission_its_api_route_asks_for() {
         .admin(Method::PUT, &format!("/api/v1/flags/{id}"), Some(changed))
         .await;
     assert_eq!(status, 200, "{body}");
-    custom_role(&app, "release-manager", &["flags:read", "flags:toggle"]).await;
-    custom_role(
-        &app,
+    app.create_role(
+        "release-manager",
+        "release-manager",
+        &["flags:read", "flags:toggle"],
+    )
+    .await;
+    app.create_role(
+        "dev-writer",
         "dev-writer",
         &["flags:read", "flags:write:development"],
     )

@@ -29,12 +29,7 @@ async fn evaluate_many(
 /// A 50/50 experiment flag of tenant A, on in production; returns its id.
 async fn experiment_on_in_production(app: &TestApp, key: &str) -> i64 {
     let flag = experiment_flag(app, key).await;
-    let enable = format!("/api/v1/flags/{flag}/enabled");
-    let on = Some(json!({"enabled": true}));
-    expect_ok(
-        app.call(&app.a.admin, Some("production"), Method::PUT, &enable, on)
-            .await,
-    );
+    app.enable_in("production", flag).await;
     flag
 }
 

@@ -323,18 +323,6 @@ fn rendered_body(form: &str) -> Value {
     Value::Object(body)
 }
 
-/// Creates a custom role in tenant A through the API.
-async fn create_role(app: &TestApp, key: &str, name: &str, permissions: &[&str]) {
-    let (status, body) = app
-        .admin(
-            Method::POST,
-            "/api/v1/roles",
-            Some(json!({"key": key, "name": name, "permissions": permissions})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
 /// A page section's link in the sidebar, as the frame renders it.
 fn nav_link(label: &str) -> String {
     format!(">{label}</a>")
@@ -345,8 +333,7 @@ async fn the_roles_page_shows_each_roles_permissions_and_a_custom_role_reaches_t
 {
     let app = spawn_app().await;
     let tenant = tenant_a_key(&app).await;
-    create_role(
-        &app,
+    app.create_role(
         "release-manager",
         "Release <manager>",
         &["flags:read", "flags:write:production", "audit:read"],
@@ -458,7 +445,7 @@ async fn the_roles_page_shows_each_roles_permissions_and_a_custom_role_reaches_t
     );
 
     // A key with a slash is encoded in the forms' paths, which reach the role.
-    create_role(&app, "qa/lead", "QA lead", &["flags:read"]).await;
+    app.create_role("qa/lead", "QA lead", &["flags:read"]).await;
     let (_, page) = html(&app, &owner, &format!("/ui/t/{tenant}/roles")).await;
     let delete = form_of(
         &page,
@@ -481,7 +468,8 @@ async fn the_roles_page_shows_each_roles_permissions_and_a_custom_role_reaches_t
 async fn roles_and_usage_are_read_only_for_readers_and_refused_without_flags_read() {
     let app = spawn_app().await;
     let tenant = tenant_a_key(&app).await;
-    create_role(&app, "key-keeper", "Key keeper", &["keys:manage"]).await;
+    app.create_role("key-keeper", "Key keeper", &["keys:manage"])
+        .await;
     let viewer = app.member("viewer@example.com", "viewer").await;
     let editor = app.member("editor@example.com", "editor").await;
     for session in [&viewer, &editor] {
