@@ -100,3 +100,9 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AuthErr
         reason: reason.into(),
     }
 }
+
+impl From<flagent_types::Denied> for AuthError {
+    fn from(denied: flagent_types::Denied) -> Self {
+        AuthError::Forbidden(denied.to_string())
+    }
+}

@@ -1,8 +1,9 @@
 //! Authentication: API keys (format, hashing, creation, management) and the cached lookup that turns a
 //! presented key into a [`TenantScope`](flagent_types::TenantScope).
 //!
-//! Architecture Invariant: this crate holds the only production call to
-//! `TenantScope::assume_authenticated`; whoever holds a scope was authenticated here.
+//! Architecture Invariant: this crate holds the only production calls to
+//! `TenantScope::assume_authenticated`: whoever holds a scope was authenticated here, or is a job this
+//! crate granted named permissions to ([`act_as_system`]).
 //! Key lookups are cached (positive and negative), so evaluation costs no database round trip and a
 //! flood of invalid keys never reaches the database; a cached key keeps working while the database is down.
 
@@ -12,6 +13,7 @@ mod keys;
 mod lookup;
 mod manage;
 pub mod password;
+mod principals;
 pub mod rbac;
 pub mod sessions;
 
@@ -22,6 +24,7 @@ pub use manage::{
     ApiKey, IssuedKey, KeyRequest, create_api_key, list_api_keys, read_api_key, revoke_api_key,
     rotate_api_key,
 };
+pub use principals::{Place, act_as_system};
 
 /// A fresh one-time token: 43 random base62 characters (256 bits).
 pub fn random_token() -> String {

@@ -13,7 +13,7 @@ use crate::{AuthError, hash_key};
 use flagent_storage::Db;
 use flagent_storage::entities::{api_key, tenant};
 use flagent_types::{
-    EnvironmentId, Permission, Principal, ProjectId, Scope, ScopeSet, SystemScope, TenantId,
+    EnvironmentId, Grant, Permission, Principal, ProjectId, Scope, ScopeSet, SystemScope, TenantId,
     TenantScope,
 };
 use std::collections::{HashMap, HashSet};
@@ -49,6 +49,8 @@ pub struct Need {
     pub permission: &'static str,
     /// Whether the permission is checked in the request's environment.
     pub per_environment: bool,
+    /// The permission's marker ([`Permission::INDEX`]).
+    pub index: u8,
 }
 
 impl Need {
@@ -58,6 +60,7 @@ impl Need {
             scope: P::SCOPE,
             permission: P::NAME,
             per_environment: P::PER_ENVIRONMENT,
+            index: P::INDEX,
         }
     }
 }
@@ -209,7 +212,9 @@ impl Authenticator {
     ) -> Result<Authenticated, AuthError> {
         if let Some(key) = credentials.key.filter(|k| k.starts_with("flg_")) {
             let scope = self.authenticate_key(key, credentials.environment).await?;
-            if !scope.allows(need.scope) {
+            let allowed =
+                matches!(scope.grant(), Grant::Key { scopes, .. } if scopes.allows(need.scope));
+            if !allowed {
                 return Err(AuthError::Forbidden(format!(
                     "this API key lacks the {:?} scope this route needs",
                     need.scope.as_str()
@@ -284,10 +289,14 @@ impl Authenticator {
                 .cloned()
                 .ok_or_else(|| AuthError::EnvironmentNotFound(String::new()))?,
         };
-        let env = need.per_environment.then_some(env_key.as_str());
-        if !self.policy.allows(user, tenant, need.permission, env).await {
+        let granted = self.policy.granted(user, tenant, &env_key).await;
+        if !granted.contains_index(need.index) {
             let role = self.policy.role_of(user, tenant).await.unwrap_or_default();
-            let place = env.map(|e| format!(" in {e}")).unwrap_or_default();
+            let place = if need.per_environment {
+                format!(" in {env_key}")
+            } else {
+                String::new()
+            };
             return Err(AuthError::Forbidden(format!(
                 "your role {role:?} does not grant {}{place}",
                 need.permission
@@ -297,14 +306,17 @@ impl Authenticator {
             id: user,
             email: claims.email.clone(),
         };
-        // A user's scope carries the grant this request was authorised for, and nothing more.
+        // A member's scope carries what their role grants, the per-environment part in this environment.
         #[allow(clippy::disallowed_methods)]
         let scope = TenantScope::assume_authenticated(
             TenantId(tenant),
             ProjectId(project),
             EnvironmentId(environment),
             principal,
-            ScopeSet::of(&[need.scope]),
+            Grant::Member {
+                permissions: granted,
+                environment: EnvironmentId(environment),
+            },
         );
         Ok(Authenticated {
             scope,
@@ -426,7 +438,10 @@ impl Authenticator {
             ProjectId(row.project_id),
             EnvironmentId(environment),
             principal,
-            scopes,
+            Grant::Key {
+                scopes,
+                bound: row.environment_id.map(EnvironmentId),
+            },
         );
         Ok(scope)
     }

@@ -16,7 +16,7 @@ use crate::now_millis;
 use crate::{AuthError, Authenticator, NewKey, create_key};
 use flagent_storage::entities::api_key;
 use flagent_storage::{Connection, NewAuditEvent, Scoped, TenantTx};
-use flagent_types::{Principal, Scope, ScopeSet, TenantScope};
+use flagent_types::{Principal, Scope, ScopeSet, TenantScope, perm};
 
 /// Longest key name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -73,7 +73,7 @@ pub async fn create_api_key(
     scope: &TenantScope,
     request: KeyRequest,
 ) -> Result<IssuedKey, AuthError> {
-    require_admin(scope)?;
+    scope.require::<perm::ManageKeys>()?;
     let now = now_millis();
     let name = parse_name(&request.name)?;
     let scopes = parse_scopes(&request.scopes)?;
@@ -114,7 +114,7 @@ pub async fn list_api_keys(
     auth: &Authenticator,
     scope: &TenantScope,
 ) -> Result<Vec<ApiKey>, AuthError> {
-    require_admin(scope)?;
+    scope.require::<perm::ManageKeys>()?;
     let db = auth.db().scoped(scope);
     let environments = environments(&db, scope).await?;
     let rows = db.api_keys_of_project(scope.project_id().0).await?;
@@ -128,7 +128,7 @@ pub async fn read_api_key(
     scope: &TenantScope,
     id: i64,
 ) -> Result<ApiKey, AuthError> {
-    require_admin(scope)?;
+    scope.require::<perm::ManageKeys>()?;
     let db = auth.db().scoped(scope);
     let row = db
         .api_key_in_project(scope.project_id().0, id)
@@ -145,7 +145,7 @@ pub async fn rotate_api_key(
     scope: &TenantScope,
     id: i64,
 ) -> Result<IssuedKey, AuthError> {
-    require_admin(scope)?;
+    scope.require::<perm::ManageKeys>()?;
     let now = now_millis();
     let project = scope.project_id().0;
     let db = auth.db().scoped(scope);
@@ -184,7 +184,7 @@ pub async fn revoke_api_key(
     scope: &TenantScope,
     id: i64,
 ) -> Result<ApiKey, AuthError> {
-    require_admin(scope)?;
+    scope.require::<perm::ManageKeys>()?;
     let now = now_millis();
     let project = scope.project_id().0;
     let db = auth.db().scoped(scope);
@@ -206,16 +206,6 @@ pub async fn revoke_api_key(
     tx.commit().await?;
     auth.forget_revoked_key(id);
     Ok(key)
-}
-
-fn require_admin(scope: &TenantScope) -> Result<(), AuthError> {
-    if scope.allows(Scope::Admin) {
-        Ok(())
-    } else {
-        Err(AuthError::Forbidden(
-            "managing API keys needs the \"admin\" scope".to_owned(),
-        ))
-    }
 }
 
 fn parse_name(name: &str) -> Result<String, AuthError> {

@@ -13,7 +13,7 @@
 use crate::AuthError;
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi, RbacApi};
 use flagent_storage::entities::{membership, role};
-use flagent_types::perm;
+use flagent_types::{Permissions, perm};
 use tokio::sync::{RwLock, broadcast};
 
 const MODEL: &str = r#"
@@ -270,6 +270,22 @@ impl Policy {
             environment.unwrap_or("*").to_owned(),
         );
         self.enforcer.read().await.enforce(request).unwrap_or(false)
+    }
+
+    /// Every permission `user` holds in `tenant`, the per-environment ones checked in `environment` (a
+    /// key), each as [`Policy::allows`] would answer it.
+    pub async fn granted(&self, user: i64, tenant: i64, environment: &str) -> Permissions {
+        let enforcer = self.enforcer.read().await;
+        let (subject, dom) = (user_subject(user), domain(tenant));
+        let mut granted = Permissions::NONE;
+        for (index, (name, per_environment)) in perm::ALL.iter().enumerate() {
+            let act = if *per_environment { environment } else { "*" };
+            let request = (subject.as_str(), dom.as_str(), *name, act);
+            if enforcer.enforce(request).unwrap_or(false) {
+                granted = granted.with_index(index as u8);
+            }
+        }
+        granted
     }
 
     /// The role `user` holds in `tenant`, if they are a member.

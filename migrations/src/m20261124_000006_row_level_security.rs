@@ -173,6 +173,8 @@ fn down_statements() -> Vec<String> {
 pub(crate) async fn run(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
     let conn = manager.get_connection();
     for sql in statements {
+        #[allow(clippy::disallowed_methods)]
+        // Schema statements (roles, policies) hold no tenant rows.
         conn.execute_raw(Statement::from_string(DbBackend::Postgres, sql))
             .await?;
     }

@@ -11,7 +11,7 @@ use crate::TenantsError;
 use crate::plans::audit_window_start;
 use flagent_storage::entities::audit_event;
 use flagent_storage::{AuditQuery, Db, chain_hash, event_fields};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -179,6 +179,7 @@ pub async fn list_events(
     scope: &TenantScope,
     filter: AuditFilter,
 ) -> Result<AuditPage, TenantsError> {
+    scope.require::<perm::ReadAudit>()?;
     let limit = filter.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let (resource_type, resource_id) = match filter.resource.as_deref() {
         Some(r) => match r.split_once(':') {
@@ -215,6 +216,7 @@ pub async fn list_events(
 
 /// Every event of the caller's tenant within its plan's retention window, oldest first (for export).
 pub async fn all_events(db: &Db, scope: &TenantScope) -> Result<Vec<AuditEvent>, TenantsError> {
+    scope.require::<perm::ReadAudit>()?;
     let tdb = db.scoped(scope);
     let window = audit_window_start(&tdb).await?;
     let mut events = Vec::new();
@@ -233,6 +235,7 @@ pub async fn all_events(db: &Db, scope: &TenantScope) -> Result<Vec<AuditEvent>,
 /// Recomputes the caller tenant's chain and reports the first broken event.
 #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
 pub async fn verify(db: &Db, scope: &TenantScope) -> Result<VerifyReport, TenantsError> {
+    scope.require::<perm::ReadAudit>()?;
     let tdb = db.scoped(scope);
     let tenant = scope.tenant_id().0;
     let (head_seq, head_hash) = tdb.audit_head().await?;

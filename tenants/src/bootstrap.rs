@@ -72,6 +72,9 @@ pub enum TenantsError {
     /// An account, token or policy failure.
     #[error(transparent)]
     Auth(#[from] flagent_auth::AuthError),
+    /// The caller's scope does not grant what the use case needs; nothing was changed.
+    #[error(transparent)]
+    Denied(#[from] flagent_types::Denied),
     /// The plan does not allow adding this; nothing was written.
     #[error(transparent)]
     PlanLimit(#[from] flagent_types::LimitReached),

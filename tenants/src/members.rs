@@ -12,7 +12,7 @@ use flagent_auth::rbac::{BUILT_IN_ROLES, Grant, Policy, built_in_permissions, st
 use flagent_auth::{AuthError, hash_key};
 use flagent_storage::entities::{invitation, membership, role, user};
 use flagent_storage::{Db, NewAuditEvent, TenantTx};
-use flagent_types::{Origin, Principal, SystemScope, TenantId, TenantScope, valid_key};
+use flagent_types::{Origin, Principal, SystemScope, TenantId, TenantScope, perm, valid_key};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,13 +138,13 @@ fn custom_view(r: &role::Model) -> Role {
     }
 }
 
-/// Whether the caller holds the owner role (an API key never does).
+/// Whether the caller holds the owner role (an API key or a job never does).
 async fn caller_is_owner(policy: &Policy, scope: &TenantScope) -> bool {
     match scope.principal() {
         Principal::User { id, .. } => {
             policy.role_of(*id, scope.tenant_id().0).await.as_deref() == Some("owner")
         }
-        Principal::ApiKey { .. } => false,
+        Principal::ApiKey { .. } | Principal::System { .. } => false,
     }
 }
 
@@ -174,6 +174,7 @@ impl Members {
 
     /// The tenant's members, oldest first.
     pub async fn list_members(&self, scope: &TenantScope) -> Result<Vec<Member>, TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let db = self.db.scoped(scope);
         let mut members = Vec::new();
         for m in db.memberships().await? {
@@ -192,6 +193,7 @@ impl Members {
         user_id: i64,
         role: &str,
     ) -> Result<Member, TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         // Read before the transaction: SQLite's pool has one connection, which the transaction holds.
         let user = self.accounts.user(user_id).await?;
         let tx = self.db.scoped(scope).begin().await?;
@@ -236,6 +238,7 @@ impl Members {
         scope: &TenantScope,
         user_id: i64,
     ) -> Result<(), TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let user = self.accounts.user(user_id).await?;
         let tx = self.db.scoped(scope).begin().await?;
         let before = tx
@@ -273,6 +276,7 @@ impl Members {
         email: &str,
         role: &str,
     ) -> Result<Invitation, TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let email = normalize_email(email)?;
         let existing = self.accounts.user_by_email(&email).await?;
         let tenant = self
@@ -346,6 +350,7 @@ impl Members {
         &self,
         scope: &TenantScope,
     ) -> Result<Vec<Invitation>, TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let rows = self.db.scoped(scope).pending_invitations().await?;
         Ok(rows.iter().map(invitation_view).collect())
     }
@@ -356,6 +361,7 @@ impl Members {
         scope: &TenantScope,
         id: i64,
     ) -> Result<(), TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let row: invitation::Model = tx
             .get(id)
@@ -463,8 +469,11 @@ impl Members {
         })
     }
 
-    /// The built-in roles and the tenant's custom roles.
+    /// The built-in roles and the tenant's custom roles: for readers, and for whoever assigns them.
     pub async fn list_roles(&self, scope: &TenantScope) -> Result<Vec<Role>, TenantsError> {
+        if !scope.permits::<perm::ManageMembers>() {
+            scope.require::<perm::Read>()?;
+        }
         let mut roles: Vec<Role> = BUILT_IN_ROLES
             .iter()
             .map(|key| Role {
@@ -491,6 +500,7 @@ impl Members {
         permissions: &[String],
         existing: bool,
     ) -> Result<Role, TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         valid_key(key).map_err(|e| invalid("key", e.to_string()))?;
         let name = match name.trim() {
             "" => key.to_owned(),
@@ -583,6 +593,7 @@ impl Members {
 
     /// Deletes the custom role `key`, which no member may hold.
     pub async fn delete_role(&self, scope: &TenantScope, key: &str) -> Result<(), TenantsError> {
+        scope.require::<perm::ManageMembers>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let row = tx
             .role_by_key(key)

@@ -165,11 +165,11 @@ impl Operators {
             .await?;
         let action = match change {
             Change::Status(status) => {
-                tx.set_tenant_status(status).await?;
+                tx.set_tenant_status(&self.system, status).await?;
                 "tenant.status"
             }
             Change::Plan(plan) => {
-                tx.set_tenant_plan(plan).await?;
+                tx.set_tenant_plan(&self.system, plan).await?;
                 "tenant.plan"
             }
         };

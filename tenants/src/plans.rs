@@ -10,7 +10,7 @@
 use crate::TenantsError;
 use crate::usage::{Period, Usage};
 use flagent_storage::{Connection, Db, Scoped, StorageError};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -158,12 +158,14 @@ impl Plans {
 
     /// The plan of the caller's tenant.
     pub async fn plan(&self, scope: &TenantScope) -> Result<Plan, TenantsError> {
+        scope.require::<perm::Read>()?;
         Ok(self.db.scoped(scope).tenant_plan().await?)
     }
 
     /// The caller tenant's plan, limits, usage this month and the limits it is over.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
     pub async fn usage_report(&self, scope: &TenantScope) -> Result<UsageReport, TenantsError> {
+        scope.require::<perm::Read>()?;
         let tdb = self.db.scoped(scope);
         let plan = tdb.tenant_plan().await?;
         let period = Period::now();

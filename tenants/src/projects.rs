@@ -15,7 +15,7 @@ use crate::bootstrap::DEFAULT_ENVIRONMENTS;
 use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::{environment, project};
 use flagent_storage::{Connection, Db, NewAuditEvent, Scoped, TenantTx};
-use flagent_types::{TenantScope, valid_key};
+use flagent_types::{TenantScope, perm, valid_key};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -248,6 +248,14 @@ impl Projects {
     /// Every project of the caller's tenant, with its environments.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
     pub async fn list_projects(&self, scope: &TenantScope) -> Result<Vec<Project>, TenantsError> {
+        scope.require::<perm::Read>()?;
+        self.navigation(scope).await
+    }
+
+    /// The projects and environments a caller of the tenant chooses where to work from (the admin UI's
+    /// navigation): every authenticated caller may see them, whatever their role, as a request may name
+    /// any of them in `X-Project` and `X-Environment`.
+    pub async fn navigation(&self, scope: &TenantScope) -> Result<Vec<Project>, TenantsError> {
         let tdb = self.db.scoped(scope);
         let mut projects = Vec::new();
         for row in tdb.projects().await? {
@@ -264,6 +272,7 @@ impl Projects {
         scope: &TenantScope,
         key: &str,
     ) -> Result<Project, TenantsError> {
+        scope.require::<perm::Read>()?;
         let tdb = self.db.scoped(scope);
         let row = project_by_key(&tdb, key).await?;
         let envs = tdb.environments_of_project(row.id).await?;
@@ -277,6 +286,7 @@ impl Projects {
         scope: &TenantScope,
         new: NewProject,
     ) -> Result<Project, TenantsError> {
+        scope.require::<perm::ManageProjects>()?;
         check_key("key", &new.key)?;
         let name = check_name(&new.name)?;
         let tx = self.db.scoped(scope).begin().await?;
@@ -321,6 +331,7 @@ impl Projects {
         scope: &TenantScope,
         project: &str,
     ) -> Result<Vec<Environment>, TenantsError> {
+        scope.require::<perm::Read>()?;
         let tdb = self.db.scoped(scope);
         let row = project_by_key(&tdb, project).await?;
         let envs = tdb.environments_of_project(row.id).await?;

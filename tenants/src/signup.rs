@@ -189,7 +189,7 @@ impl Signups {
             .begin()
             .await?;
         if tx.tenant().await?.status == "pending" {
-            tx.set_tenant_status("active").await?;
+            tx.set_tenant_status(&self.system, "active").await?;
         }
         tx.commit().await?;
         Ok(Some(TenantId(tenant)))

@@ -15,7 +15,7 @@ use crate::TenantsError;
 use crate::plans::Limit;
 use chrono::Datelike;
 use flagent_storage::{Db, TenantDb};
-use flagent_types::{EnvironmentId, ShardedCounts, SystemScope, TenantId, TenantScope};
+use flagent_types::{EnvironmentId, ShardedCounts, SystemScope, TenantId, TenantScope, perm};
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
@@ -161,6 +161,7 @@ impl Usage {
         flag: i64,
         since: i64,
     ) -> Result<Vec<VariantCount>, TenantsError> {
+        scope.require::<perm::Read>()?;
         let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
         let rows = self
             .db

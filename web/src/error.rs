@@ -284,6 +284,7 @@ impl From<FlagsError> for ApiError {
                 ..ApiError::new(ErrorCode::ImportInvalid, message)
             },
             FlagsError::PlanLimit(reached) => ApiError::from(reached),
+            FlagsError::Denied(_) => ApiError::new(ErrorCode::Forbidden, message),
             FlagsError::Unavailable(source) => ApiError::new(
                 ErrorCode::DatabaseUnavailable,
                 "the database is unavailable; try again shortly",
@@ -347,6 +348,7 @@ impl From<flagent_tenants::TenantsError> for ApiError {
             E::LastEnvironment(_) => ApiError::new(ErrorCode::LastEnvironment, message),
             E::EnvironmentInUse(_) => ApiError::new(ErrorCode::EnvironmentInUse, message),
             E::Invalid { field, reason } => ApiError::invalid(field, reason),
+            E::Denied(_) => ApiError::new(ErrorCode::Forbidden, message),
             E::MemberNotFound(_) => ApiError::new(ErrorCode::MemberNotFound, message),
             E::RoleNotFound(_) => ApiError::new(ErrorCode::RoleNotFound, message),
             E::RoleKeyTaken(_) => ApiError::new(ErrorCode::RoleKeyTaken, message),

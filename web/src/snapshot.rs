@@ -33,7 +33,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::FlagConfig;
-use flagent_types::{Scope, TenantScope, perm};
+use flagent_types::{TenantScope, perm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -79,7 +79,7 @@ impl SnapshotBody {
 
 /// Whether the caller only holds a `client` key's rights.
 pub(crate) fn client_view(scope: &TenantScope) -> bool {
-    !scope.allows(Scope::Evaluate)
+    !scope.permits::<perm::Evaluate>()
 }
 
 /// A flag as a client key may see it.

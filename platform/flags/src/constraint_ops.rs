@@ -5,7 +5,7 @@ use crate::service::Touch;
 use crate::validate;
 use crate::{Constraint, Distribution, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::{constraint, distribution};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use std::collections::HashSet;
 
 /// A constraint to create or the new state of one.
@@ -51,6 +51,7 @@ impl Flags {
         flag_id: i64,
         segment_id: i64,
     ) -> Result<Vec<Constraint>> {
+        scope.require::<perm::Read>()?;
         Ok(self.segment(scope, flag_id, segment_id).await?.constraints)
     }
 
@@ -62,6 +63,7 @@ impl Flags {
         segment_id: i64,
         input: ConstraintInput,
     ) -> Result<Constraint> {
+        scope.require::<perm::Write>()?;
         let input = checked_constraint(input)?;
         let (row, _) = self
             .change(
@@ -97,6 +99,7 @@ impl Flags {
         constraint_id: i64,
         input: ConstraintInput,
     ) -> Result<Constraint> {
+        scope.require::<perm::Write>()?;
         let input = checked_constraint(input)?;
         let (row, _) = self
             .change(
@@ -134,6 +137,7 @@ impl Flags {
         segment_id: i64,
         constraint_id: i64,
     ) -> Result<()> {
+        scope.require::<perm::Write>()?;
         self.change(
             scope,
             flag_id,
@@ -160,6 +164,7 @@ impl Flags {
         flag_id: i64,
         segment_id: i64,
     ) -> Result<Vec<Distribution>> {
+        scope.require::<perm::Read>()?;
         Ok(self
             .segment(scope, flag_id, segment_id)
             .await?
@@ -175,6 +180,7 @@ impl Flags {
         segment_id: i64,
         input: Vec<DistributionInput>,
     ) -> Result<Vec<Distribution>> {
+        scope.require::<perm::Write>()?;
         let (_, flag) = self
             .change(
                 scope,

@@ -6,7 +6,7 @@
 
 use crate::transfer::{Document, SegmentDoc, flag_doc};
 use crate::{Flag, Flags, FlagsError, Resource, Result};
-use flagent_types::{EnvironmentId, TenantScope};
+use flagent_types::{EnvironmentId, TenantScope, perm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -63,6 +63,9 @@ impl Flags {
 
     /// Makes the flag's state in environment `to` a copy of its state in `from`, in one transaction
     /// (recorded as `flag.copy` in `to`). Returns the flag as it now stands in `to`.
+    ///
+    /// `scope` must hold `flags:write` in `to` itself: a member's scope authorised in `to`, or a key
+    /// that may write there.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), flag_id))]
     pub async fn copy_between_environments(
         &self,
@@ -84,16 +87,19 @@ impl Flags {
         let (Some(source_env), Some(target_env)) = (id_of(from), id_of(to)) else {
             return Err(FlagsError::NotFound(Resource::Environment));
         };
-        let source = self
-            .flag(&scope.in_environment(source_env), flag_id)
-            .await?;
+        // Reading needs no environment; writing is checked in the environment written to.
+        scope.require::<perm::Read>()?;
         let target = scope.in_environment(target_env);
+        target.require::<perm::Write>()?;
+        let source = self
+            .view(&scope.in_environment(source_env), flag_id)
+            .await?;
         let document = Document {
             flags: vec![flag_doc(&source)],
         };
         self.apply_document(&target, document, false, "flag.copy")
             .await?;
-        self.flag(&target, flag_id).await
+        self.view(&target, flag_id).await
     }
 
     /// The flag's state in the given environments (all of the project's when `keys` is empty).
@@ -103,6 +109,7 @@ impl Flags {
         flag_id: i64,
         keys: &[String],
     ) -> Result<FlagComparison> {
+        scope.require::<perm::Read>()?;
         let mut environments = Vec::new();
         let mut key = String::new();
         for (env, id) in self.environment_ids(scope, keys).await? {

@@ -84,6 +84,9 @@ pub enum FlagsError {
     /// The tenant's plan does not allow this many flags; nothing was changed.
     #[error(transparent)]
     PlanLimit(#[from] flagent_types::LimitReached),
+    /// The caller's scope does not grant what the use case needs; nothing was changed.
+    #[error(transparent)]
+    Denied(#[from] flagent_types::Denied),
     /// The database cannot be reached; nothing was changed.
     #[error("the database is unavailable")]
     Unavailable(#[source] StorageError),

@@ -11,7 +11,7 @@ use flagent_eval::{Bucketing, Prerequisite};
 use flagent_storage::FlagSelection;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 
 /// The template that gives a new flag an `on` variant served to everyone.
 pub const SIMPLE_BOOLEAN_FLAG: &str = "simple_boolean_flag";
@@ -85,6 +85,7 @@ impl Flags {
     /// Creates a flag in the caller's project, with state in every environment.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
     pub async fn create_flag(&self, scope: &TenantScope, new: NewFlag) -> Result<Flag> {
+        scope.require::<perm::WriteFlags>()?;
         let description = validate::description(&new.description)?;
         let key = match new.key.filter(|k| !k.is_empty()) {
             Some(key) => validate::flag_key("key", &key)?,
@@ -126,6 +127,12 @@ impl Flags {
     /// One live flag of the caller's project as seen in the caller's environment (a deleted flag is not
     /// found, as in Flagr; `list_flags` with `deleted` shows those).
     pub async fn flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
+        scope.require::<perm::Read>()?;
+        self.view(scope, flag_id).await
+    }
+
+    /// [`Flags::flag`] for use cases that have checked their own permission (the state a change leaves).
+    pub(crate) async fn view(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
         let db = self.db.scoped(scope);
         let (env, project) = self.names(&db, scope).await?;
         let rows = db
@@ -144,6 +151,7 @@ impl Flags {
     /// The flags of the caller's project matching `filter`, ascending id.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
     pub async fn list_flags(&self, scope: &TenantScope, filter: &FlagFilter) -> Result<Vec<Flag>> {
+        scope.require::<perm::Read>()?;
         let db = self.db.scoped(scope);
         let (env, project) = self.names(&db, scope).await?;
         let selection = if filter.deleted {
@@ -199,6 +207,7 @@ impl Flags {
         patch: FlagPatch,
         expected: Option<i64>,
     ) -> Result<Flag> {
+        scope.require::<perm::WriteFlags>()?;
         // Only a change of `enabled` alone stays in the caller's environment; every other field is shared.
         let only_enabled = FlagPatch {
             enabled: patch.enabled,
@@ -238,6 +247,7 @@ impl Flags {
         enabled: bool,
         expected: Option<i64>,
     ) -> Result<Flag> {
+        scope.require::<perm::Toggle>()?;
         let env = scope.environment_id().0;
         let (_, view) = self
             .change(
@@ -254,6 +264,7 @@ impl Flags {
 
     /// Soft-deletes a flag: it stops evaluating everywhere and can be restored.
     pub async fn delete_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<()> {
+        scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,
             flag_id,
@@ -275,6 +286,7 @@ impl Flags {
 
     /// Restores a deleted flag.
     pub async fn restore_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
+        scope.require::<perm::WriteFlags>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let row = lock_flag(&tx, scope, flag_id, None, true).await?;
         check_flag_limit(&tx, 1).await?;

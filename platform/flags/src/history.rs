@@ -9,7 +9,7 @@
 use crate::transfer::{Document, flag_doc};
 use crate::{FlagSnapshot, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::flag_snapshot;
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 
 /// Paging and order of `GET /flags/{id}/snapshots`.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,7 @@ impl Flags {
         flag_id: i64,
         page: SnapshotPage,
     ) -> Result<Vec<FlagSnapshot>> {
+        scope.require::<perm::Read>()?;
         let db = self.db.scoped(scope);
         db.get::<flagent_storage::entities::flag::Model>(flag_id)
             .await?
@@ -54,6 +55,17 @@ impl Flags {
         flag_id: i64,
         snapshot_id: i64,
     ) -> Result<FlagSnapshot> {
+        scope.require::<perm::Read>()?;
+        self.saved(scope, flag_id, snapshot_id).await
+    }
+
+    /// [`Flags::snapshot`] for use cases that have checked their own permission.
+    async fn saved(
+        &self,
+        scope: &TenantScope,
+        flag_id: i64,
+        snapshot_id: i64,
+    ) -> Result<FlagSnapshot> {
         let row = self
             .db
             .scoped(scope)
@@ -73,14 +85,15 @@ impl Flags {
         flag_id: i64,
         snapshot_id: i64,
     ) -> Result<crate::Flag> {
-        let current = self.flag(scope, flag_id).await?;
-        let then = self.snapshot(scope, flag_id, snapshot_id).await?;
+        scope.require::<perm::WriteFlags>()?;
+        let current = self.view(scope, flag_id).await?;
+        let then = self.saved(scope, flag_id, snapshot_id).await?;
         let mut doc = flag_doc(&then.flag);
         doc.key.clone_from(&current.key);
         let document = Document { flags: vec![doc] };
         self.apply_document(scope, document, false, "flag.rollback")
             .await?;
-        self.flag(scope, flag_id).await
+        self.view(scope, flag_id).await
     }
 }
 

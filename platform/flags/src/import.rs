@@ -11,7 +11,7 @@ use crate::{Flags, FlagsError, Result, validate};
 use flagent_eval::Bucketing;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{constraint, distribution, flag, flag_tag, segment, tag, variant};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use std::collections::{HashMap, HashSet};
 
 impl Flags {
@@ -24,6 +24,7 @@ impl Flags {
         doc: Document,
         dry_run: bool,
     ) -> Result<ImportReport> {
+        scope.require::<perm::WriteFlags>()?;
         self.apply_document(scope, doc, dry_run, "flag.import")
             .await
     }

@@ -42,11 +42,12 @@ pub use transfer::{
 };
 pub use variant_ops::VariantInput;
 
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 
 impl Flags {
     /// The caller's environment as an import document (live flags, ascending id).
     pub async fn export_document(&self, scope: &TenantScope) -> Result<Document> {
+        scope.require::<perm::Read>()?;
         let flags = self.all_flags(scope).await?;
         Ok(Document {
             flags: flags.iter().map(flag_doc).collect(),
@@ -55,6 +56,7 @@ impl Flags {
 
     /// The caller's environment in Flagr's eval-cache export shape.
     pub async fn export_flagr(&self, scope: &TenantScope) -> Result<FlagrExport> {
+        scope.require::<perm::Read>()?;
         Ok(to_flagr(&self.all_flags(scope).await?))
     }
 

@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Segment};
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{flag, segment};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use std::collections::HashSet;
 
 /// The rank a new segment gets, so it is visited after the existing ones (Flagr's rule).
@@ -54,6 +54,7 @@ fn segment_view(s: &segment::Model) -> Segment {
 impl Flags {
     /// The segments of a flag in the caller's environment, by rank then id.
     pub async fn segments(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Segment>> {
+        scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.segments)
     }
 
@@ -64,6 +65,7 @@ impl Flags {
         flag_id: i64,
         segment_id: i64,
     ) -> Result<Segment> {
+        scope.require::<perm::Read>()?;
         self.segments(scope, flag_id)
             .await?
             .into_iter()
@@ -78,6 +80,7 @@ impl Flags {
         flag_id: i64,
         input: SegmentInput,
     ) -> Result<Segment> {
+        scope.require::<perm::Write>()?;
         let input = checked_segment(input)?;
         let env = scope.environment_id().0;
         let (row, _) = self
@@ -113,6 +116,7 @@ impl Flags {
         segment_id: i64,
         input: SegmentInput,
     ) -> Result<Segment> {
+        scope.require::<perm::Write>()?;
         let input = checked_segment(input)?;
         let (_, flag) = self
             .change(
@@ -143,6 +147,7 @@ impl Flags {
         flag_id: i64,
         segment_id: i64,
     ) -> Result<()> {
+        scope.require::<perm::Write>()?;
         self.change(
             scope,
             flag_id,
@@ -165,6 +170,7 @@ impl Flags {
         flag_id: i64,
         order: Vec<i64>,
     ) -> Result<()> {
+        scope.require::<perm::Write>()?;
         let env = scope.environment_id().0;
         self.change(
             scope,

@@ -3,12 +3,13 @@
 use crate::service::{Touch, now_millis};
 use crate::{Flag, Flags, FlagsError, Resource, Result, Tag, validate};
 use flagent_storage::entities::{flag_tag, tag};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
     /// literal on every backend: `%` and `_` are not wildcards).
     pub async fn tags(&self, scope: &TenantScope, like: Option<&str>) -> Result<Vec<Tag>> {
+        scope.require::<perm::Read>()?;
         let rows = self
             .db
             .scoped(scope)
@@ -30,11 +31,13 @@ impl Flags {
 
     /// The tags of a flag.
     pub async fn flag_tags(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Tag>> {
+        scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.tags)
     }
 
     /// Tags a flag (creating the tag in the project if new); tagging twice is harmless.
     pub async fn add_tag(&self, scope: &TenantScope, flag_id: i64, value: &str) -> Result<Tag> {
+        scope.require::<perm::WriteFlags>()?;
         let value = validate::flag_key("value", value)?;
         let (tag, _) = self
             .change(
@@ -77,6 +80,7 @@ impl Flags {
 
     /// Removes a tag from a flag.
     pub async fn remove_tag(&self, scope: &TenantScope, flag_id: i64, tag_id: i64) -> Result<()> {
+        scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,
             flag_id,
@@ -96,6 +100,7 @@ impl Flags {
 
     /// The entity types used in the caller's project, ascending.
     pub async fn entity_types(&self, scope: &TenantScope) -> Result<Vec<String>> {
+        scope.require::<perm::Read>()?;
         let rows = self
             .db
             .scoped(scope)
@@ -112,7 +117,8 @@ impl Flags {
         flag_id: i64,
         key: Option<String>,
     ) -> Result<Flag> {
-        let source = self.flag(scope, flag_id).await?;
+        scope.require::<perm::WriteFlags>()?;
+        let source = self.view(scope, flag_id).await?;
         let key = key.unwrap_or_else(|| {
             // Leave room for the suffix so a copy of a 63-character key still has a valid key.
             let base: String = source.key.chars().take(52).collect();
@@ -139,7 +145,7 @@ impl Flags {
             .scoped(scope)
             .flag_by_key(scope.project_id().0, &key)
             .await?;
-        self.flag(scope, copy.ok_or(FlagsError::NotFound(Resource::Flag))?.id)
+        self.view(scope, copy.ok_or(FlagsError::NotFound(Resource::Flag))?.id)
             .await
     }
 }

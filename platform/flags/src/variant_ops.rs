@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Variant};
 use flagent_storage::entities::variant;
 use flagent_storage::{StorageError, TenantTx};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 
 /// A variant to create or the new state of one.
 #[derive(Debug, Clone)]
@@ -57,6 +57,7 @@ fn key_taken(err: StorageError, key: &str) -> FlagsError {
 impl Flags {
     /// The variants of a flag, ascending id.
     pub async fn variants(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Variant>> {
+        scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.variants)
     }
 
@@ -67,6 +68,7 @@ impl Flags {
         flag_id: i64,
         input: VariantInput,
     ) -> Result<Variant> {
+        scope.require::<perm::WriteFlags>()?;
         let input = checked(input)?;
         let (row, _) = self
             .change(
@@ -103,6 +105,7 @@ impl Flags {
         variant_id: i64,
         input: VariantInput,
     ) -> Result<Variant> {
+        scope.require::<perm::WriteFlags>()?;
         let input = checked(input)?;
         let (row, _) = self
             .change(
@@ -155,6 +158,7 @@ impl Flags {
         flag_id: i64,
         variant_id: i64,
     ) -> Result<()> {
+        scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,
             flag_id,

@@ -65,12 +65,19 @@ impl Db {
 
     /// Tenant data for a tenant named by the system (bootstrap, cache warm-up): filtered by the tenant,
     /// running as the connecting user (not behind row-level security), like [`Db::system`].
-    pub fn scoped_for_system(&self, _system: &SystemScope, tenant: TenantId) -> TenantDb {
+    /// Each use is logged (debug level) with the system scope's reason.
+    pub fn scoped_for_system(&self, system: &SystemScope, tenant: TenantId) -> TenantDb {
+        tracing::debug!(
+            reason = system.reason(),
+            tenant_id = tenant.0,
+            "system scope used for tenant data"
+        );
         TenantDb::for_system(self.conn.clone(), tenant)
     }
 
-    /// Cross-tenant access.
-    pub fn system(&self, _system: &SystemScope) -> SystemDb<'_> {
+    /// Cross-tenant access; each use is logged (debug level) with the system scope's reason.
+    pub fn system(&self, system: &SystemScope) -> SystemDb<'_> {
+        tracing::debug!(reason = system.reason(), "system scope used");
         SystemDb { db: self }
     }
 

@@ -13,7 +13,7 @@
 #![allow(clippy::disallowed_methods)] // This module is where the banned query entry points are wrapped.
 
 use crate::{StorageError, entities::*};
-use flagent_types::TenantId;
+use flagent_types::{SystemScope, TenantId};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult,
@@ -310,8 +310,19 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(())
     }
 
-    /// Sets this tenant's status (`active`, `pending`, `suspended`): platform administration.
-    pub async fn set_tenant_status(&self, status: &str) -> Result<(), StorageError> {
+    /// Sets this tenant's status (`active`, `pending`, `suspended`): platform administration, which
+    /// the system vouches for (a tenant's own members and keys cannot reach it).
+    pub async fn set_tenant_status(
+        &self,
+        system: &SystemScope,
+        status: &str,
+    ) -> Result<(), StorageError> {
+        tracing::info!(
+            reason = system.reason(),
+            tenant_id = self.tenant.0,
+            status,
+            "tenant status set"
+        );
         tenant::Entity::update_many()
             .col_expr(tenant::Column::Status, Expr::value(status))
             .filter(tenant::Column::Id.eq(self.tenant.0))
@@ -320,8 +331,18 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(())
     }
 
-    /// Moves this tenant to plan `plan`: platform administration.
-    pub async fn set_tenant_plan(&self, plan: &str) -> Result<(), StorageError> {
+    /// Moves this tenant to plan `plan`: platform administration, which the system vouches for.
+    pub async fn set_tenant_plan(
+        &self,
+        system: &SystemScope,
+        plan: &str,
+    ) -> Result<(), StorageError> {
+        tracing::info!(
+            reason = system.reason(),
+            tenant_id = self.tenant.0,
+            plan,
+            "tenant plan set"
+        );
         tenant::Entity::update_many()
             .col_expr(tenant::Column::Plan, Expr::value(plan))
             .filter(tenant::Column::Id.eq(self.tenant.0))
@@ -354,27 +375,51 @@ impl<C: ConnectionTrait> Scoped<C> {
     }
 
     /// Adds `count` to this tenant's evaluations in `period` (`YYYY-MM`), creating the counter at
-    /// `count` when there is none: one insert-or-add statement (`ON CONFLICT … DO UPDATE` on SQLite and
-    /// PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL), atomic on every backend, so servers adding to
-    /// the same counter at the same time lose nothing.
+    /// `count` when there is none: one insert-or-add statement ([`Scoped::insert_or_add`]).
     pub async fn add_evaluations(&self, period: &str, count: u64) -> Result<(), StorageError> {
-        use sea_orm::{ActiveValue::Set, sea_query::OnConflict};
-        let count = i64::try_from(count).unwrap_or(i64::MAX);
-        let row = usage_counter::ActiveModel {
-            tenant_id: Set(self.tenant.0),
-            period: Set(period.to_owned()),
-            evaluations: Set(count),
-            ..Default::default()
+        let row = usage_counter::Model {
+            id: 0,
+            tenant_id: 0,
+            period: period.to_owned(),
+            evaluations: 0,
         };
-        let current = Expr::col((usage_counter::Entity, usage_counter::Column::Evaluations));
-        usage_counter::Entity::insert(row)
+        let keys = vec![
+            usage_counter::Column::TenantId,
+            usage_counter::Column::Period,
+        ];
+        let counter = usage_counter::Column::Evaluations;
+        self.insert_or_add::<usage_counter::Entity>(row, keys, counter, count)
+            .await
+    }
+
+    /// Inserts `model` into this tenant with `amount` in its `counter` column, or, when a row with the
+    /// same `keys` exists, adds `amount` to that row's `counter`: one statement (`ON CONFLICT … DO
+    /// UPDATE` on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` on MySQL), atomic on every backend,
+    /// so servers adding to the same row at the same time lose nothing.
+    pub(crate) async fn insert_or_add<E>(
+        &self,
+        model: E::Model,
+        keys: Vec<E::Column>,
+        counter: E::Column,
+        amount: u64,
+    ) -> Result<(), StorageError>
+    where
+        E: TenantOwned + Default,
+        E::Model: IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        use sea_orm::sea_query::OnConflict;
+        let amount = i64::try_from(amount).unwrap_or(i64::MAX);
+        let mut row = model.into_active_model().reset_all();
+        row.not_set(E::id_column());
+        row.set(E::tenant_column(), self.tenant.0.into());
+        row.set(counter, amount.into());
+        let current = Expr::col((E::default(), counter));
+        E::insert(row)
             .on_conflict(
-                OnConflict::columns([
-                    usage_counter::Column::TenantId,
-                    usage_counter::Column::Period,
-                ])
-                .value(usage_counter::Column::Evaluations, current.add(count))
-                .to_owned(),
+                OnConflict::columns(keys)
+                    .value(counter, current.add(amount))
+                    .to_owned(),
             )
             .exec_without_returning(&self.conn)
             .await?;

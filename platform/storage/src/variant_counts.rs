@@ -5,10 +5,7 @@
 //! same hour lose nothing.
 
 use crate::{Scoped, StorageError, entities::variant_count};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 impl<C: ConnectionTrait> Scoped<C> {
     /// Adds `evaluations` to the count of (`environment`, `flag`, `hour`, `segment`, `variant`).
@@ -21,34 +18,27 @@ impl<C: ConnectionTrait> Scoped<C> {
         variant: i64,
         evaluations: u64,
     ) -> Result<(), StorageError> {
-        let evaluations = i64::try_from(evaluations).unwrap_or(i64::MAX);
-        let row = variant_count::ActiveModel {
-            tenant_id: Set(self.tenant_id().0),
-            environment_id: Set(environment),
-            flag_id: Set(flag),
-            hour: Set(hour),
-            segment_id: Set(segment),
-            variant_id: Set(variant),
-            evaluations: Set(evaluations),
-            ..Default::default()
+        let row = variant_count::Model {
+            id: 0,
+            tenant_id: 0,
+            environment_id: environment,
+            flag_id: flag,
+            hour,
+            segment_id: segment,
+            variant_id: variant,
+            evaluations: 0,
         };
-        let current = Expr::col((variant_count::Entity, variant_count::Column::Evaluations));
-        variant_count::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    variant_count::Column::TenantId,
-                    variant_count::Column::EnvironmentId,
-                    variant_count::Column::FlagId,
-                    variant_count::Column::Hour,
-                    variant_count::Column::SegmentId,
-                    variant_count::Column::VariantId,
-                ])
-                .value(variant_count::Column::Evaluations, current.add(evaluations))
-                .to_owned(),
-            )
-            .exec_without_returning(&self.conn)
-            .await?;
-        Ok(())
+        let keys = vec![
+            variant_count::Column::TenantId,
+            variant_count::Column::EnvironmentId,
+            variant_count::Column::FlagId,
+            variant_count::Column::Hour,
+            variant_count::Column::SegmentId,
+            variant_count::Column::VariantId,
+        ];
+        let counter = variant_count::Column::Evaluations;
+        self.insert_or_add::<variant_count::Entity>(row, keys, counter, evaluations)
+            .await
     }
 
     /// The counts of `flag` in `environment` from `since` (Unix seconds) on, oldest hour first.

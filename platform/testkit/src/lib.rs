@@ -3,6 +3,11 @@
 //! Without `DATABASE_URL` each test gets a SQLite file in its own temporary folder. With
 //! `DATABASE_URL=postgres://…/<db>` or `mysql://…/<db>`, a database `t_<uuid>` is created on that server,
 //! and dropped when the [`TestDb`] is dropped. Test code is identical on every backend.
+//! [`TwoTenants`] migrates one and seeds tenants A and B, for tests at the service boundary.
+
+mod fixtures;
+
+pub use fixtures::{Tenant, TwoTenants, every_permission, system};
 
 use std::path::PathBuf;
 

@@ -18,4 +18,7 @@ pub use ids::{
 };
 pub use key::{FlagKey, KeyError, valid_key};
 pub use plan::{Limit, LimitReached, Plan, PlanLimits};
-pub use scope::{Origin, Permission, Principal, Scope, ScopeSet, SystemScope, TenantScope, perm};
+pub use scope::{
+    Denied, Grant, Origin, Permission, Permissions, Principal, Scope, ScopeSet, SystemScope,
+    TenantScope, perm,
+};

@@ -108,7 +108,8 @@ impl ScopeSet {
     }
 }
 
-/// What a route needs, declared in its signature (`Auth<perm::FlagsWrite>`).
+/// What a route needs, declared in its signature (`Auth<perm::FlagsWrite>`), and what every use case
+/// asks of its caller's scope ([`TenantScope::require`]).
 ///
 /// An API key is checked against [`Permission::SCOPE`]; a user's role is checked against
 /// [`Permission::NAME`] (in the request's environment when [`Permission::PER_ENVIRONMENT`]).
@@ -119,6 +120,8 @@ pub trait Permission: 'static {
     const NAME: &'static str;
     /// Whether the permission is granted per environment (who may change production).
     const PER_ENVIRONMENT: bool = false;
+    /// The marker's place in [`perm::ALL`], its bit in a [`Permissions`] set.
+    const INDEX: u8;
 }
 
 /// Marker types for [`Permission`], one per permission a route can declare.
@@ -126,17 +129,24 @@ pub mod perm {
     use super::{Permission, Scope};
 
     macro_rules! permissions {
-        ($($(#[$doc:meta])* $name:ident => $scope:ident, $perm:literal, $per_env:literal;)*) => {$(
+        ($($(#[$doc:meta])* $name:ident => $scope:ident, $perm:literal, $per_env:literal;)*) => {
+            #[allow(dead_code)]
+            enum Index { $($name),* }
+            $(
             $(#[$doc])*
             pub struct $name;
             impl Permission for $name {
                 const SCOPE: Scope = Scope::$scope;
                 const NAME: &'static str = $perm;
                 const PER_ENVIRONMENT: bool = $per_env;
+                const INDEX: u8 = Index::$name as u8;
             }
-        )*
-            /// Every permission a route can declare: (name, per environment).
+            )*
+            /// Every permission a route can declare: (name, per environment), in [`Permission::INDEX`]
+            /// order.
             pub const ALL: &[(&str, bool)] = &[$(($perm, $per_env)),*];
+            /// The marker names, in [`Permission::INDEX`] order (for messages and logs).
+            pub const MARKERS: &[&str] = &[$(stringify!($name)),*];
         };
     }
 
@@ -168,6 +178,107 @@ pub mod perm {
     }
 }
 
+/// A set of [`Permission`] markers, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Permissions(u32);
+
+impl Permissions {
+    /// No permission.
+    pub const NONE: Permissions = Permissions(0);
+
+    /// The set holding only `P`.
+    pub fn of<P: Permission>() -> Self {
+        Self::NONE.with::<P>()
+    }
+
+    /// This set and `P`.
+    pub fn with<P: Permission>(self) -> Self {
+        self.with_index(P::INDEX)
+    }
+
+    /// This set and the marker at `index` of [`perm::ALL`] (ignored when out of range).
+    pub fn with_index(self, index: u8) -> Self {
+        if usize::from(index) < perm::ALL.len() {
+            Self(self.0 | 1 << index)
+        } else {
+            self
+        }
+    }
+
+    /// Whether the set holds `P`.
+    pub fn contains<P: Permission>(self) -> bool {
+        self.contains_index(P::INDEX)
+    }
+
+    /// Whether the set holds the marker at `index` of [`perm::ALL`].
+    pub fn contains_index(self, index: u8) -> bool {
+        index < 32 && self.0 & (1 << index) != 0
+    }
+
+    /// The markers' names in this set (`["Read", "Write"]`), for logs.
+    pub fn markers(self) -> Vec<&'static str> {
+        (0..perm::MARKERS.len())
+            .filter(|i| self.contains_index(*i as u8))
+            .map(|i| perm::MARKERS[i])
+            .collect()
+    }
+}
+
+/// What a [`TenantScope`] was authorised for: the check every use case makes with
+/// [`TenantScope::require`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// An API key's scopes; a key bound to an environment holds them there only.
+    Key {
+        /// The key's scopes.
+        scopes: ScopeSet,
+        /// The environment the key is bound to, if any.
+        bound: Option<EnvironmentId>,
+    },
+    /// A member's role as the policy read it for this request: the per-environment permissions hold in
+    /// `environment` only, the others in the whole tenant.
+    Member {
+        /// What the role grants.
+        permissions: Permissions,
+        /// The environment the per-environment permissions were checked in.
+        environment: EnvironmentId,
+    },
+    /// A named system principal (a release, SCIM, the GitHub integration) with explicit grants, valid
+    /// in every environment of its project.
+    System {
+        /// What the job may do.
+        permissions: Permissions,
+    },
+}
+
+impl Grant {
+    /// Whether this grant covers `P` for a caller working in `environment`.
+    fn covers<P: Permission>(&self, environment: EnvironmentId) -> bool {
+        match self {
+            Grant::Key { scopes, bound } => {
+                scopes.allows(P::SCOPE) && bound.is_none_or(|b| b == environment)
+            }
+            Grant::Member {
+                permissions,
+                environment: checked,
+            } => permissions.contains::<P>() && (!P::PER_ENVIRONMENT || *checked == environment),
+            Grant::System { permissions } => permissions.contains::<P>(),
+        }
+    }
+}
+
+/// A use case refused because its caller's scope does not grant what it needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{principal} may not use {permission}{}", environment.map(|e| format!(" in environment {e}")).unwrap_or_default())]
+pub struct Denied {
+    /// Who asked (as `Principal::actor` names them).
+    pub principal: String,
+    /// The permission the use case needs, such as `flags:write`.
+    pub permission: &'static str,
+    /// The environment, for per-environment permissions.
+    pub environment: Option<i64>,
+}
+
 /// Who is acting: recorded on snapshots and audit events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -187,6 +298,11 @@ pub enum Principal {
         /// The user's email address.
         email: String,
     },
+    /// A job acting on its own (`release:42`, `scim`, `github`), with the grants it was given.
+    System {
+        /// The job's name, as the audit log records it.
+        name: String,
+    },
 }
 
 impl Principal {
@@ -195,6 +311,7 @@ impl Principal {
         match self {
             Principal::ApiKey { name, prefix, .. } => format!("key:{name} ({prefix})"),
             Principal::User { email, .. } => format!("user:{email}"),
+            Principal::System { name } => format!("system:{name}"),
         }
     }
 
@@ -203,6 +320,7 @@ impl Principal {
         match self {
             Principal::ApiKey { .. } => "api_key",
             Principal::User { .. } => "user",
+            Principal::System { .. } => "system",
         }
     }
 
@@ -210,6 +328,7 @@ impl Principal {
     pub fn actor_id(&self) -> String {
         match self {
             Principal::ApiKey { id, .. } | Principal::User { id, .. } => id.to_string(),
+            Principal::System { name } => name.clone(),
         }
     }
 }
@@ -232,7 +351,7 @@ pub struct TenantScope {
     project: ProjectId,
     environment: EnvironmentId,
     principal: Principal,
-    scopes: ScopeSet,
+    grant: Grant,
     origin: Origin,
 }
 
@@ -244,14 +363,14 @@ impl TenantScope {
         project: ProjectId,
         environment: EnvironmentId,
         principal: Principal,
-        scopes: ScopeSet,
+        grant: Grant,
     ) -> Self {
         Self {
             tenant,
             project,
             environment,
             principal,
-            scopes,
+            grant,
             origin: Origin::default(),
         }
     }
@@ -287,17 +406,32 @@ impl TenantScope {
     }
 
     /// What the caller was granted.
-    pub fn scopes(&self) -> ScopeSet {
-        self.scopes
+    pub fn grant(&self) -> &Grant {
+        &self.grant
     }
 
-    /// Whether the caller may do what `needed` guards.
-    pub fn allows(&self, needed: Scope) -> bool {
-        self.scopes.allows(needed)
+    /// Whether the caller may do what `P` guards where it works now.
+    pub fn permits<P: Permission>(&self) -> bool {
+        self.grant.covers::<P>(self.environment)
+    }
+
+    /// Refuses the use case unless the caller may do what `P` guards where it works now (in its
+    /// environment, for per-environment permissions). Every use case calls it first.
+    pub fn require<P: Permission>(&self) -> Result<(), Denied> {
+        if self.permits::<P>() {
+            return Ok(());
+        }
+        Err(Denied {
+            principal: self.principal.actor(),
+            permission: P::NAME,
+            environment: P::PER_ENVIRONMENT.then_some(self.environment.0),
+        })
     }
 
     /// The same caller in another environment of the same project (the caller must have checked that
-    /// the environment belongs to [`Self::project_id`]).
+    /// the environment belongs to [`Self::project_id`]). Per-environment permissions a member or a bound
+    /// key was granted stay with the environment they were checked in: the new scope does not hold them
+    /// until the caller is authorised there again.
     pub fn in_environment(&self, environment: EnvironmentId) -> Self {
         Self {
             environment,
@@ -347,5 +481,96 @@ mod tests {
         assert_eq!(set.to_csv(), "read,write");
         assert_eq!(ScopeSet::from_csv("read, write"), Ok(set));
         assert_eq!(ScopeSet::from_csv("read,root"), Err("root".to_owned()));
+    }
+
+    fn scope(grant: Grant) -> TenantScope {
+        #[allow(clippy::disallowed_methods)] // A test fixture.
+        TenantScope::assume_authenticated(
+            TenantId(1),
+            ProjectId(2),
+            EnvironmentId(3),
+            Principal::System {
+                name: "test".to_owned(),
+            },
+            grant,
+        )
+    }
+
+    #[test]
+    fn a_member_holds_per_environment_permissions_only_where_they_were_checked() {
+        let member = scope(Grant::Member {
+            permissions: Permissions::of::<perm::Read>().with::<perm::Write>(),
+            environment: EnvironmentId(3),
+        });
+        assert!(member.require::<perm::Write>().is_ok());
+        assert!(member.require::<perm::Read>().is_ok());
+        assert!(member.require::<perm::WriteFlags>().is_err());
+        assert!(member.require::<perm::ManageKeys>().is_err());
+        let elsewhere = member.in_environment(EnvironmentId(4));
+        let denied = elsewhere.require::<perm::Write>().unwrap_err();
+        assert_eq!(denied.permission, "flags:write");
+        assert_eq!(denied.environment, Some(4));
+        assert!(
+            elsewhere.require::<perm::Read>().is_ok(),
+            "not per environment"
+        );
+    }
+
+    #[test]
+    fn a_key_holds_its_scopes_in_its_bound_environment_only() {
+        let bound = scope(Grant::Key {
+            scopes: ScopeSet::of(&[Scope::Write]),
+            bound: Some(EnvironmentId(3)),
+        });
+        assert!(bound.require::<perm::Write>().is_ok());
+        assert!(bound.require::<perm::Toggle>().is_ok());
+        assert!(bound.require::<perm::ManageProjects>().is_err());
+        assert!(
+            bound
+                .in_environment(EnvironmentId(4))
+                .require::<perm::Read>()
+                .is_err()
+        );
+        let unbound = scope(Grant::Key {
+            scopes: ScopeSet::of(&[Scope::Admin]),
+            bound: None,
+        });
+        assert!(
+            unbound
+                .in_environment(EnvironmentId(4))
+                .require::<perm::ManageKeys>()
+                .is_ok()
+        );
+        let client = scope(Grant::Key {
+            scopes: ScopeSet::of(&[Scope::Client]),
+            bound: None,
+        });
+        assert!(client.require::<perm::Client>().is_ok());
+        assert!(client.require::<perm::Evaluate>().is_err());
+    }
+
+    #[test]
+    fn a_system_principal_holds_exactly_its_grants_and_is_named_in_refusals() {
+        let job = scope(Grant::System {
+            permissions: Permissions::of::<perm::Toggle>(),
+        });
+        assert!(job.require::<perm::Toggle>().is_ok());
+        assert!(
+            job.in_environment(EnvironmentId(9))
+                .require::<perm::Toggle>()
+                .is_ok()
+        );
+        let denied = job.require::<perm::WriteFlags>().unwrap_err();
+        assert_eq!(denied.to_string(), "system:test may not use flags:write");
+        assert_eq!(job.principal().actor_type(), "system");
+    }
+
+    #[test]
+    fn every_marker_has_its_own_bit() {
+        assert_eq!(perm::ALL.len(), perm::MARKERS.len());
+        assert!(perm::ALL.len() <= 32);
+        let all = (0..perm::ALL.len() as u8).fold(Permissions::NONE, Permissions::with_index);
+        assert_eq!(all.markers(), perm::MARKERS);
+        assert!(!Permissions::of::<perm::Write>().contains::<perm::WriteFlags>());
     }
 }

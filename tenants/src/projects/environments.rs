@@ -12,7 +12,7 @@ use crate::TenantsError;
 use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::environment;
 use flagent_storage::{NewAuditEvent, TenantTx};
-use flagent_types::TenantScope;
+use flagent_types::{TenantScope, perm};
 use std::collections::HashSet;
 impl Projects {
     /// Adds an environment to the caller tenant's project `project`, after its other environments.
@@ -26,6 +26,7 @@ impl Projects {
         project: &str,
         new: NewEnvironment,
     ) -> Result<Environment, TenantsError> {
+        scope.require::<perm::ManageProjects>()?;
         check_key("key", &new.key)?;
         if new.key == RESERVED_ENVIRONMENT_KEY {
             return Err(invalid("key", "key must not be \"reorder\""));
@@ -66,6 +67,7 @@ impl Projects {
         environment: &str,
         changes: EnvironmentChanges,
     ) -> Result<Environment, TenantsError> {
+        scope.require::<perm::ManageProjects>()?;
         let name = changes.name.as_deref().map(check_name).transpose()?;
         let color = changes.color.as_deref().map(check_color).transpose()?;
         let tx = self.db.scoped(scope).begin().await?;
@@ -99,6 +101,7 @@ impl Projects {
         project: &str,
         keys: Vec<String>,
     ) -> Result<Vec<Environment>, TenantsError> {
+        scope.require::<perm::ManageProjects>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let project = project_by_key(&tx, project).await?;
         let envs = tx.environments_of_project(project.id).await?;
@@ -148,6 +151,7 @@ impl Projects {
         project: &str,
         environment: &str,
     ) -> Result<(), TenantsError> {
+        scope.require::<perm::ManageProjects>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let project = project_by_key(&tx, project).await?;
         let row = environment_by_key(&tx, &project, environment).await?;

@@ -189,3 +189,51 @@ fn architecture_code_map_names_every_crate() {
         "crates missing from ARCHITECTURE.md's code map: {missing:?}"
     );
 }
+
+/// Every external dependency of each workspace crate (normal dependencies only).
+fn external_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let meta = metadata();
+    let packages = meta["packages"].as_array().expect("packages");
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null() && d["path"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_owned())
+                .collect();
+            (p["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+/// The crates that may name actix: the HTTP adapter and the composition root; the telemetry crate, whose
+/// root-span builder is a `tracing-actix-web` one (STYLE B5); and the load-test tool beside the floors.
+const ACTIX_CRATES: [&str; 4] = [
+    "flagent-web",
+    "flagent-server",
+    "flagent-telemetry",
+    "flagent-load",
+];
+
+#[test]
+fn only_storage_names_sea_orm_and_only_the_http_crates_name_actix() {
+    let mut problems = Vec::new();
+    for (krate, deps) in external_dependencies() {
+        for dep in deps {
+            let database = dep.starts_with("sea-orm") || dep.starts_with("sqlx");
+            let http = dep.starts_with("actix") || dep == "tracing-actix-web";
+            if database && !["flagent-storage", "flagent-migrations"].contains(&krate.as_str()) {
+                problems.push(format!(
+                    "{krate} names {dep}: only flagent-storage and flagent-migrations may"
+                ));
+            }
+            if http && !ACTIX_CRATES.contains(&krate.as_str()) {
+                problems.push(format!("{krate} names {dep}: only {ACTIX_CRATES:?} may"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -34,17 +34,18 @@ pub(crate) struct CompareQuery {
 #[utoipa::path(post, path = "/api/v1/flags/{flagID}/copy", tag = "flag", params(("flagID" = i64, Path)),
     request_body = CopyFlagRequest, responses((status = 200, body = Flag)), security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
 pub(crate) async fn copy_flag_between_environments(
-    auth: Auth<perm::Write>,
+    // Write in the request's environment is checked here; the copy itself is authorised in `to`.
+    _source: Auth<perm::Write>,
     req: HttpRequest,
     state: Data<AppState>,
     id: Path<i64>,
     body: Body<CopyFlagRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = Json(body.checked()?);
-    crate::auth::authorize_in_environment::<perm::Write>(&req, &body.to).await?;
+    let target = crate::auth::authorize_in_environment::<perm::Write>(&req, &body.to).await?;
     let flag = state
         .flags
-        .copy_between_environments(auth.scope(), *id, &body.from, &body.to)
+        .copy_between_environments(&target, *id, &body.from, &body.to)
         .await?;
     Ok(HttpResponse::Ok().json(flag))
 }

@@ -96,7 +96,7 @@ impl Viewer {
             .map_err(|e| Refusal::from_api(e.into()))?;
         let projects = state
             .projects
-            .list_projects(&scope)
+            .navigation(&scope)
             .await
             .map_err(|e| Refusal::from_api(e.into()))?;
         let project = projects

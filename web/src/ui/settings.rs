@@ -36,7 +36,7 @@ pub(super) async fn allows(state: &AppState, viewer: &Viewer, permission: &str) 
 fn viewer_id(viewer: &Viewer) -> Option<i64> {
     match viewer.scope.principal() {
         Principal::User { id, .. } => Some(*id),
-        Principal::ApiKey { .. } => None,
+        Principal::ApiKey { .. } | Principal::System { .. } => None,
     }
 }
 

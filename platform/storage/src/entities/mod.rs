@@ -66,6 +66,7 @@ pub const TENANT_TABLES: &[&str] = &[
 ];
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // The tests read the schema catalogue with raw SQL.
 mod tests {
     use super::*;
     use crate::TenantOwned;

@@ -20,6 +20,7 @@ mod projects;
 mod proxies;
 mod rbac;
 mod resilience;
+mod routes;
 mod sdk;
 mod segments;
 mod signup;
