@@ -16,7 +16,7 @@ use crate::now_millis;
 use crate::{AuthError, Authenticator, NewKey, create_key};
 use flagent_storage::entities::api_key;
 use flagent_storage::{Connection, NewAuditEvent, Scoped, TenantTx};
-use flagent_types::{Principal, Scope, ScopeSet, TenantScope, perm};
+use flagent_types::{AuditAction, Grant, Scope, ScopeSet, TenantScope, perm};
 
 /// Longest key name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -87,7 +87,7 @@ pub async fn create_api_key(
         None => None,
         Some(text) => Some(parse_expiry(text, now)?),
     };
-    check_reach(&db, scope, environment_id).await?;
+    check_reach(scope, environment_id)?;
     let new = NewKey {
         name,
         scopes,
@@ -99,7 +99,7 @@ pub async fn create_api_key(
     let tx = db.begin().await?;
     let created = create_key(&tx, new, now).await?;
     let key = view(&created.row, &environments);
-    audit(&tx, scope, "key.create", key.id, None, Some(&key)).await?;
+    audit(&tx, scope, AuditAction::KeyCreate, key.id, None, Some(&key)).await?;
     tx.commit().await?;
     tracing::info!(key_id = key.id, prefix = %key.prefix, "API key created");
     Ok(IssuedKey {
@@ -158,7 +158,7 @@ pub async fn rotate_api_key(
     if old.revoked_at.is_some() || old.expires_at.is_some_and(|e| e <= now) {
         return Err(AuthError::KeyInactive(id));
     }
-    check_reach(&tx, scope, old.environment_id).await?;
+    check_reach(scope, old.environment_id)?;
     // A concurrent rotation or revocation that committed first leaves nothing to revoke here.
     if !tx.revoke_api_key(project, id, now).await? {
         return Err(AuthError::KeyInactive(id));
@@ -166,7 +166,15 @@ pub async fn rotate_api_key(
     let created = create_key(&tx, replacement(&old)?, now).await?;
     let before = view(&old, &environments);
     let key = view(&created.row, &environments);
-    audit(&tx, scope, "key.rotate", id, Some(&before), Some(&key)).await?;
+    audit(
+        &tx,
+        scope,
+        AuditAction::KeyRotate,
+        id,
+        Some(&before),
+        Some(&key),
+    )
+    .await?;
     tx.commit().await?;
     auth.forget_revoked_key(id);
     tracing::info!(new_key_id = key.id, prefix = %key.prefix, "API key rotated");
@@ -201,7 +209,15 @@ pub async fn revoke_api_key(
         ..before.clone()
     };
     if revoked_now {
-        audit(&tx, scope, "key.revoke", id, Some(&before), Some(&key)).await?;
+        audit(
+            &tx,
+            scope,
+            AuditAction::KeyRevoke,
+            id,
+            Some(&before),
+            Some(&key),
+        )
+        .await?;
     }
     tx.commit().await?;
     auth.forget_revoked_key(id);
@@ -287,26 +303,18 @@ fn environment_id(environments: &[(String, i64)], key: &str) -> Result<i64, Auth
         })
 }
 
-/// Refuses to issue a key reaching beyond the caller's own key: a caller bound to one environment may
-/// only issue keys bound to it.
-async fn check_reach(
-    db: &Scoped<impl Connection>,
-    scope: &TenantScope,
-    environment: Option<i64>,
-) -> Result<(), AuthError> {
-    let Principal::ApiKey { id, .. } = scope.principal() else {
-        // A member whose role grants `keys:manage` may issue keys for any environment of the project.
-        return Ok(());
-    };
-    let caller = db.api_key_in_project(scope.project_id().0, *id).await?;
-    match caller {
-        Some(caller) if caller.environment_id.is_none() || caller.environment_id == environment => {
-            Ok(())
-        }
-        _ => Err(AuthError::Forbidden(
+/// Refuses a key bound to one environment issuing a key for another (or for every environment): the
+/// binding is part of the caller's grant. A member whose role grants `keys:manage` may issue keys for
+/// any environment of the project.
+fn check_reach(scope: &TenantScope, environment: Option<i64>) -> Result<(), AuthError> {
+    match scope.grant() {
+        Grant::Key {
+            bound: Some(bound), ..
+        } if Some(bound.0) != environment => Err(AuthError::Forbidden(
             "a key bound to one environment may only issue keys bound to that environment"
                 .to_owned(),
         )),
+        _ => Ok(()),
     }
 }
 
@@ -372,7 +380,7 @@ fn audit_json(key: Option<&ApiKey>) -> String {
 async fn audit(
     tx: &TenantTx,
     scope: &TenantScope,
-    action: &str,
+    action: AuditAction,
     id: i64,
     before: Option<&ApiKey>,
     after: Option<&ApiKey>,

@@ -13,7 +13,7 @@
 use crate::AuthError;
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi, RbacApi};
 use flagent_storage::entities::{membership, role};
-use flagent_types::{Permissions, perm};
+use flagent_types::{BuiltInRole, Permissions, perm};
 use tokio::sync::{RwLock, broadcast};
 
 const MODEL: &str = r#"
@@ -34,22 +34,27 @@ m = g(r.sub, p.sub, r.dom) && (p.dom == "*" || p.dom == r.dom) && r.obj == p.obj
 "#;
 
 /// The built-in roles, strongest first.
-pub const BUILT_IN_ROLES: [&str; 4] = ["owner", "admin", "editor", "viewer"];
+pub const BUILT_IN_ROLES: [&str; 4] = [
+    BuiltInRole::Owner.as_str(),
+    BuiltInRole::Admin.as_str(),
+    BuiltInRole::Editor.as_str(),
+    BuiltInRole::Viewer.as_str(),
+];
 
 /// The permissions of a built-in role.
 pub fn built_in_permissions(role: &str) -> Vec<&'static str> {
     let all = perm::ALL.iter().map(|(name, _)| *name);
-    let mut names: Vec<&'static str> = match role {
-        "owner" => all.collect(),
-        "admin" => all.filter(|n| *n != "tenant:manage").collect(),
-        "editor" => vec![
+    let mut names: Vec<&'static str> = match BuiltInRole::parse(role) {
+        Ok(BuiltInRole::Owner) => all.collect(),
+        Ok(BuiltInRole::Admin) => all.filter(|n| *n != "tenant:manage").collect(),
+        Ok(BuiltInRole::Editor) => vec![
             "flags:read",
             "flags:evaluate",
             "flags:write",
             "flags:toggle",
         ],
-        "viewer" => vec!["flags:read", "flags:evaluate"],
-        _ => Vec::new(),
+        Ok(BuiltInRole::Viewer) => vec!["flags:read", "flags:evaluate"],
+        Err(_) => Vec::new(),
     };
     names.dedup();
     names

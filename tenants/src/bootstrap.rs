@@ -5,7 +5,7 @@
 
 use flagent_storage::entities::{environment, project, tenant};
 use flagent_storage::{Db, StorageError};
-use flagent_types::{SystemScope, TenantId};
+use flagent_types::{SystemScope, TenantId, TenantStatus};
 
 /// Why a tenant, project or environment use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +123,7 @@ pub async fn create_tenant(
     name: &str,
     plan: &str,
 ) -> Result<BootstrapOutcome, TenantsError> {
-    create_tenant_in_status(db, system, key, name, plan, "active").await
+    create_tenant_in_status(db, system, key, name, plan, TenantStatus::Active).await
 }
 
 /// Creates a tenant in `status` (`pending` until a signup is verified) with a `default` project
@@ -135,7 +135,7 @@ pub(crate) async fn create_tenant_in_status(
     key: &str,
     name: &str,
     plan: &str,
-    status: &str,
+    status: TenantStatus,
 ) -> Result<BootstrapOutcome, TenantsError> {
     let now = chrono::Utc::now().timestamp_millis();
     let tenant = db
@@ -144,7 +144,7 @@ pub(crate) async fn create_tenant_in_status(
             id: 0,
             key: key.to_owned(),
             name: name.to_owned(),
-            status: status.to_owned(),
+            status: status.as_str().to_owned(),
             plan: plan.to_owned(),
             created_at: now,
             audit_seq: 0,

@@ -16,7 +16,10 @@ use flagent_auth::rbac::{BUILT_IN_ROLES, Grant, Policy, built_in_permissions, st
 use flagent_auth::{AuthError, hash_key};
 use flagent_storage::entities::{invitation, membership, role, user};
 use flagent_storage::{Db, NewAuditEvent, TenantTx};
-use flagent_types::{Origin, Principal, SystemScope, TenantId, TenantScope, perm, valid_key};
+use flagent_types::{
+    AuditAction, BuiltInRole, Origin, Principal, SystemScope, TenantId, TenantScope, perm,
+    valid_key,
+};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,7 +100,7 @@ pub struct Members {
 
 fn event<T: Serialize>(
     scope: &TenantScope,
-    action: &str,
+    action: AuditAction,
     resource: (&str, String),
     before: Option<&T>,
     after: Option<&T>,
@@ -146,7 +149,8 @@ fn custom_view(r: &role::Model) -> Role {
 async fn caller_is_owner(policy: &Policy, scope: &TenantScope) -> bool {
     match scope.principal() {
         Principal::User { id, .. } => {
-            policy.role_of(*id, scope.tenant_id().0).await.as_deref() == Some("owner")
+            policy.role_of(*id, scope.tenant_id().0).await.as_deref()
+                == Some(BuiltInRole::Owner.as_str())
         }
         Principal::ApiKey { .. } | Principal::System { .. } => false,
     }
@@ -206,11 +210,12 @@ impl Members {
             .membership_of(user_id)
             .await?
             .ok_or(TenantsError::MemberNotFound(user_id))?;
-        let touches_owner = before.role == "owner" || role == "owner";
+        let owner = BuiltInRole::Owner.as_str();
+        let touches_owner = before.role == owner || role == owner;
         if touches_owner && !caller_is_owner(&self.policy, scope).await {
             return Err(TenantsError::OwnerOnly);
         }
-        if before.role == "owner" && role != "owner" {
+        if before.role == owner && role != owner {
             check_not_last_owner(&tx).await?;
         }
         let user = user.ok_or(TenantsError::MemberNotFound(user_id))?;
@@ -222,7 +227,7 @@ impl Members {
         let (b, a) = (member_view(&before, &user), member_view(&after, &user));
         tx.append_audit(event(
             scope,
-            "member.role",
+            AuditAction::MemberRole,
             ("member", user_id.to_string()),
             Some(&b),
             Some(&a),
@@ -249,7 +254,7 @@ impl Members {
             .membership_of(user_id)
             .await?
             .ok_or(TenantsError::MemberNotFound(user_id))?;
-        if before.role == "owner" {
+        if before.role == BuiltInRole::Owner.as_str() {
             if !caller_is_owner(&self.policy, scope).await {
                 return Err(TenantsError::OwnerOnly);
             }
@@ -259,7 +264,7 @@ impl Members {
         let view = user.as_ref().map(|u| member_view(&before, u));
         tx.append_audit(event(
             scope,
-            "member.remove",
+            AuditAction::MemberRemove,
             ("member", user_id.to_string()),
             view.as_ref(),
             None,
@@ -278,7 +283,7 @@ async fn check_not_last_owner(tx: &TenantTx) -> Result<(), TenantsError> {
         .memberships()
         .await?
         .iter()
-        .filter(|m| m.role == "owner")
+        .filter(|m| m.role == BuiltInRole::Owner.as_str())
         .count();
     if owners <= 1 {
         Err(TenantsError::LastOwner)

@@ -17,7 +17,7 @@ use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
 use flagent_storage::entities::tenant;
 use flagent_storage::{Db, NewAuditEvent};
-use flagent_types::{Origin, SystemScope, TenantId};
+use flagent_types::{ActorType, AuditAction, Origin, SystemScope, TenantId, TenantStatus};
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -106,12 +106,15 @@ impl Operators {
         id: i64,
         status: &str,
     ) -> Result<TenantSummary, TenantsError> {
-        if !matches!(status, "active" | "suspended") {
-            return Err(TenantsError::Invalid {
-                field: "status",
-                reason: format!("status must be \"active\" or \"suspended\", not {status:?}"),
-            });
-        }
+        let status = match TenantStatus::parse(status) {
+            Ok(status @ (TenantStatus::Active | TenantStatus::Suspended)) => status,
+            _ => {
+                return Err(TenantsError::Invalid {
+                    field: "status",
+                    reason: format!("status must be \"active\" or \"suspended\", not {status:?}"),
+                });
+            }
+        };
         self.change(operator, id, Change::Status(status)).await
     }
 
@@ -166,22 +169,22 @@ impl Operators {
         let action = match change {
             Change::Status(status) => {
                 tx.set_tenant_status(&self.system, status).await?;
-                "tenant.status"
+                AuditAction::TenantStatus
             }
             Change::Plan(plan) => {
                 tx.set_tenant_plan(&self.system, plan).await?;
-                "tenant.plan"
+                AuditAction::TenantPlan
             }
         };
         let after = summary(tx.tenant().await?);
         tx.append_audit(NewAuditEvent {
             occurred_at: chrono::Utc::now().timestamp_millis(),
             actor: format!("operator:{}", operator.email),
-            actor_type: "operator".to_owned(),
+            actor_type: ActorType::Operator.as_str().to_owned(),
             actor_id: operator.user_id.to_string(),
             ip: operator.origin.ip.clone(),
             user_agent: operator.origin.user_agent.clone(),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             resource_type: "tenant".to_owned(),
             resource_id: id.to_string(),
             environment: String::new(),
@@ -196,6 +199,6 @@ impl Operators {
 
 /// A change an operator makes to a tenant.
 enum Change<'a> {
-    Status(&'a str),
+    Status(TenantStatus),
     Plan(&'a str),
 }

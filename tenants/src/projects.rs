@@ -15,7 +15,7 @@ use crate::bootstrap::DEFAULT_ENVIRONMENTS;
 use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::{environment, project};
 use flagent_storage::{Connection, Db, NewAuditEvent, Scoped, TenantTx};
-use flagent_types::{TenantScope, perm, valid_key};
+use flagent_types::{AuditAction, TenantScope, perm, valid_key};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -175,7 +175,7 @@ pub(crate) fn json<T: Serialize>(value: Option<&T>) -> String {
 /// The audit event of a change by the scope's principal; `change` is the before and after JSON.
 fn event(
     scope: &TenantScope,
-    action: &str,
+    action: AuditAction,
     resource: (&str, i64),
     environment: &str,
     change: (String, String),
@@ -317,7 +317,13 @@ impl Projects {
         }
         let view = project_view(row, &envs);
         let change = (json::<Project>(None), json(Some(&view)));
-        let audit = event(scope, "project.create", ("project", view.id), "", change);
+        let audit = event(
+            scope,
+            AuditAction::ProjectCreate,
+            ("project", view.id),
+            "",
+            change,
+        );
         tx.append_audit(audit).await?;
         tx.commit().await?;
         self.changed.environments_changed(scope, view.id).await;

@@ -11,7 +11,7 @@ use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
 use flagent_auth::rbac::Policy;
 use flagent_storage::Db;
 use flagent_storage::entities::membership;
-use flagent_types::{SystemScope, TenantId};
+use flagent_types::{BuiltInRole, SystemScope, TenantId, TenantStatus};
 use std::sync::Arc;
 
 /// The plan a signed-up tenant starts on.
@@ -120,7 +120,7 @@ impl Signups {
             &key,
             organization,
             SIGNUP_PLAN,
-            "pending",
+            TenantStatus::Pending,
         )
         .await
         {
@@ -157,12 +157,12 @@ impl Signups {
                 id: 0,
                 tenant_id: 0,
                 user_id: user.id,
-                role: "owner".to_owned(),
+                role: BuiltInRole::Owner.as_str().to_owned(),
                 created_at: chrono::Utc::now().timestamp_millis(),
             })
             .await?;
         self.policy
-            .set_membership(tenant.0, user.id, "owner")
+            .set_membership(tenant.0, user.id, BuiltInRole::Owner.as_str())
             .await?;
         self.accounts
             .send_verification(user, Some(tenant.0))
@@ -188,8 +188,9 @@ impl Signups {
             .scoped_for_system(&self.system, TenantId(tenant))
             .begin()
             .await?;
-        if tx.tenant().await?.status == "pending" {
-            tx.set_tenant_status(&self.system, "active").await?;
+        if tx.tenant().await?.status == TenantStatus::Pending.as_str() {
+            tx.set_tenant_status(&self.system, TenantStatus::Active)
+                .await?;
         }
         tx.commit().await?;
         Ok(Some(TenantId(tenant)))

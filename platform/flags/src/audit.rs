@@ -3,12 +3,12 @@
 use crate::assemble::{self, Names};
 use crate::{Flag, Flags, Result};
 use flagent_storage::{Connection, FlagSelection, NewAuditEvent, Scoped};
-use flagent_types::TenantScope;
+use flagent_types::{AuditAction, TenantScope};
 
 /// What a change records in the audit log besides the flag after it.
 pub(crate) struct Change {
     /// The action (`flag.update`, `segment.create`…).
-    pub(crate) action: &'static str,
+    pub(crate) action: AuditAction,
     /// The flag in the caller's environment before the change (`None` when created).
     pub(crate) before: Option<Flag>,
 }
@@ -22,7 +22,7 @@ fn json(flag: Option<&Flag>) -> String {
 /// The audit event of a change to flag `flag_id` in the caller's environment.
 pub(crate) fn event(
     scope: &TenantScope,
-    action: &str,
+    action: AuditAction,
     flag_id: i64,
     environment: &str,
     before: Option<&Flag>,

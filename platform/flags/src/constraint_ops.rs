@@ -5,7 +5,7 @@ use crate::service::Touch;
 use crate::validate;
 use crate::{Constraint, Distribution, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::{constraint, distribution};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 use std::collections::HashSet;
 
 /// A constraint to create or the new state of one.
@@ -71,7 +71,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::Current,
-                "constraint.create",
+                AuditAction::ConstraintCreate,
                 async |tx, flag| {
                     segment_of(tx, scope, flag, segment_id).await?;
                     Ok(tx
@@ -107,7 +107,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::Current,
-                "constraint.update",
+                AuditAction::ConstraintUpdate,
                 async |tx, flag| {
                     segment_of(tx, scope, flag, segment_id).await?;
                     let current = tx
@@ -143,7 +143,7 @@ impl Flags {
             flag_id,
             None,
             Touch::Current,
-            "constraint.delete",
+            AuditAction::ConstraintDelete,
             async |tx, flag| {
                 segment_of(tx, scope, flag, segment_id).await?;
                 tx.get::<constraint::Model>(constraint_id)
@@ -187,7 +187,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::Current,
-                "distribution.update",
+                AuditAction::DistributionUpdate,
                 async |tx, flag| {
                     segment_of(tx, scope, flag, segment_id).await?;
                     let variants = tx.variants_of_flag(flag.id).await?;

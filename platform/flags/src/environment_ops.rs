@@ -6,7 +6,7 @@
 
 use crate::transfer::{Document, SegmentDoc, flag_doc};
 use crate::{Flag, Flags, FlagsError, Resource, Result};
-use flagent_types::{EnvironmentId, TenantScope, perm};
+use flagent_types::{AuditAction, EnvironmentId, TenantScope, perm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,7 +97,7 @@ impl Flags {
         let document = Document {
             flags: vec![flag_doc(&source)],
         };
-        self.apply_document(&target, document, false, "flag.copy")
+        self.apply_document(&target, document, false, AuditAction::FlagCopy)
             .await?;
         self.view(&target, flag_id).await
     }

@@ -11,7 +11,7 @@ use flagent_eval::{Bucketing, Prerequisite};
 use flagent_storage::FlagSelection;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 
 /// The template that gives a new flag an `on` variant served to everyone.
 pub const SIMPLE_BOOLEAN_FLAG: &str = "simple_boolean_flag";
@@ -117,7 +117,7 @@ impl Flags {
             .map_err(|e| key_taken_or(e, &taken))?;
         init_states(&tx, &row, template).await?;
         let change = Change {
-            action: "flag.create",
+            action: AuditAction::FlagCreate,
             before: None,
         };
         self.finish(tx, scope, row.id, Touch::AllEnvironments, change)
@@ -225,7 +225,7 @@ impl Flags {
                 flag_id,
                 expected,
                 touch,
-                "flag.update",
+                AuditAction::FlagUpdate,
                 async |tx, row| {
                     let updated = validate::patch(tx, row, patch.clone()).await?;
                     tx.update_row(updated).await?;
@@ -255,7 +255,7 @@ impl Flags {
                 flag_id,
                 expected,
                 Touch::Current,
-                "flag.enable",
+                AuditAction::FlagEnable,
                 async |tx, row| set_state(tx, row.id, env, enabled).await,
             )
             .await?;
@@ -270,7 +270,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
-            "flag.delete",
+            AuditAction::FlagDelete,
             async |tx, row| {
                 crate::dependents::ensure_flag_unrequired(tx, row).await?;
                 let deleted = flag::Model {
@@ -297,7 +297,7 @@ impl Flags {
         })
         .await?;
         let change = Change {
-            action: "flag.restore",
+            action: AuditAction::FlagRestore,
             before,
         };
         self.finish(tx, scope, row.id, Touch::AllEnvironments, change)

@@ -9,7 +9,7 @@
 use crate::transfer::{Document, flag_doc};
 use crate::{FlagSnapshot, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::flag_snapshot;
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 
 /// Paging and order of `GET /flags/{id}/snapshots`.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +91,7 @@ impl Flags {
         let mut doc = flag_doc(&then.flag);
         doc.key.clone_from(&current.key);
         let document = Document { flags: vec![doc] };
-        self.apply_document(scope, document, false, "flag.rollback")
+        self.apply_document(scope, document, false, AuditAction::FlagRollback)
             .await?;
         self.view(scope, flag_id).await
     }

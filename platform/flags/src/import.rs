@@ -11,7 +11,7 @@ use crate::{Flags, FlagsError, Result, validate};
 use flagent_eval::Bucketing;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{constraint, distribution, flag, flag_tag, segment, tag, variant};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 use std::collections::{HashMap, HashSet};
 
 impl Flags {
@@ -25,7 +25,7 @@ impl Flags {
         dry_run: bool,
     ) -> Result<ImportReport> {
         scope.require::<perm::WriteFlags>()?;
-        self.apply_document(scope, doc, dry_run, "flag.import")
+        self.apply_document(scope, doc, dry_run, AuditAction::FlagImport)
             .await
     }
 
@@ -35,7 +35,7 @@ impl Flags {
         scope: &TenantScope,
         doc: Document,
         dry_run: bool,
-        action: &'static str,
+        action: AuditAction,
     ) -> Result<ImportReport> {
         let project = scope.project_id().0;
         let db = self.db.scoped(scope);

@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Segment};
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{flag, segment};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 use std::collections::HashSet;
 
 /// The rank a new segment gets, so it is visited after the existing ones (Flagr's rule).
@@ -89,7 +89,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::Current,
-                "segment.create",
+                AuditAction::SegmentCreate,
                 async |tx, flag| {
                     Ok(tx
                         .insert_row(segment::Model {
@@ -124,7 +124,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::Current,
-                "segment.update",
+                AuditAction::SegmentUpdate,
                 async |tx, flag| {
                     let current = segment_of(tx, scope, flag, segment_id).await?;
                     tx.update_row(segment::Model {
@@ -153,7 +153,7 @@ impl Flags {
             flag_id,
             None,
             Touch::Current,
-            "segment.delete",
+            AuditAction::SegmentDelete,
             async |tx, flag| {
                 segment_of(tx, scope, flag, segment_id).await?;
                 Ok(tx.delete_segment(segment_id).await?)
@@ -177,7 +177,7 @@ impl Flags {
             flag_id,
             None,
             Touch::Current,
-            "segment.reorder",
+            AuditAction::SegmentReorder,
             async |tx, flag| {
                 let segments = tx.segments_of_flag(flag.id, env).await?;
                 let have: HashSet<i64> = segments.iter().map(|s| s.id).collect();

@@ -9,7 +9,7 @@ use crate::cache::{EnvUpdate, EvalCache, Revised};
 use crate::{Flag, FlagsError, Resource, Result};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
-use flagent_types::{EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
+use flagent_types::{AuditAction, EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -231,7 +231,7 @@ impl Flags {
         flag_id: i64,
         expected: Option<i64>,
         touch: Touch,
-        action: &'static str,
+        action: AuditAction,
         body: impl AsyncFnOnce(&TenantTx, &flag::Model) -> Result<T>,
     ) -> Result<(T, Flag)> {
         let tx = self.db.scoped(scope).begin().await?;

@@ -3,7 +3,7 @@
 use crate::service::{Touch, now_millis};
 use crate::{Flag, Flags, FlagsError, Resource, Result, Tag, validate};
 use flagent_storage::entities::{flag_tag, tag};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
@@ -45,7 +45,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
-                "tag.add",
+                AuditAction::TagAdd,
                 async |tx, flag| {
                     let tag = match tx.tag_by_value(flag.project_id, &value).await? {
                         Some(t) => t,
@@ -86,7 +86,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
-            "tag.remove",
+            AuditAction::TagRemove,
             async |tx, flag| {
                 tx.flag_tag(flag.id, tag_id)
                     .await?

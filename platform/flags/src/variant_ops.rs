@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Variant};
 use flagent_storage::entities::variant;
 use flagent_storage::{StorageError, TenantTx};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 
 /// A variant to create or the new state of one.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
-                "variant.create",
+                AuditAction::VariantCreate,
                 async |tx, flag| {
                     let existing = tx.variants_of_flag(flag.id).await?;
                     if existing.iter().any(|v| v.key == input.key) {
@@ -113,7 +113,7 @@ impl Flags {
                 flag_id,
                 None,
                 Touch::AllEnvironments,
-                "variant.update",
+                AuditAction::VariantUpdate,
                 async |tx, flag| {
                     let current = variant_of(tx, flag.id, variant_id).await?;
                     let existing = tx.variants_of_flag(flag.id).await?;
@@ -164,7 +164,7 @@ impl Flags {
             flag_id,
             None,
             Touch::AllEnvironments,
-            "variant.delete",
+            AuditAction::VariantDelete,
             async |tx, flag| {
                 let current = variant_of(tx, flag.id, variant_id).await?;
                 if tx.variant_in_use(variant_id).await? {

@@ -6,7 +6,7 @@
 
 use crate::entities::audit_event;
 use crate::{Scoped, StorageError, TenantTx};
-use flagent_types::TenantScope;
+use flagent_types::{AuditAction, TenantScope};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
@@ -44,7 +44,7 @@ impl NewAuditEvent {
     /// `before` and `after` are JSON text (`null` for nothing).
     pub fn by(
         scope: &TenantScope,
-        action: &str,
+        action: AuditAction,
         resource: (&str, &str),
         environment: &str,
         before: String,
@@ -54,11 +54,11 @@ impl NewAuditEvent {
         NewAuditEvent {
             occurred_at: chrono::Utc::now().timestamp_millis(),
             actor: principal.actor(),
-            actor_type: principal.actor_type().to_owned(),
+            actor_type: principal.actor_type().as_str().to_owned(),
             actor_id: principal.actor_id(),
             ip: scope.origin().ip.clone(),
             user_agent: scope.origin().user_agent.clone(),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             resource_type: resource.0.to_owned(),
             resource_id: resource.1.to_owned(),
             environment: environment.to_owned(),

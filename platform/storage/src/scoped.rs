@@ -13,7 +13,7 @@
 #![allow(clippy::disallowed_methods)] // This module is where the banned query entry points are wrapped.
 
 use crate::{StorageError, entities::*};
-use flagent_types::{SystemScope, TenantId};
+use flagent_types::{SystemScope, TenantId, TenantStatus};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult,
@@ -315,16 +315,16 @@ impl<C: ConnectionTrait> Scoped<C> {
     pub async fn set_tenant_status(
         &self,
         system: &SystemScope,
-        status: &str,
+        status: TenantStatus,
     ) -> Result<(), StorageError> {
         tracing::info!(
             reason = system.reason(),
             tenant_id = self.tenant.0,
-            status,
+            status = status.as_str(),
             "tenant status set"
         );
         tenant::Entity::update_many()
-            .col_expr(tenant::Column::Status, Expr::value(status))
+            .col_expr(tenant::Column::Status, Expr::value(status.as_str()))
             .filter(tenant::Column::Id.eq(self.tenant.0))
             .exec(&self.conn)
             .await?;

@@ -10,6 +10,7 @@ mod ids;
 mod key;
 mod plan;
 mod scope;
+mod vocabulary;
 
 pub use counts::ShardedCounts;
 pub use ids::{
@@ -22,3 +23,4 @@ pub use scope::{
     Denied, Grant, Origin, Permission, Permissions, Principal, Scope, ScopeSet, SystemScope,
     TenantScope, perm,
 };
+pub use vocabulary::{ActorType, AuditAction, BuiltInRole, TenantStatus, UnknownValue};

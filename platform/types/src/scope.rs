@@ -316,11 +316,11 @@ impl Principal {
     }
 
     /// The kind of principal, as the audit log records it.
-    pub fn actor_type(&self) -> &'static str {
+    pub fn actor_type(&self) -> crate::ActorType {
         match self {
-            Principal::ApiKey { .. } => "api_key",
-            Principal::User { .. } => "user",
-            Principal::System { .. } => "system",
+            Principal::ApiKey { .. } => crate::ActorType::ApiKey,
+            Principal::User { .. } => crate::ActorType::User,
+            Principal::System { .. } => crate::ActorType::System,
         }
     }
 
@@ -562,7 +562,7 @@ mod tests {
         );
         let denied = job.require::<perm::WriteFlags>().unwrap_err();
         assert_eq!(denied.to_string(), "system:test may not use flags:write");
-        assert_eq!(job.principal().actor_type(), "system");
+        assert_eq!(job.principal().actor_type(), crate::ActorType::System);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! transaction that marks the invitation used.
 
 use super::*;
+use flagent_types::ActorType;
+use flagent_types::AuditAction;
 
 impl Members {
     /// Invites `email` with `role` and mails them a link; the link works for [`INVITATION_LIFETIME`].
@@ -27,7 +29,7 @@ impl Members {
             .unwrap_or_default();
         let tx = self.db.scoped(scope).begin().await?;
         self.check_role_exists(&tx, role).await?;
-        if role == "owner" && !caller_is_owner(&self.policy, scope).await {
+        if role == BuiltInRole::Owner.as_str() && !caller_is_owner(&self.policy, scope).await {
             return Err(TenantsError::OwnerOnly);
         }
         if let Some(existing) = existing
@@ -63,7 +65,7 @@ impl Members {
         let view = invitation_view(&row);
         tx.append_audit(event(
             scope,
-            "invitation.create",
+            AuditAction::InvitationCreate,
             ("invitation", row.id.to_string()),
             None,
             Some(&view),
@@ -112,7 +114,7 @@ impl Members {
         let view = invitation_view(&row);
         tx.append_audit(event(
             scope,
-            "invitation.revoke",
+            AuditAction::InvitationRevoke,
             ("invitation", id.to_string()),
             Some(&view),
             None,
@@ -185,11 +187,11 @@ impl Members {
         tx.append_audit(NewAuditEvent {
             occurred_at: now,
             actor: format!("user:{}", user.email),
-            actor_type: "user".to_owned(),
+            actor_type: ActorType::User.as_str().to_owned(),
             actor_id: user.id.to_string(),
             ip: origin.ip.clone(),
             user_agent: origin.user_agent.clone(),
-            action: "member.join".to_owned(),
+            action: AuditAction::MemberJoin.as_str().to_owned(),
             resource_type: "member".to_owned(),
             resource_id: user.id.to_string(),
             environment: String::new(),

@@ -3,6 +3,7 @@
 //! Invariant: a role held by members is never deleted, and the policy changes only after the commit.
 
 use super::*;
+use flagent_types::AuditAction;
 
 impl Members {
     /// The built-in roles and the tenant's custom roles: for readers, and for whoever assigns them.
@@ -108,9 +109,9 @@ impl Members {
         };
         let view = custom_view(&row);
         let action = if existing {
-            "role.update"
+            AuditAction::RoleUpdate
         } else {
-            "role.create"
+            AuditAction::RoleCreate
         };
         tx.append_audit(event(
             scope,
@@ -148,7 +149,7 @@ impl Members {
         let view = custom_view(&row);
         tx.append_audit(event(
             scope,
-            "role.delete",
+            AuditAction::RoleDelete,
             ("role", key.to_owned()),
             Some(&view),
             None,

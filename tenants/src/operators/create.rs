@@ -13,7 +13,7 @@ use crate::signup::tenant_key_from;
 use flagent_auth::{NewKey, create_key};
 use flagent_storage::entities::membership;
 use flagent_storage::{NewAuditEvent, StorageError};
-use flagent_types::{Scope, ScopeSet, TenantId};
+use flagent_types::{ActorType, AuditAction, BuiltInRole, Scope, ScopeSet, TenantId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -154,7 +154,7 @@ impl Operators {
                 id: 0,
                 tenant_id: 0,
                 user_id,
-                role: "owner".to_owned(),
+                role: BuiltInRole::Owner.as_str().to_owned(),
                 created_at: now,
             })
             .await?;
@@ -163,11 +163,11 @@ impl Operators {
         tx.append_audit(NewAuditEvent {
             occurred_at: now,
             actor: format!("operator:{}", operator.email),
-            actor_type: "operator".to_owned(),
+            actor_type: ActorType::Operator.as_str().to_owned(),
             actor_id: operator.user_id.to_string(),
             ip: operator.origin.ip.clone(),
             user_agent: operator.origin.user_agent.clone(),
-            action: "tenant.create".to_owned(),
+            action: AuditAction::TenantCreate.as_str().to_owned(),
             resource_type: "tenant".to_owned(),
             resource_id: tenant.0.to_string(),
             environment: String::new(),
@@ -178,7 +178,7 @@ impl Operators {
         tx.commit().await?;
         if let Some(user_id) = owner {
             self.policy
-                .set_membership(tenant.0, user_id, "owner")
+                .set_membership(tenant.0, user_id, BuiltInRole::Owner.as_str())
                 .await?;
         }
         Ok(CreatedTenant {

@@ -12,7 +12,7 @@ use crate::TenantsError;
 use crate::plans::{Limit, check_limit};
 use flagent_storage::entities::environment;
 use flagent_storage::{NewAuditEvent, TenantTx};
-use flagent_types::{TenantScope, perm};
+use flagent_types::{AuditAction, TenantScope, perm};
 use std::collections::HashSet;
 impl Projects {
     /// Adds an environment to the caller tenant's project `project`, after its other environments.
@@ -46,7 +46,7 @@ impl Projects {
         let view = environment_view(&row);
         let audit = event(
             scope,
-            "environment.create",
+            AuditAction::EnvironmentCreate,
             ("environment", row.id),
             &row.key,
             (json::<Environment>(None), json(Some(&view))),
@@ -83,7 +83,7 @@ impl Projects {
         let after = environment_view(&row);
         let audit = event(
             scope,
-            "environment.update",
+            AuditAction::EnvironmentUpdate,
             ("environment", row.id),
             &row.key,
             (json(Some(&before)), json(Some(&after))),
@@ -130,7 +130,7 @@ impl Projects {
         }
         let audit = event(
             scope,
-            "environment.reorder",
+            AuditAction::EnvironmentReorder,
             ("project", project.id),
             "",
             (json(Some(&before)), json(Some(&after))),
@@ -175,7 +175,7 @@ impl Projects {
         .await?;
         let audit = event(
             scope,
-            "environment.archive",
+            AuditAction::EnvironmentArchive,
             ("environment", row.id),
             &row.key,
             (json(Some(&before)), json::<Environment>(None)),
