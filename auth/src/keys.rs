@@ -107,9 +107,7 @@ pub async fn create_key(
         None => generate(new.scopes),
     };
     let row = db
-        .insert_row(api_key::Model {
-            id: 0,
-            tenant_id: 0,
+        .insert_row(api_key::New {
             project_id: new.project_id,
             environment_id: new.environment_id,
             name: new.name,

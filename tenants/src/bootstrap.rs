@@ -153,9 +153,7 @@ pub(crate) async fn create_tenant_in_status(
         .await?;
     let tdb = db.scoped_for_system(system, TenantId(tenant.id));
     let project = tdb
-        .insert_row(project::Model {
-            id: 0,
-            tenant_id: 0,
+        .insert_row(project::New {
             key: "default".to_owned(),
             name: "Default".to_owned(),
             created_at: now,
@@ -164,9 +162,7 @@ pub(crate) async fn create_tenant_in_status(
     let mut environments = Vec::new();
     for (order, (key, name, color)) in DEFAULT_ENVIRONMENTS.iter().enumerate() {
         environments.push(
-            tdb.insert_row(environment::Model {
-                id: 0,
-                tenant_id: 0,
+            tdb.insert_row(environment::New {
                 project_id: project.id,
                 key: (*key).to_owned(),
                 name: (*name).to_owned(),

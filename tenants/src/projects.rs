@@ -218,9 +218,7 @@ async fn insert_environment(
     sort_order: i64,
 ) -> Result<environment::Model, TenantsError> {
     let (key, name, color) = new;
-    tx.insert_row(environment::Model {
-        id: 0,
-        tenant_id: 0,
+    tx.insert_row(environment::New {
         project_id: project,
         key: key.to_owned(),
         name: name.to_owned(),
@@ -299,9 +297,7 @@ impl Projects {
         let defaults = DEFAULT_ENVIRONMENTS.len() as u64;
         check_limit(&plan, Limit::Environments, defaults, async { Ok(0) }).await?;
         let row = tx
-            .insert_row(project::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(project::New {
                 key: new.key.clone(),
                 name,
                 created_at: now_millis(),

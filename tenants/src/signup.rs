@@ -153,9 +153,7 @@ impl Signups {
     ) -> Result<(), TenantsError> {
         self.db
             .scoped_for_system(&self.system, tenant)
-            .insert_row(membership::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(membership::New {
                 user_id: user.id,
                 role: BuiltInRole::Owner.as_str().to_owned(),
                 created_at: chrono::Utc::now().timestamp_millis(),

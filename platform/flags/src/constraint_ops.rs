@@ -75,9 +75,7 @@ impl Flags {
                 async |tx, flag| {
                     segment_of(tx, scope, flag, segment_id).await?;
                     Ok(tx
-                        .insert_row(constraint::Model {
-                            id: 0,
-                            tenant_id: 0,
+                        .insert_row(constraint::New {
                             segment_id,
                             property: input.property.clone(),
                             operator: input.operator.clone(),
@@ -205,7 +203,7 @@ impl Flags {
 pub(crate) fn checked_distributions(
     input: &[DistributionInput],
     variants: &[flagent_storage::entities::variant::Model],
-) -> Result<Vec<distribution::Model>> {
+) -> Result<Vec<distribution::New>> {
     let mut seen = HashSet::new();
     let mut rows = Vec::with_capacity(input.len());
     for (i, d) in input.iter().enumerate() {
@@ -226,9 +224,7 @@ pub(crate) fn checked_distributions(
                 format!("variant {} appears more than once", d.variant_id),
             ));
         }
-        rows.push(distribution::Model {
-            id: 0,
-            tenant_id: 0,
+        rows.push(distribution::New {
             segment_id: 0,
             variant_id: variant.id,
             variant_key: variant.key.clone(),

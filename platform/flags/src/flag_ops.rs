@@ -312,12 +312,10 @@ pub(crate) fn new_row(
     description: String,
     salt: String,
     bucketing: Bucketing,
-) -> flag::Model {
+) -> flag::New {
     let actor = scope.principal().actor();
     let now = now_millis();
-    flag::Model {
-        id: 0,
-        tenant_id: 0,
+    flag::New {
         project_id: scope.project_id().0,
         key,
         description,
@@ -368,9 +366,7 @@ pub(crate) async fn set_state(tx: &TenantTx, flag_id: i64, env: i64, enabled: bo
             .await?
         }
         None => {
-            tx.insert_row(flag_state::Model {
-                id: 0,
-                tenant_id: 0,
+            tx.insert_row(flag_state::New {
                 flag_id,
                 environment_id: env,
                 enabled,
@@ -416,9 +412,7 @@ async fn init_states(tx: &TenantTx, row: &flag::Model, template: Option<Template
     let mut variants = Vec::new();
     for (key, percent) in template.map_or(&[][..], |t| t.variants) {
         let variant = tx
-            .insert_row(variant::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(variant::New {
                 flag_id: row.id,
                 key: (*key).to_owned(),
                 attachment: serde_json::json!({}),
@@ -432,9 +426,7 @@ async fn init_states(tx: &TenantTx, row: &flag::Model, template: Option<Template
             continue;
         };
         let seg = tx
-            .insert_row(segment::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(segment::New {
                 flag_id: row.id,
                 environment_id: env.id,
                 description: template.segment.to_owned(),
@@ -443,9 +435,7 @@ async fn init_states(tx: &TenantTx, row: &flag::Model, template: Option<Template
             })
             .await?;
         for (variant, percent) in &variants {
-            tx.insert_row(distribution::Model {
-                id: 0,
-                tenant_id: 0,
+            tx.insert_row(distribution::New {
                 segment_id: seg.id,
                 variant_id: variant.id,
                 variant_key: variant.key.clone(),

@@ -204,9 +204,7 @@ async fn sync_variants(
             }
             None => {
                 let created = tx
-                    .insert_row(variant::Model {
-                        id: 0,
-                        tenant_id: 0,
+                    .insert_row(variant::New {
                         flag_id: row.id,
                         key: v.key.clone(),
                         attachment,
@@ -250,9 +248,7 @@ async fn sync_tags(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<()> 
         let tag = match project_tags.iter().find(|t| &t.value == value) {
             Some(t) => t.clone(),
             None => {
-                tx.insert_row(tag::Model {
-                    id: 0,
-                    tenant_id: 0,
+                tx.insert_row(tag::New {
                     project_id: row.project_id,
                     value: value.clone(),
                 })
@@ -260,9 +256,7 @@ async fn sync_tags(tx: &TenantTx, row: &flag::Model, f: &FlagDoc) -> Result<()> 
             }
         };
         if tx.flag_tag(row.id, tag.id).await?.is_none() {
-            tx.insert_row(flag_tag::Model {
-                id: 0,
-                tenant_id: 0,
+            tx.insert_row(flag_tag::New {
                 flag_id: row.id,
                 tag_id: tag.id,
             })
@@ -288,9 +282,7 @@ async fn replace_segments(
     }
     for s in &f.segments {
         let seg = tx
-            .insert_row(segment::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(segment::New {
                 flag_id: row.id,
                 environment_id: env,
                 description: s.description.clone(),
@@ -299,9 +291,7 @@ async fn replace_segments(
             })
             .await?;
         for c in &s.constraints {
-            tx.insert_row(constraint::Model {
-                id: 0,
-                tenant_id: 0,
+            tx.insert_row(constraint::New {
                 segment_id: seg.id,
                 property: c.property.clone(),
                 operator: c.operator.clone(),
@@ -314,9 +304,7 @@ async fn replace_segments(
             .iter()
             .filter_map(|d| {
                 let v = variants.get(&d.variant_key)?;
-                Some(distribution::Model {
-                    id: 0,
-                    tenant_id: 0,
+                Some(distribution::New {
                     segment_id: seg.id,
                     variant_id: v.id,
                     variant_key: v.key.clone(),

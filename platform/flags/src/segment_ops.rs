@@ -92,9 +92,7 @@ impl Flags {
                 AuditAction::SegmentCreate,
                 async |tx, flag| {
                     Ok(tx
-                        .insert_row(segment::Model {
-                            id: 0,
-                            tenant_id: 0,
+                        .insert_row(segment::New {
                             flag_id: flag.id,
                             environment_id: env,
                             description: input.description.clone(),

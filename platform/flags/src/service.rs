@@ -348,9 +348,7 @@ pub(crate) async fn record(
         };
         for view in assemble::flags(&rows, &names) {
             let snapshot = tx
-                .insert_row(flag_snapshot::Model {
-                    id: 0,
-                    tenant_id: 0,
+                .insert_row(flag_snapshot::New {
                     flag_id: view.id,
                     environment_id: e.id,
                     flag: serde_json::to_value(&view)

@@ -50,9 +50,7 @@ impl Flags {
                     let tag = match tx.tag_by_value(flag.project_id, &value).await? {
                         Some(t) => t,
                         None => {
-                            tx.insert_row(tag::Model {
-                                id: 0,
-                                tenant_id: 0,
+                            tx.insert_row(tag::New {
                                 project_id: flag.project_id,
                                 value: value.clone(),
                             })
@@ -60,9 +58,7 @@ impl Flags {
                         }
                     };
                     if tx.flag_tag(flag.id, tag.id).await?.is_none() {
-                        tx.insert_row(flag_tag::Model {
-                            id: 0,
-                            tenant_id: 0,
+                        tx.insert_row(flag_tag::New {
                             flag_id: flag.id,
                             tag_id: tag.id,
                         })

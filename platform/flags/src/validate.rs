@@ -124,9 +124,7 @@ async fn entity_type_value(tx: &TenantTx, project: i64, text: &str) -> Result<Op
     }
     let known = tx.entity_types_of_project(project).await?;
     if !known.iter().any(|e| e.key == text) {
-        tx.insert_row(entity_type::Model {
-            id: 0,
-            tenant_id: 0,
+        tx.insert_row(entity_type::New {
             project_id: project,
             key: text.to_owned(),
         })

@@ -82,9 +82,7 @@ impl Flags {
                     if existing.iter().any(|v| v.key == input.key) {
                         return Err(FlagsError::VariantKeyTaken(input.key.clone()));
                     }
-                    tx.insert_row(variant::Model {
-                        id: 0,
-                        tenant_id: 0,
+                    tx.insert_row(variant::New {
                         flag_id: flag.id,
                         key: input.key.clone(),
                         attachment: input.attachment.clone(),

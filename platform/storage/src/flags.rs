@@ -208,7 +208,7 @@ impl<C: ConnectionTrait> Scoped<C> {
     pub async fn replace_distributions(
         &self,
         segment_id: i64,
-        rows: Vec<distribution::Model>,
+        rows: Vec<distribution::New>,
     ) -> Result<Vec<distribution::Model>, StorageError> {
         self.delete_where::<distribution::Entity>(
             Condition::all().add(distribution::Column::SegmentId.eq(segment_id)),
@@ -217,7 +217,7 @@ impl<C: ConnectionTrait> Scoped<C> {
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
             stored.push(
-                self.insert_row(distribution::Model { segment_id, ..row })
+                self.insert_row(distribution::New { segment_id, ..row })
                     .await?,
             );
         }

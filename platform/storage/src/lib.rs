@@ -32,7 +32,7 @@ pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use flag_rows::{FlagRows, FlagSelection};
 pub use identity::UserMembership;
-pub use row::Row;
+pub use row::{Insert, Row};
 pub use scoped::{Connection, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool, TenantTx};
 pub use system::SystemDb;
 

@@ -408,9 +408,7 @@ async fn repository_methods_work_behind_the_wall() {
     let project = as_a.project_by_key("p").await.unwrap().expect("project");
     let tx = as_a.begin().await.unwrap();
     let tag = tx
-        .insert_row(crate::entities::tag::Model {
-            id: 0,
-            tenant_id: 0,
+        .insert_row(crate::entities::tag::New {
             project_id: project.id,
             value: "new".to_owned(),
         })

@@ -10,6 +10,15 @@ mod sealed {
     pub trait Sealed {}
 }
 
+/// A row to insert into a tenant-owned table (`<table>::New`): it has no `id` or `tenant_id`, so no
+/// caller can fill them in.
+pub trait Insert: sealed::Sealed {
+    /// The row it becomes.
+    type Row: Row;
+    /// The row, with `id` and `tenant_id` left for the database and the scope.
+    fn into_row(self) -> Self::Row;
+}
+
 /// A row of a tenant-owned table.
 pub trait Row: Sized + sealed::Sealed {
     /// Inserts the row into the scope's tenant (its `id` and `tenant_id` are ignored).
@@ -32,6 +41,13 @@ pub trait Row: Sized + sealed::Sealed {
 macro_rules! rows {
     ($($module:ident),* $(,)?) => {$(
         impl sealed::Sealed for $module::Model {}
+        impl sealed::Sealed for $module::New {}
+        impl Insert for $module::New {
+            type Row = $module::Model;
+            fn into_row(self) -> $module::Model {
+                self.into_model()
+            }
+        }
         impl Row for $module::Model {
             async fn insert_into<C: ConnectionTrait>(self, db: &Scoped<C>) -> Result<Self, StorageError> {
                 db.insert::<$module::Entity>(self).await
@@ -66,9 +82,9 @@ rows!(
 );
 
 impl<C: ConnectionTrait> Scoped<C> {
-    /// Inserts `row` into this tenant and returns it as stored (with its new id).
-    pub async fn insert_row<R: Row>(&self, row: R) -> Result<R, StorageError> {
-        row.insert_into(self).await
+    /// Inserts `new` into this tenant and returns the row as stored (with its new id).
+    pub async fn insert_row<I: Insert>(&self, new: I) -> Result<I::Row, StorageError> {
+        new.into_row().insert_into(self).await
     }
 
     /// Overwrites the row with `row.id` in this tenant; a row of another tenant is never touched.

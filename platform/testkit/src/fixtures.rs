@@ -93,9 +93,7 @@ impl Tenant {
             .expect("insert the tenant");
         let tdb = db.scoped_for_system(&system, TenantId(row.id));
         let project = tdb
-            .insert_row(project::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(project::New {
                 key: "default".to_owned(),
                 name: "Default".to_owned(),
                 created_at: 0,
@@ -105,9 +103,7 @@ impl Tenant {
         let mut environments = Vec::new();
         for (order, key) in ["development", "production"].into_iter().enumerate() {
             let env = tdb
-                .insert_row(environment::Model {
-                    id: 0,
-                    tenant_id: 0,
+                .insert_row(environment::New {
                     project_id: project.id,
                     key: key.to_owned(),
                     name: key.to_owned(),

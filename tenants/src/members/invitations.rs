@@ -49,9 +49,7 @@ impl Members {
         let token = flagent_auth::random_token();
         let now = now_millis();
         let row = tx
-            .insert_row(invitation::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(invitation::New {
                 email: email.clone(),
                 role: role.to_owned(),
                 token_hash: hash_key(&token),
@@ -175,9 +173,7 @@ impl Members {
             return Err(TenantsError::AlreadyMember(user.email));
         }
         let member = tx
-            .insert_row(membership::Model {
-                id: 0,
-                tenant_id: 0,
+            .insert_row(membership::New {
                 user_id: user.id,
                 role: row.role.clone(),
                 created_at: now,

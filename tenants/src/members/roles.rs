@@ -78,9 +78,7 @@ impl Members {
             (None, true) => return Err(TenantsError::RoleNotFound(key.to_owned())),
             (None, false) => {
                 let row = tx
-                    .insert_row(role::Model {
-                        id: 0,
-                        tenant_id: 0,
+                    .insert_row(role::New {
                         key: key.to_owned(),
                         name,
                         permissions: json(Some(&texts)),

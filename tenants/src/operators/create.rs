@@ -150,9 +150,7 @@ impl Operators {
         )
         .await?;
         if let Some(user_id) = owner {
-            tx.insert_row(membership::Model {
-                id: 0,
-                tenant_id: 0,
+            tx.insert_row(membership::New {
                 user_id,
                 role: BuiltInRole::Owner.as_str().to_owned(),
                 created_at: now,

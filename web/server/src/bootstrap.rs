@@ -96,9 +96,7 @@ pub(crate) async fn run(
         })
         .await
         .context("create the owner account (bootstrap.admin_email, FLAGENT_ADMIN_PASSWORD)")?;
-    tdb.insert_row(membership::Model {
-        id: 0,
-        tenant_id: 0,
+    tdb.insert_row(membership::New {
         user_id: owner.id,
         role: "owner".to_owned(),
         created_at: now,

@@ -20,3 +20,27 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A row to insert: every column but `id` and `tenant_id`, which the database and the tenant scope
+/// fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct New {
+    pub segment_id: i64,
+    pub property: String,
+    pub operator: String,
+    pub value: String,
+}
+
+impl New {
+    /// The row as the tenant scope inserts it (`id` and `tenant_id` are set there).
+    pub(crate) fn into_model(self) -> Model {
+        Model {
+            id: 0,
+            tenant_id: 0,
+            segment_id: self.segment_id,
+            property: self.property,
+            operator: self.operator,
+            value: self.value,
+        }
+    }
+}

@@ -25,3 +25,35 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A row to insert: every column but `id` and `tenant_id`, which the database and the tenant scope
+/// fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct New {
+    pub project_id: i64,
+    pub key: String,
+    pub name: String,
+    pub sort_order: i64,
+    pub color: String,
+    pub revision: i64,
+    pub created_at: i64,
+    pub archived_at: Option<i64>,
+}
+
+impl New {
+    /// The row as the tenant scope inserts it (`id` and `tenant_id` are set there).
+    pub(crate) fn into_model(self) -> Model {
+        Model {
+            id: 0,
+            tenant_id: 0,
+            project_id: self.project_id,
+            key: self.key,
+            name: self.name,
+            sort_order: self.sort_order,
+            color: self.color,
+            revision: self.revision,
+            created_at: self.created_at,
+            archived_at: self.archived_at,
+        }
+    }
+}

@@ -20,3 +20,27 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A row to insert: every column but `id` and `tenant_id`, which the database and the tenant scope
+/// fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct New {
+    pub flag_id: i64,
+    pub environment_id: i64,
+    pub enabled: bool,
+    pub updated_at: i64,
+}
+
+impl New {
+    /// The row as the tenant scope inserts it (`id` and `tenant_id` are set there).
+    pub(crate) fn into_model(self) -> Model {
+        Model {
+            id: 0,
+            tenant_id: 0,
+            flag_id: self.flag_id,
+            environment_id: self.environment_id,
+            enabled: self.enabled,
+            updated_at: self.updated_at,
+        }
+    }
+}

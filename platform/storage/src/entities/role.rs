@@ -22,3 +22,29 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A row to insert: every column but `id` and `tenant_id`, which the database and the tenant scope
+/// fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct New {
+    pub key: String,
+    pub name: String,
+    pub permissions: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl New {
+    /// The row as the tenant scope inserts it (`id` and `tenant_id` are set there).
+    pub(crate) fn into_model(self) -> Model {
+        Model {
+            id: 0,
+            tenant_id: 0,
+            key: self.key,
+            name: self.name,
+            permissions: self.permissions,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}

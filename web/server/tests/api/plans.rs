@@ -320,9 +320,7 @@ async fn seats_count_members_and_pending_invitations_only() {
     }
     let tdb = app.db.scoped_for_system(&system(), free.id);
     for user_id in 1001..=1003 {
-        let member = membership::Model {
-            id: 0,
-            tenant_id: 0,
+        let member = membership::New {
             user_id,
             role: "editor".into(),
             created_at: 0,
@@ -339,9 +337,7 @@ async fn seats_count_members_and_pending_invitations_only() {
         (future, None, Some(1)),
     ];
     for (i, (expires_at, accepted_at, revoked_at)) in states.into_iter().enumerate() {
-        let invite = invitation::Model {
-            id: 0,
-            tenant_id: 0,
+        let invite = invitation::New {
             email: format!("i{i}@example.com"),
             role: "viewer".into(),
             token_hash: format!("{i:064}"),
