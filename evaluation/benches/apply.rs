@@ -73,6 +73,25 @@ fn apply(c: &mut Criterion) {
     group.finish();
 }
 
+/// What every change cost before the cache was split per environment: a copy of the map of every
+/// environment's snapshot (shown for comparison; the cache no longer does this).
+fn whole_map_copy(c: &mut Criterion) {
+    let mut group = c.benchmark_group("whole_map_copy");
+    for environments in [10_i64, 10_000] {
+        let snapshot = Arc::new(Snapshot::build(1, vec![flag(1, true), flag(2, true)]));
+        let map: std::collections::HashMap<(TenantId, EnvironmentId), Arc<Snapshot>> = (0
+            ..environments)
+            .map(|e| ((TenantId(1), EnvironmentId(e)), snapshot.clone()))
+            .collect();
+        group.bench_with_input(
+            BenchmarkId::from_parameter(environments),
+            &environments,
+            |b, _| b.iter(|| black_box(map.clone())),
+        );
+    }
+    group.finish();
+}
+
 #[allow(clippy::disallowed_methods)]
 fn scope() -> TenantScope {
     let principal = Principal::ApiKey {
@@ -130,5 +149,5 @@ fn evaluate_one(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, apply, evaluate_one);
+criterion_group!(benches, apply, whole_map_copy, evaluate_one);
 criterion_main!(benches);
