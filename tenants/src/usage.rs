@@ -48,16 +48,8 @@ impl fmt::Display for Period {
     }
 }
 
-/// What one evaluation of an existing flag served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Served {
-    /// The flag.
-    pub flag: i64,
-    /// The segment that matched, if any.
-    pub segment: Option<i64>,
-    /// The variant served, if any.
-    pub variant: Option<i64>,
-}
+/// What one evaluation of an existing flag served (the evaluation domain's type).
+pub use flagent_evaluation::Served;
 
 /// What one evaluation served, in which hour: the key variant counts are kept by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,6 +266,21 @@ impl Usage {
             Ok(None) => {}
             Err(error) => tracing::debug!(%error, tenant_id = %tenant, "check monthly evaluations"),
         }
+    }
+}
+
+/// The evaluation domain counts each answered request here: its evaluations for metering, and what
+/// they served for the experiments view.
+impl flagent_evaluation::UsageSink for Usage {
+    fn record(
+        &self,
+        tenant: TenantId,
+        environment: EnvironmentId,
+        evaluations: u64,
+        served: &[Served],
+    ) {
+        Usage::record(self, tenant, evaluations);
+        self.record_served(tenant, environment, served);
     }
 }
 

@@ -266,6 +266,19 @@ fn not_found(resource: Resource) -> ErrorCode {
     }
 }
 
+impl From<flagent_evaluation::EvaluationError> for ApiError {
+    fn from(e: flagent_evaluation::EvaluationError) -> Self {
+        use flagent_evaluation::EvaluationError as E;
+        let message = e.to_string();
+        match e {
+            E::Invalid { field, .. } => ApiError::invalid(field, message),
+            E::EmptySelector => ApiError::new(ErrorCode::EmptySelector, message),
+            E::BatchTooLarge { .. } => ApiError::new(ErrorCode::BatchTooLarge, message),
+            E::Denied(_) => ApiError::new(ErrorCode::Forbidden, message),
+        }
+    }
+}
+
 impl From<FlagsError> for ApiError {
     fn from(err: FlagsError) -> Self {
         let message = err.to_string();

@@ -1,6 +1,9 @@
 //! Evaluation routes (`/api/v1/evaluation`, `/api/v1/evaluation/batch`, also as `GET ?json=`), answered
 //! from the caller's environment snapshot in memory.
 //!
+//! Each handler parses Flagr's wire shapes, calls the `Evaluator` (`flagent-evaluation`), which decides
+//! and counts every answer, and maps its `Decision`s back to Flagr's `evalResult` (plus `reason`).
+//!
 //! Invariant: no handler here touches the database; an unknown flag is a 200 with no variant (Flagr).
 //! Each answered request counts its evaluations (one, or a batch's number of results) once in the
 //! tenant's in-memory usage counters; a refused request counts none, and no plan limit ever refuses one.
@@ -10,11 +13,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{self, Data, Json, Query, ServiceConfig};
-use flagent_eval::{Evaluation, FlagRef, Request, Snapshot, TagMatch, evaluate};
-use flagent_tenants::usage::Served;
+use flagent_evaluation::{BatchQuery, Decision, Entity, EvalQuery};
 use flagent_types::{TenantScope, perm};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// Registers the evaluation routes under `/api/v1`.
@@ -128,118 +129,75 @@ pub(crate) struct JsonQuery {
     json: String,
 }
 
-/// The compiled configuration of the caller's environment (empty when it has none yet).
-pub(crate) fn snapshot(state: &AppState, scope: &TenantScope) -> Arc<Snapshot> {
-    state
-        .flags
-        .cache()
-        .snapshot(scope.tenant_id(), scope.environment_id())
-        .unwrap_or_default()
-}
-
-fn checked_context(ctx: &Option<serde_json::Value>) -> Result<(), ApiError> {
-    match ctx {
-        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Object(_)) => Ok(()),
-        Some(_) => Err(ApiError::invalid(
-            "entityContext",
-            "entityContext must be a JSON object",
-        )),
+impl From<EvalContext> for EvalQuery {
+    fn from(ctx: EvalContext) -> Self {
+        EvalQuery {
+            entity_id: ctx.entity_id,
+            entity_type: ctx.entity_type,
+            entity_context: ctx.entity_context,
+            flag_id: ctx.flag_id,
+            flag_key: ctx.flag_key,
+            debug: ctx.enable_debug,
+        }
     }
 }
 
-fn random_entity_id() -> String {
-    use rand::Rng;
-    format!("randomly_generated_{}", rand::rng().random::<u32>())
-}
-
-/// Counts an evaluation in the metrics (by reason) and, for a flag that exists, notes what it served
-/// in `served`, which the request hands to `Usage::record_served` once (for the experiments view).
-pub(crate) fn count(state: &AppState, eval: &Evaluation<'_>, served: &mut Vec<Served>) {
-    state
-        .metrics
-        .evaluations
-        .with_label_values(&[eval.reason.as_str()])
-        .inc();
-    if let Some(flag) = eval.flag {
-        served.push(Served {
-            flag: flag.id(),
-            segment: eval.segment_id,
-            variant: eval.variant.map(|v| v.id),
-        });
+impl From<EvalQuery> for EvalContext {
+    fn from(query: EvalQuery) -> Self {
+        EvalContext {
+            entity_id: query.entity_id,
+            entity_type: query.entity_type,
+            entity_context: query.entity_context,
+            flag_id: query.flag_id,
+            flag_key: query.flag_key,
+            enable_debug: query.debug,
+        }
     }
 }
 
-/// Counts a request's evaluations for the tenant's usage, and what they served.
-pub(crate) fn record_usage(
-    state: &AppState,
-    scope: &TenantScope,
-    evaluations: u64,
-    served: &[Served],
-) {
-    state.usage.record(scope.tenant_id(), evaluations);
-    let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
-    state.usage.record_served(tenant, environment, served);
-}
-
-fn result(
-    eval: Evaluation<'_>,
-    ctx: EvalContext,
-    state: &AppState,
-    served: &mut Vec<Served>,
-) -> EvalResult {
-    count(state, &eval, served);
-    let flag = eval.flag;
-    EvalResult {
-        flag_id: flag.map_or(ctx.flag_id.unwrap_or(0), |f| f.id()),
-        flag_key: flag.map_or_else(
-            || ctx.flag_key.clone().unwrap_or_default(),
-            |f| f.key().to_owned(),
-        ),
-        flag_snapshot_id: flag.map_or(0, |f| f.snapshot_id()),
-        flag_tags: flag.map_or_else(Vec::new, |f| f.tags().to_vec()),
-        segment_id: eval.segment_id,
-        variant_id: eval.variant.map(|v| v.id),
-        variant_key: eval.variant.map(|v| v.key.clone()),
-        variant_attachment: eval.variant.map(|v| v.attachment.clone()),
-        eval_context: ctx,
-        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        reason: eval.reason.as_str(),
-        eval_debug_log: eval.debug_log,
+impl From<EvaluationBatchRequest> for BatchQuery {
+    fn from(req: EvaluationBatchRequest) -> Self {
+        BatchQuery {
+            entities: req
+                .entities
+                .into_iter()
+                .map(|e| Entity {
+                    entity_id: e.entity_id,
+                    entity_type: e.entity_type,
+                    entity_context: e.entity_context,
+                })
+                .collect(),
+            debug: req.enable_debug,
+            flag_ids: req.flag_ids,
+            flag_keys: req.flag_keys,
+            flag_tags: req.flag_tags,
+            flag_tags_operator: req.flag_tags_operator,
+        }
     }
 }
 
-fn evaluate_one(
-    state: &AppState,
-    snap: &Snapshot,
-    mut ctx: EvalContext,
-    served: &mut Vec<Served>,
-) -> Result<EvalResult, ApiError> {
-    checked_context(&ctx.entity_context)?;
-    let flag = match (ctx.flag_id, ctx.flag_key.as_deref()) {
-        (Some(id), _) if id > 0 => FlagRef::Id(id),
-        (_, Some(key)) if !key.is_empty() => FlagRef::Key(key),
-        _ => return Err(ApiError::invalid("flagID", "flagID or flagKey is required")),
-    };
-    if ctx.entity_id.is_empty() {
-        ctx.entity_id = random_entity_id();
+impl From<Decision> for EvalResult {
+    fn from(d: Decision) -> Self {
+        EvalResult {
+            flag_id: d.flag_id,
+            flag_key: d.flag_key,
+            flag_snapshot_id: d.snapshot_id,
+            flag_tags: d.tags,
+            segment_id: d.segment_id,
+            variant_id: d.variant_id,
+            variant_key: d.variant_key,
+            variant_attachment: d.attachment,
+            eval_context: d.query.into(),
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            reason: d.reason.as_str(),
+            eval_debug_log: d.debug_log,
+        }
     }
-    let request = Request {
-        flag,
-        entity_id: &ctx.entity_id,
-        context: ctx.entity_context.as_ref(),
-        debug: ctx.enable_debug,
-    };
-    let eval = evaluate(snap, &request);
-    Ok(result(eval, ctx, state, served))
 }
 
-/// Evaluates one flag in the caller's environment and counts one evaluation for the tenant's usage.
+/// Evaluates one flag in the caller's environment (counted by the evaluator).
 fn single(state: &AppState, scope: &TenantScope, ctx: EvalContext) -> Result<EvalResult, ApiError> {
-    let snap = snapshot(state, scope);
-    let mut served = Vec::with_capacity(1);
-    let result = evaluate_one(state, &snap, ctx, &mut served)?;
-    record_usage(state, scope, 1, &served);
-    Ok(result)
+    Ok(state.evaluator.evaluate(scope, ctx.into())?.into())
 }
 
 /// Evaluates one flag for one entity.
@@ -276,71 +234,9 @@ fn batch(
     scope: &TenantScope,
     req: EvaluationBatchRequest,
 ) -> Result<EvaluationBatchResponse, ApiError> {
-    if req.entities.is_empty() {
-        return Err(ApiError::invalid(
-            "entities",
-            "entities must list at least one entity",
-        ));
-    }
-    if req.flag_ids.is_empty() && req.flag_keys.is_empty() && req.flag_tags.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::EmptySelector,
-            "give at least one of flagIDs, flagKeys or flagTags",
-        ));
-    }
-    let op = match req.flag_tags_operator.as_deref() {
-        None | Some("") | Some("ANY") => TagMatch::Any,
-        Some("ALL") => TagMatch::All,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "flagTagsOperator",
-                format!("flagTagsOperator must be \"ANY\" or \"ALL\", got {other:?}"),
-            ));
-        }
-    };
-    let snap = snapshot(state, scope);
-    let mut selectors: Vec<(Option<i64>, Option<String>)> = Vec::new();
-    selectors.extend(
-        snap.flag_ids_with_tags(&req.flag_tags, op)
-            .into_iter()
-            .map(|id| (Some(id), None)),
-    );
-    selectors.extend(req.flag_ids.iter().map(|id| (Some(*id), None)));
-    selectors.extend(req.flag_keys.iter().map(|k| (None, Some(k.clone()))));
-    let total = selectors.len().saturating_mul(req.entities.len());
-    if total > state.limits.max_batch_results {
-        return Err(ApiError::new(
-            ErrorCode::BatchTooLarge,
-            format!(
-                "the batch would produce {total} results; the limit is {}",
-                state.limits.max_batch_results
-            ),
-        ));
-    }
-    let mut results = Vec::with_capacity(total);
-    let mut served = Vec::with_capacity(total);
-    for entity in req.entities {
-        checked_context(&entity.entity_context)?;
-        let entity_id = if entity.entity_id.is_empty() {
-            random_entity_id()
-        } else {
-            entity.entity_id
-        };
-        for (flag_id, flag_key) in &selectors {
-            let ctx = EvalContext {
-                entity_id: entity_id.clone(),
-                entity_type: entity.entity_type.clone(),
-                entity_context: entity.entity_context.clone(),
-                flag_id: *flag_id,
-                flag_key: flag_key.clone(),
-                enable_debug: req.enable_debug,
-            };
-            results.push(evaluate_one(state, &snap, ctx, &mut served)?);
-        }
-    }
-    record_usage(state, scope, results.len() as u64, &served);
+    let decisions = state.evaluator.evaluate_batch(scope, req.into())?;
     Ok(EvaluationBatchResponse {
-        evaluation_results: results,
+        evaluation_results: decisions.into_iter().map(EvalResult::from).collect(),
     })
 }
 

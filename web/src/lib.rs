@@ -36,7 +36,7 @@ pub use auth::{Auth, PlatformAdmin, SignedIn};
 pub use error::{ApiError, ErrorCode};
 pub use middleware::{json_errors, normalize_path, record_metrics};
 pub use openapi::ApiDoc;
-pub use state::{AppState, Limits, SessionCookies, SignupLimits};
+pub use state::{AppState, Limits, ReasonMetrics, SessionCookies, SignupLimits};
 
 use actix_web::web::{self, ServiceConfig};
 

@@ -7,29 +7,20 @@
 //! OFREP's `{key?, errorCode, errorDetails}`. An answered request counts its evaluations (one, or the
 //! bulk's number of flags) in the tenant's usage; a refusal, an error and a 304 count none.
 //!
-//! Typed values: a flag whose variants are exactly `on`/`off` (or `true`/`false`) is boolean; any other
-//! variant's value is its attachment's `value` field (any JSON type) or else its key. Without a picked
-//! variant the answer is the flag's `defaultVariant`, else `false` for a boolean flag, else no `value`
-//! (OFREP's "use the code default") and variant `""`.
-//!
-//! Without a `targetingKey`, a flag evaluates with an empty entity id (not a random one, so answers and
-//! the bulk `ETag` are stable), except that a flag whose matched segment splits or rolls out partially
-//! answers `TARGETING_KEY_MISSING`: its answer would depend on the key.
+//! Typed values, reasons and the targeting-key rule are the evaluation domain's
+//! (`flagent_evaluation::Evaluator::resolve` and `Evaluator::bulk`); this module parses OFREP's request
+//! body into an `OfrepContext`, and maps answers and failures to OFREP's wire shapes and statuses.
 
 use crate::auth::{Auth, requested_environment};
 use crate::etag::{self, not_modified};
-use crate::evaluation::snapshot;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use flagent_eval::{
-    CompiledFlag, Evaluation, FlagRef, Reason, Request, SegmentConfig, Snapshot, evaluate,
-};
-use flagent_tenants::usage::Served;
-use flagent_types::{TenantScope, perm};
+use flagent_evaluation::{OfrepCode as Code, OfrepContext, OfrepFailure as Failure, Resolved};
+use flagent_types::perm;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::future::Future;
@@ -47,7 +38,7 @@ pub(crate) fn configure_ofrep(cfg: &mut ServiceConfig) {
 // Wire shapes (for the OpenAPI document; answers are built as JSON values).
 // ---------------------------------------------------------------------------------------------------
 
-/// An OFREP evaluation request (documentation only: bodies are parsed by [`Context::parse`], which tells
+/// An OFREP evaluation request (documentation only: bodies are parsed by [`parse_context`], which tells
 /// a parse error from an invalid context).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -143,67 +134,49 @@ pub(crate) struct OfrepError {
 // Errors.
 // ---------------------------------------------------------------------------------------------------
 
-/// OFREP's error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Code {
-    ParseError,
-    InvalidContext,
-    TargetingKeyMissing,
-    FlagNotFound,
-    General,
-}
-
-impl Code {
-    fn as_str(self) -> &'static str {
-        match self {
-            Code::ParseError => "PARSE_ERROR",
-            Code::InvalidContext => "INVALID_CONTEXT",
-            Code::TargetingKeyMissing => "TARGETING_KEY_MISSING",
-            Code::FlagNotFound => "FLAG_NOT_FOUND",
-            Code::General => "GENERAL",
-        }
-    }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Code::FlagNotFound => StatusCode::NOT_FOUND,
-            _ => StatusCode::BAD_REQUEST,
-        }
+/// The HTTP status of an OFREP error.
+fn status(code: Code) -> StatusCode {
+    match code {
+        Code::FlagNotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 
-/// An error about one flag (`key`) or about the request.
-#[derive(Debug)]
-struct Failure {
-    key: Option<String>,
-    code: Code,
-    details: String,
+/// The wire body of a failure.
+fn failure_body(failure: Failure) -> OfrepError {
+    OfrepError {
+        key: failure.key,
+        error_code: failure.code.as_str(),
+        error_details: failure.details,
+    }
 }
 
-impl Failure {
-    fn new(code: Code, details: impl Into<String>) -> Self {
-        Failure {
-            key: None,
-            code,
-            details: details.into(),
-        }
-    }
+/// The response to a failure.
+fn response(failure: Failure) -> HttpResponse {
+    HttpResponse::build(status(failure.code)).json(failure_body(failure))
+}
 
-    fn about(mut self, key: &str) -> Self {
-        self.key = Some(key.to_owned());
-        self
+/// The wire shape of an answer.
+fn evaluation(answer: Resolved) -> OfrepEvaluation {
+    let mut metadata = Map::new();
+    metadata.insert("flagID".into(), json!(answer.flag_id));
+    metadata.insert("flagSnapshotID".into(), json!(answer.snapshot_id));
+    if let Some(segment) = answer.segment_id {
+        metadata.insert("segmentID".into(), json!(segment));
     }
-
-    fn body(self) -> OfrepError {
-        OfrepError {
-            key: self.key,
-            error_code: self.code.as_str(),
-            error_details: self.details,
-        }
+    if let Some(variant) = answer.variant_id {
+        metadata.insert("variantID".into(), json!(variant));
     }
-
-    fn response(self) -> HttpResponse {
-        HttpResponse::build(self.code.status()).json(self.body())
+    metadata.insert(
+        "evaluationReason".into(),
+        json!(answer.evaluation_reason.as_str()),
+    );
+    OfrepEvaluation {
+        key: answer.key,
+        value: answer.value,
+        reason: answer.reason.as_str(),
+        variant: answer.variant,
+        metadata,
     }
 }
 
@@ -225,177 +198,53 @@ impl FromRequest for RawBody {
     }
 }
 
-/// The evaluation context of a request: the entity id and the entity context.
-#[derive(Debug, Default)]
-struct Context {
-    targeting_key: Option<String>,
-    attributes: Map<String, Value>,
-}
-
-impl Context {
-    /// Parses `{"context": {...}}`; an empty body, a missing or `null` context is an empty context.
-    fn parse(body: RawBody) -> Result<Context, Failure> {
-        let bytes = body.0.map_err(|e| {
-            Failure::new(
-                Code::General,
-                format!("the request body could not be read: {e}"),
-            )
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Context::default());
-        }
-        let request: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Failure::new(
-                Code::ParseError,
-                format!("the request body is not JSON: {e}"),
-            )
-        })?;
-        let Value::Object(mut request) = request else {
-            return Err(Failure::new(
-                Code::ParseError,
-                "the request body must be a JSON object: {\"context\": {...}}",
-            ));
-        };
-        let mut attributes = match request.remove("context") {
-            None | Some(Value::Null) => return Ok(Context::default()),
-            Some(Value::Object(context)) => context,
-            Some(_) => {
-                return Err(Failure::new(
-                    Code::InvalidContext,
-                    "context must be a JSON object",
-                ));
-            }
-        };
-        let targeting_key = match attributes.remove("targetingKey") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(key)) if key.is_empty() => None,
-            Some(Value::String(key)) => Some(key),
-            Some(_) => {
-                return Err(Failure::new(
-                    Code::InvalidContext,
-                    "targetingKey must be a string",
-                ));
-            }
-        };
-        Ok(Context {
-            targeting_key,
-            attributes,
-        })
-    }
-
-    /// The strong `ETag` of a bulk answer: the tenant, the environment, its configuration revision and
-    /// this context.
-    fn etag(&self, scope: &TenantScope, revision: u64) -> String {
-        // `serde_json::Map` is ordered by key, so equal contexts hash equally.
-        let canonical = json!({"targetingKey": self.targeting_key, "context": self.attributes});
-        etag::strong(&[
-            "ofrep/v1 bulk",
-            &scope.tenant_id().0.to_string(),
-            &scope.environment_id().0.to_string(),
-            &revision.to_string(),
-            &canonical.to_string(),
-        ])
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Evaluation and the typed answer.
-// ---------------------------------------------------------------------------------------------------
-
-/// The segment an evaluation matched.
-fn matched_segment<'f>(flag: &'f CompiledFlag, eval: &Evaluation<'_>) -> Option<&'f SegmentConfig> {
-    let id = eval.segment_id?;
-    flag.config().segments.iter().find(|s| s.id == id)
-}
-
-/// Whether a segment's answer depends on the entity id: it splits between variants, or its rollout
-/// is partial.
-fn buckets(segment: &SegmentConfig) -> bool {
-    let owners = segment
-        .distributions
-        .iter()
-        .filter(|d| d.percent > 0)
-        .count();
-    owners > 1 || (owners == 1 && (1..100).contains(&segment.rollout_percent))
-}
-
-/// Whether a targeted match holds for everybody: no prerequisites, and the matched segment is the
-/// first visited, has no constraints and a full rollout (`STATIC`).
-fn is_static(flag: &CompiledFlag, segment: Option<&SegmentConfig>) -> bool {
-    let config = flag.config();
-    let first = config.segments.iter().min_by_key(|s| (s.rank, s.id));
-    match (segment, first) {
-        (Some(segment), Some(first)) => {
-            config.depends_on.is_empty()
-                && segment.id == first.id
-                && segment.constraints.is_empty()
-                && segment.rollout_percent >= 100
-        }
-        _ => false,
-    }
-}
-
-/// OpenFeature's name for an engine reason.
-fn reason_name(flag: &CompiledFlag, eval: &Evaluation<'_>) -> &'static str {
-    match eval.reason {
-        Reason::TargetingMatch if is_static(flag, matched_segment(flag, eval)) => "STATIC",
-        Reason::TargetingMatch => "TARGETING_MATCH",
-        Reason::Split => "SPLIT",
-        Reason::Disabled => "DISABLED",
-        // No variant for this entity: the default applies.
-        Reason::Default | Reason::PrerequisiteFailed => "DEFAULT",
-        Reason::FlagNotFound | Reason::Error => "ERROR",
-    }
-}
-
-/// Evaluates one flag (found in `snap`) for `context`: the OFREP success object, or an error about it.
-fn resolve(
-    state: &AppState,
-    snap: &Snapshot,
-    flag: &CompiledFlag,
-    context: &Context,
-    attributes: &Value,
-    served: &mut Vec<Served>,
-) -> Result<OfrepEvaluation, Failure> {
-    let request = Request {
-        flag: FlagRef::Id(flag.id()),
-        entity_id: context.targeting_key.as_deref().unwrap_or(""),
-        context: Some(attributes),
-        debug: false,
-    };
-    let eval = evaluate(snap, &request);
-    let segment = matched_segment(flag, &eval);
-    if context.targeting_key.is_none() && segment.is_some_and(buckets) {
-        return Err(Failure::new(
-            Code::TargetingKeyMissing,
-            "this flag splits or rolls out by targetingKey; give one in the context",
+/// Parses `{"context": {...}}`; an empty body, a missing or `null` context is an empty context.
+fn parse_context(body: RawBody) -> Result<OfrepContext, Failure> {
+    let bytes = body.0.map_err(|e| {
+        Failure::new(
+            Code::General,
+            format!("the request body could not be read: {e}"),
         )
-        .about(flag.key()));
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(OfrepContext::default());
     }
-    // Counted once answered: a refused evaluation served nothing.
-    crate::evaluation::count(state, &eval, served);
-    let picked = eval.variant.or_else(|| flag.default_variant());
-    let (value, variant) = match (picked, flag.boolean_keys()) {
-        (Some(variant), _) => (Some(flag.value_of(variant)), variant.key.clone()),
-        (None, Some((_, no))) => (Some(Value::Bool(false)), no.to_owned()),
-        (None, None) => (None, String::new()),
+    let request: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            Code::ParseError,
+            format!("the request body is not JSON: {e}"),
+        )
+    })?;
+    let Value::Object(mut request) = request else {
+        return Err(Failure::new(
+            Code::ParseError,
+            "the request body must be a JSON object: {\"context\": {...}}",
+        ));
     };
-    let mut metadata = Map::new();
-    metadata.insert("flagID".into(), json!(flag.id()));
-    metadata.insert("flagSnapshotID".into(), json!(flag.snapshot_id()));
-    if let Some(segment) = segment {
-        metadata.insert("segmentID".into(), json!(segment.id));
-    }
-    if let Some(variant) = eval.variant {
-        metadata.insert("variantID".into(), json!(variant.id));
-    }
-    metadata.insert("evaluationReason".into(), json!(eval.reason.as_str()));
-    Ok(OfrepEvaluation {
-        key: flag.key().to_owned(),
-        value,
-        reason: reason_name(flag, &eval),
-        variant,
-        metadata,
+    let mut attributes = match request.remove("context") {
+        None | Some(Value::Null) => return Ok(OfrepContext::default()),
+        Some(Value::Object(context)) => context,
+        Some(_) => {
+            return Err(Failure::new(
+                Code::InvalidContext,
+                "context must be a JSON object",
+            ));
+        }
+    };
+    let targeting_key = match attributes.remove("targetingKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) if key.is_empty() => None,
+        Some(Value::String(key)) => Some(key),
+        Some(_) => {
+            return Err(Failure::new(
+                Code::InvalidContext,
+                "targetingKey must be a string",
+            ));
+        }
+    };
+    Ok(OfrepContext {
+        targeting_key,
+        attributes,
     })
 }
 
@@ -422,25 +271,13 @@ pub(crate) async fn evaluate_flag(
     body: RawBody,
 ) -> HttpResponse {
     let key = key.into_inner();
-    let context = match Context::parse(body) {
+    let context = match parse_context(body) {
         Ok(context) => context,
-        Err(failure) => return failure.about(&key).response(),
+        Err(failure) => return response(failure.about(&key)),
     };
-    let scope = auth.scope();
-    let snap = snapshot(&state, scope);
-    let Some(flag) = snap.flag_by_key(&key) else {
-        return Failure::new(Code::FlagNotFound, format!("no flag has the key {key:?}"))
-            .about(&key)
-            .response();
-    };
-    let attributes = Value::Object(context.attributes.clone());
-    let mut served = Vec::with_capacity(1);
-    match resolve(&state, &snap, flag, &context, &attributes, &mut served) {
-        Ok(answer) => {
-            crate::evaluation::record_usage(&state, scope, 1, &served);
-            HttpResponse::Ok().json(answer)
-        }
-        Err(failure) => failure.response(),
+    match state.evaluator.resolve(auth.scope(), &key, &context) {
+        Ok(answer) => HttpResponse::Ok().json(evaluation(answer)),
+        Err(failure) => response(failure),
     }
 }
 
@@ -462,33 +299,35 @@ pub(crate) async fn evaluate_flags(
     req: HttpRequest,
     body: RawBody,
 ) -> HttpResponse {
-    let context = match Context::parse(body) {
+    let context = match parse_context(body) {
         Ok(context) => context,
-        Err(failure) => return failure.response(),
+        Err(failure) => return response(failure),
     };
-    let scope = auth.scope();
-    let snap = snapshot(&state, scope);
-    let etag = context.etag(scope, snap.revision());
+    let bulk = state.evaluator.bulk(auth.scope());
+    let [tenant, environment, revision, canonical] = bulk.etag_input(&context);
+    let etag = etag::strong(&[
+        "ofrep/v1 bulk",
+        &tenant,
+        &environment,
+        &revision,
+        &canonical,
+    ]);
     if not_modified(&req, &etag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .finish();
     }
-    let attributes = Value::Object(context.attributes.clone());
-    let mut served = Vec::with_capacity(snap.len());
-    let flags: Vec<OfrepBulkItem> = snap
-        .flags()
-        .map(
-            |flag| match resolve(&state, &snap, flag, &context, &attributes, &mut served) {
-                Ok(evaluated) => OfrepBulkItem::Evaluated(evaluated),
-                Err(failure) => OfrepBulkItem::Failed(failure.body()),
-            },
-        )
+    let flags: Vec<OfrepBulkItem> = bulk
+        .evaluate(&context)
+        .into_iter()
+        .map(|answer| match answer {
+            Ok(answer) => OfrepBulkItem::Evaluated(evaluation(answer)),
+            Err(failure) => OfrepBulkItem::Failed(failure_body(failure)),
+        })
         .collect();
-    crate::evaluation::record_usage(&state, scope, flags.len() as u64, &served);
     let body = OfrepBulk {
         flags,
-        metadata: json!({"revision": snap.revision()}),
+        metadata: json!({"revision": bulk.revision()}),
         event_streams: vec![EventStream::for_request(&state, &req)],
     };
     HttpResponse::Ok()
@@ -500,8 +339,8 @@ pub(crate) async fn evaluate_flags(
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Context, Failure> {
-        Context::parse(RawBody(Ok(Bytes::from(text.to_owned()))))
+    fn parse(text: &str) -> Result<OfrepContext, Failure> {
+        parse_context(RawBody(Ok(Bytes::from(text.to_owned()))))
     }
 
     #[test]

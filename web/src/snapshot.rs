@@ -20,6 +20,9 @@
 //! not carry them), and everything else changes answers, so it stays. Keys that may evaluate
 //! server-side, and sessions with `flags:evaluate`, get the full configuration (`"view": "server"`).
 //!
+//! The views and what the `ETag` hashes are the evaluation domain's (`Evaluator::sdk_snapshot`,
+//! `flagent_evaluation::View`); this module maps them to the wire.
+//!
 //! Invariants: no database access (the in-memory evaluation cache answers, like evaluation); the
 //! strong `ETag` hashes the tenant, the environment, the revision and the view, so a flag change (which
 //! bumps the revision) changes it and `If-None-Match` with the current tag answers 304 without a body.
@@ -28,12 +31,12 @@
 
 use crate::auth::Auth;
 use crate::etag::{self, not_modified};
-use crate::evaluation::snapshot;
 use actix_web::http::header;
 use actix_web::web::{self, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::FlagConfig;
-use flagent_types::{TenantScope, perm};
+use flagent_evaluation::View;
+use flagent_types::perm;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -62,32 +65,14 @@ pub(crate) struct SnapshotBody {
 
 impl SnapshotBody {
     /// The body for `flags` (already in the view's shape) of `environment` at `revision`.
-    pub(crate) fn new(
-        environment: i64,
-        revision: u64,
-        client: bool,
-        flags: Vec<FlagConfig>,
-    ) -> Self {
+    pub(crate) fn new(environment: i64, revision: u64, view: View, flags: Vec<FlagConfig>) -> Self {
         SnapshotBody {
             environment_id: environment,
             revision,
-            view: if client { "client" } else { "server" },
+            view: view.as_str(),
             flags,
         }
     }
-}
-
-/// Whether the caller only holds a `client` key's rights.
-pub(crate) fn client_view(scope: &TenantScope) -> bool {
-    !scope.permits::<perm::Evaluate>()
-}
-
-/// A flag as a client key may see it.
-pub(crate) fn for_client(mut flag: FlagConfig) -> FlagConfig {
-    for segment in &mut flag.segments {
-        segment.description.clear();
-    }
-    flag
 }
 
 /// The caller's environment's compiled configuration for local evaluation.
@@ -103,29 +88,21 @@ pub(crate) async fn get_snapshot(
     state: Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let scope = auth.scope();
-    let snap = snapshot(&state, scope);
-    let client = client_view(scope);
-    let view = if client { "client" } else { "server" };
-    let tag = etag::strong(&[
-        "api/v1 snapshot",
-        &scope.tenant_id().0.to_string(),
-        &scope.environment_id().0.to_string(),
-        &snap.revision().to_string(),
-        view,
-    ]);
+    let snapshot = state.evaluator.sdk_snapshot(auth.scope());
+    let [tenant, environment, revision, view] = snapshot.etag_input();
+    let tag = etag::strong(&["api/v1 snapshot", &tenant, &environment, &revision, &view]);
     if not_modified(&req, &tag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .insert_header((header::CACHE_CONTROL, "no-cache"))
             .finish();
     }
-    let mut flags: Vec<FlagConfig> = snap.flags().map(|f| f.config().clone()).collect();
-    flags.sort_by_key(|f| f.id);
-    if client {
-        flags = flags.into_iter().map(for_client).collect();
-    }
-    let body = SnapshotBody::new(scope.environment_id().0, snap.revision(), client, flags);
+    let body = SnapshotBody::new(
+        snapshot.environment.0,
+        snapshot.revision(),
+        snapshot.view,
+        snapshot.flags(),
+    );
     HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -1,7 +1,9 @@
-//! What every handler can reach: the services, the authenticator, usage counters, metrics and limits.
+//! What every handler can reach: the services, the evaluator, the authenticator, usage counters, metrics
+//! and limits.
 
 use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
+use flagent_evaluation::{Evaluator, ReasonCounter};
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
 use flagent_tenants::audit::AuditLog;
@@ -24,10 +26,24 @@ pub struct Limits {
     pub max_body_bytes: usize,
 }
 
+/// The "evaluations by reason" metric (`evaluations_total`), as the evaluator's reason counter.
+pub struct ReasonMetrics(pub Metrics);
+
+impl ReasonCounter for ReasonMetrics {
+    fn evaluated(&self, reason: flagent_eval::Reason) {
+        self.0
+            .evaluations
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+}
+
 /// Shared application state (`web::Data<AppState>`).
 pub struct AppState {
     /// Flag management and the evaluation cache.
     pub flags: Flags,
+    /// Evaluation: every answer to an application, the SDK snapshot and the Debug Console.
+    pub evaluator: Evaluator,
     /// The audit log.
     pub audit: AuditLog,
     /// Project and environment management.

@@ -14,14 +14,14 @@
 //! session ended) at a heartbeat, or when the environment leaves the cache.
 
 use crate::auth::Auth;
-use crate::snapshot::{SnapshotBody, client_view, for_client};
+use crate::snapshot::SnapshotBody;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::{FlagConfig, Snapshot};
-use flagent_flags::Since;
-use flagent_types::{EnvironmentId, TenantId, perm};
+use flagent_evaluation::{Since, View};
+use flagent_types::perm;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -95,18 +95,15 @@ pub(crate) async fn get_stream(
     req: HttpRequest,
 ) -> HttpResponse {
     let scope = auth.scope();
-    let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
-    let client = client_view(scope);
-    let revision = state.flags.cache().subscribe(tenant, environment);
+    let view = View::of(scope);
+    let revision = state.evaluator.subscribe(scope);
     let period = state.stream_heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut subscriber = Subscriber {
         state: state.clone(),
         auth,
-        tenant,
-        environment,
-        client,
+        view,
         revision,
         held: last_event_id(&req),
         heartbeat,
@@ -126,9 +123,7 @@ pub(crate) async fn get_stream(
 struct Subscriber {
     state: Data<AppState>,
     auth: Auth<perm::Client>,
-    tenant: TenantId,
-    environment: EnvironmentId,
-    client: bool,
+    view: View,
     revision: watch::Receiver<u64>,
     /// The revision the client holds, if any.
     held: Option<u64>,
@@ -178,14 +173,10 @@ impl Subscriber {
     /// is gone (after the start, which serves an empty snapshot until the environment is loaded).
     fn catch_up(&mut self, starting: bool) -> bool {
         self.revision.mark_unchanged();
-        let cache = self.state.flags.cache();
-        let since = match self.held {
-            Some(held) => cache.changes_since(self.tenant, self.environment, held),
-            None => match cache.snapshot(self.tenant, self.environment) {
-                Some(snapshot) => Since::Snapshot(snapshot),
-                None => Since::Gone,
-            },
-        };
+        let since = self
+            .state
+            .evaluator
+            .changes_since(self.auth.scope(), self.held);
         match since {
             Since::Current => {}
             Since::Gone if starting => self.queue_snapshot(&Arc::new(Snapshot::default())),
@@ -201,11 +192,9 @@ impl Subscriber {
     }
 
     fn queue_snapshot(&mut self, snapshot: &Snapshot) {
-        let mut flags: Vec<FlagConfig> = snapshot.flags().map(|f| f.config().clone()).collect();
-        if self.client {
-            flags = flags.into_iter().map(for_client).collect();
-        }
-        let body = SnapshotBody::new(self.environment.0, snapshot.revision(), self.client, flags);
+        let flags = self.view.flags(snapshot);
+        let environment = self.auth.scope().environment_id().0;
+        let body = SnapshotBody::new(environment, snapshot.revision(), self.view, flags);
         let data = serde_json::to_string(&body).unwrap_or_default();
         self.queue
             .push_back(event("snapshot", Some(snapshot.revision()), &data));
@@ -222,7 +211,7 @@ impl Subscriber {
         let id = |i: usize| (i + 1 == count).then_some(revision);
         let mut i = 0;
         for flag in updated {
-            let flag = if self.client { for_client(flag) } else { flag };
+            let flag = self.view.shape(flag);
             let data = serde_json::to_string(&FlagUpdated {
                 revision,
                 flag: &flag,

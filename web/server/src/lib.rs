@@ -19,7 +19,8 @@ use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
 use flagent_auth::sessions::{SessionLifetimes, Sessions};
 use flagent_config::Settings;
-use flagent_flags::{EvalCache, Flags};
+use flagent_evaluation::{EvalCache, Evaluator};
+use flagent_flags::Flags;
 use flagent_migrations::{Migrator, MigratorTrait};
 use flagent_storage::Db;
 use flagent_telemetry::{Metrics, RootSpan};
@@ -27,7 +28,7 @@ use flagent_tenants::plans::Plans;
 use flagent_tenants::projects::EnvironmentsChanged;
 use flagent_tenants::usage::Usage;
 use flagent_types::{SystemScope, TenantScope};
-use flagent_web::{AppState, Limits, SessionCookies, SignupLimits};
+use flagent_web::{AppState, Limits, ReasonMetrics, SessionCookies, SignupLimits};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::TcpListener;
@@ -186,8 +187,15 @@ impl Application {
             metrics.clone(),
         );
         cluster.redis()?;
+        let evaluator = Evaluator::new(
+            flags.cache().clone(),
+            usage.clone(),
+            Arc::new(ReasonMetrics(metrics.clone())),
+            settings.evaluation.max_batch_results,
+        );
         let state = web::Data::new(AppState {
             flags: flags.clone(),
+            evaluator,
             audit: flagent_tenants::audit::AuditLog::new(db.clone()),
             projects: flagent_tenants::projects::Projects::new(
                 db.clone(),

@@ -69,14 +69,11 @@ impl Copy {
 
     /// Fills the caches from the copy; returns how many environments and keys it held.
     pub(crate) async fn load_into(self, flags: &Flags, auth: &Authenticator) -> (usize, usize) {
-        let writer = flags.cache().writer().await;
         let environments = self.environments.len();
         for e in self.environments {
-            writer.replace(
-                TenantId(e.tenant),
-                EnvironmentId(e.environment),
-                Snapshot::build(e.revision, e.flags),
-            );
+            let (tenant, environment) = (TenantId(e.tenant), EnvironmentId(e.environment));
+            let writer = flags.cache().writer(tenant, environment).await;
+            writer.replace(Snapshot::build(e.revision, e.flags));
         }
         (environments, auth.import_keys(self.keys))
     }

@@ -12,15 +12,27 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("flagent-types", &[][..]),
         ("flagent-eval", &["flagent-types"][..]),
         ("flagent-storage", &["flagent-types"][..]),
+        // Evaluation is domain logic over the engine and the cache: never storage, never flags.
+        ("flagent-evaluation", &["flagent-types", "flagent-eval"][..]),
         (
             "flagent-flags",
-            &["flagent-types", "flagent-eval", "flagent-storage"][..],
+            &[
+                "flagent-types",
+                "flagent-eval",
+                "flagent-evaluation",
+                "flagent-storage",
+            ][..],
         ),
         ("flagent-migrations", &[][..]),
         ("flagent-auth", &["flagent-types", "flagent-storage"][..]),
         (
             "flagent-tenants",
-            &["flagent-types", "flagent-storage", "flagent-auth"][..],
+            &[
+                "flagent-types",
+                "flagent-storage",
+                "flagent-auth",
+                "flagent-evaluation",
+            ][..],
         ),
         ("flagent-billing", &["flagent-types", "flagent-storage"][..]),
         ("flagent-config", &["flagent-types"][..]),
@@ -35,6 +47,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             &[
                 "flagent-types",
                 "flagent-eval",
+                "flagent-evaluation",
                 "flagent-flags",
                 "flagent-auth",
                 "flagent-tenants",
@@ -126,7 +139,6 @@ fn ground_floor_names_no_crate_above_it() {
         "flagent-types",
         "flagent-eval",
         "flagent-storage",
-        "flagent-flags",
         "flagent-config",
         "flagent-telemetry",
     ];
@@ -135,6 +147,37 @@ fn ground_floor_names_no_crate_above_it() {
             assert!(
                 platform.contains(&dep.as_str()),
                 "{krate} (platform) depends on {dep}, which is above it"
+            );
+        }
+    }
+}
+
+/// A crate in `platform/` (the ground floor's folder) depends only on crates in `platform/`: a crate
+/// that depends on one of the middle floor (as `flagent-flags` does on `flagent-evaluation`) lives in
+/// its own top-level folder beside it.
+#[test]
+fn platform_folder_holds_only_the_ground_floor() {
+    let meta = metadata();
+    let platform_dir = root().join("platform");
+    let edges = workspace_edges();
+    for package in meta["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("name");
+        let manifest = Path::new(package["manifest_path"].as_str().expect("manifest path"));
+        let in_platform = manifest.starts_with(&platform_dir);
+        let ground = edges[name].iter().all(|dep| {
+            let dep_manifest = meta["packages"]
+                .as_array()
+                .expect("packages")
+                .iter()
+                .find(|p| p["name"] == dep.as_str())
+                .and_then(|p| p["manifest_path"].as_str())
+                .expect("a workspace dependency's manifest");
+            Path::new(dep_manifest).starts_with(&platform_dir)
+        });
+        if in_platform {
+            assert!(
+                ground,
+                "{name} is in platform/ but depends on a crate above it"
             );
         }
     }

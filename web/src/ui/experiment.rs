@@ -1,19 +1,21 @@
 //! A flag's experiments view: what each variant was configured to get against what it was served,
-//! over the last day, week or month, from the variant counts `Usage` keeps.
+//! over the last day, week or month, from the variant counts `Usage` keeps. The tally, the predicted
+//! shares and the sample-ratio checks are `flagent_evaluation::statistics`; this module builds the
+//! page from them.
 
 use super::page::{PageQuery, Refusal, Viewer, html};
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{TimeZone, Utc};
+use flagent_evaluation::statistics::{Buckets, ServedCount, Split, Tally};
 use flagent_flags::Flag;
 use flagent_tenants::usage::{HOUR, VariantCount, hour_of};
 use flagent_ui::{
-    Chart, ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare, grouped,
-    line_chart, sample_ratio,
+    Chart, CheckVerdict, ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare,
+    grouped, line_chart,
 };
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// The periods offered: key, label, hours per bucket, buckets.
 const RANGES: [(&str, &str, i64, usize); 3] = [
@@ -68,16 +70,29 @@ fn percent(part: u64, whole: u64) -> String {
     }
 }
 
-/// The configured percent of `variant` in `segment` of `flag` (0 when the segment is gone or does
-/// not name it).
-fn configured(flag: &Flag, segment: i64, variant: i64) -> Option<i64> {
-    let s = flag.segments.iter().find(|s| s.id == segment)?;
-    Some(
-        s.distributions
+/// The split the flag's configuration asks for, per live segment.
+fn split(flag: &Flag) -> Split {
+    Split::new(flag.segments.iter().map(|s| {
+        let distribution = s
+            .distributions
             .iter()
-            .find(|d| d.variant_id == variant)
-            .map_or(0, |d| d.percent),
-    )
+            .map(|d| (d.variant_id, d.percent))
+            .collect();
+        (s.id, distribution)
+    }))
+}
+
+/// The counts `Usage` keeps, as the statistics read them.
+fn served_counts(counts: &[VariantCount]) -> Vec<ServedCount> {
+    counts
+        .iter()
+        .map(|c| ServedCount {
+            hour: c.hour,
+            segment: c.segment_id,
+            variant: c.variant_id,
+            evaluations: c.evaluations,
+        })
+        .collect()
 }
 
 /// The period shown: where it starts (Unix seconds), its buckets and their length.
@@ -107,6 +122,15 @@ impl Period {
         }
     }
 
+    /// The period's time buckets.
+    fn buckets(&self) -> Buckets {
+        Buckets {
+            start: self.start,
+            length: self.bucket,
+            count: self.buckets,
+        }
+    }
+
     /// Labels for the first, middle and last bucket: the hour for a day, the date otherwise.
     fn axis_labels(&self) -> Vec<(usize, String)> {
         let format = if self.bucket * self.buckets as i64 <= 24 * HOUR {
@@ -127,67 +151,6 @@ impl Period {
             })
             .collect()
     }
-}
-
-/// The counts of a period, by variant (in the order of [`named_variants`]).
-struct Tally {
-    /// Served per variant.
-    served: Vec<u64>,
-    /// Served per bucket, then per variant.
-    per_bucket: Vec<Vec<u64>>,
-    /// Served per segment, then per variant.
-    by_segment: BTreeMap<i64, Vec<u64>>,
-    /// Evaluations that served no variant.
-    unserved: u64,
-}
-
-impl Tally {
-    fn of(counts: &[VariantCount], variants: &[Named], period: &Period) -> Tally {
-        let mut tally = Tally {
-            served: vec![0; variants.len()],
-            per_bucket: vec![vec![0; variants.len()]; period.buckets],
-            by_segment: BTreeMap::new(),
-            unserved: 0,
-        };
-        for c in counts {
-            let Some(v) = variants.iter().position(|named| named.id == c.variant_id) else {
-                tally.unserved += c.evaluations;
-                continue;
-            };
-            tally.served[v] += c.evaluations;
-            let b = usize::try_from((c.hour - period.start) / period.bucket).unwrap_or(0);
-            if let Some(row) = tally.per_bucket.get_mut(b) {
-                row[v] += c.evaluations;
-            }
-            tally
-                .by_segment
-                .entry(c.segment_id)
-                .or_insert_with(|| vec![0; variants.len()])[v] += c.evaluations;
-        }
-        tally
-    }
-
-    fn served_total(&self) -> u64 {
-        self.served.iter().sum()
-    }
-}
-
-/// The share of each variant the configuration predicts: each segment's split weighted by the
-/// evaluations it matched; `None` when nothing was served or a segment no longer exists.
-fn predicted_shares(flag: &Flag, variants: &[Named], tally: &Tally) -> Option<Vec<f64>> {
-    let total = tally.served_total();
-    if total == 0 {
-        return None;
-    }
-    let mut predicted = vec![0.0f64; variants.len()];
-    for (segment, row) in &tally.by_segment {
-        let matched: u64 = row.iter().sum();
-        for (v, named) in variants.iter().enumerate() {
-            let percent = configured(flag, *segment, named.id)?;
-            predicted[v] += matched as f64 * percent as f64 / 100.0;
-        }
-    }
-    Some(predicted.iter().map(|p| p / total as f64).collect())
 }
 
 /// One line per variant: `value(bucket's counts per variant, variant index)` in each bucket.
@@ -259,42 +222,36 @@ fn volume_chart(variants: &[Named], tally: &Tally, period: &Period) -> Chart {
 }
 
 /// The sample-ratio check of each live segment that splits between at least two variants.
-fn segment_checks(flag: &Flag, variants: &[Named], tally: &Tally) -> Vec<SegmentCheck> {
+fn segment_checks(
+    flag: &Flag,
+    variants: &[Named],
+    tally: &Tally,
+    split: &Split,
+) -> Vec<SegmentCheck> {
+    let ids: Vec<i64> = variants.iter().map(|v| v.id).collect();
     tally
-        .by_segment
-        .iter()
-        .filter_map(|(segment, row)| {
-            let live = flag.segments.iter().find(|s| s.id == *segment)?;
-            let percents: Vec<i64> = variants
-                .iter()
-                .map(|named| configured(flag, *segment, named.id).unwrap_or(0))
-                .collect();
-            if percents.iter().filter(|p| **p > 0).count() < 2 {
-                return None;
-            }
-            let matched: u64 = row.iter().sum();
+        .ratio_checks(split, &ids)
+        .into_iter()
+        .filter_map(|check| {
+            let live = flag.segments.iter().find(|s| s.id == check.segment)?;
             let rows = variants
                 .iter()
-                .zip(&percents)
-                .zip(row)
+                .zip(&check.percents)
+                .zip(&check.observed)
                 .map(|((named, p), n)| {
-                    (
-                        named.key.clone(),
-                        named.class.clone(),
-                        *p,
-                        percent(*n, matched),
-                    )
+                    let share = percent(*n, check.matched);
+                    (named.key.clone(), named.class.clone(), *p, share)
                 })
                 .collect();
             Some(SegmentCheck {
                 name: if live.description.is_empty() {
-                    format!("Segment #{segment}")
+                    format!("Segment #{}", check.segment)
                 } else {
                     live.description.clone()
                 },
-                served: grouped(matched),
+                served: grouped(check.matched),
                 rows,
-                verdict: sample_ratio(row, &percents),
+                verdict: CheckVerdict::new(check.verdict.chi_square(), check.verdict.is_mismatch()),
             })
         })
         .collect()
@@ -323,8 +280,10 @@ pub(super) async fn experiment(
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
     let variants = named_variants(&flag, &counts);
-    let tally = Tally::of(&counts, &variants, &period);
-    let predicted = predicted_shares(&flag, &variants, &tally);
+    let ids: Vec<i64> = variants.iter().map(|v| v.id).collect();
+    let tally = Tally::of(&served_counts(&counts), &ids, &period.buckets());
+    let split = split(&flag);
+    let predicted = tally.predicted_shares(&split, &ids);
     let served_total = tally.served_total();
     let variant_rows = variants
         .iter()
@@ -354,7 +313,7 @@ pub(super) async fn experiment(
         &ExperimentPage {
             shares: share_chart(&variants, &tally, predicted.as_deref(), &period),
             volume: volume_chart(&variants, &tally, &period),
-            segments: segment_checks(&flag, &variants, &tally),
+            segments: segment_checks(&flag, &variants, &tally, &split),
             shell,
             id: flag.id,
             key: flag.key,

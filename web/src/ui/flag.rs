@@ -8,7 +8,8 @@ use super::page::{PageQuery, Refusal, Viewer, html};
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use flagent_eval::{FlagRef, Prerequisite, Request, Snapshot, evaluate};
+use flagent_eval::{Prerequisite, Snapshot};
+use flagent_evaluation::Explained;
 use flagent_flags::Flag;
 use flagent_types::{EnvironmentId, Permission, Principal, perm};
 use flagent_ui::{
@@ -239,8 +240,48 @@ pub(super) struct DebugQuery {
     context: Option<String>,
 }
 
-/// Evaluates one flag (or every flag) of the page's environment for an entity and context, from the
-/// same in-memory snapshot and engine as the evaluation API, and shows the engine's debug log.
+/// The Debug Console's context (a JSON object, or nothing when blank), or the problem to show.
+fn debug_context(text: &str, entity_id: &str) -> Result<Option<serde_json::Value>, String> {
+    let context = if text.trim().is_empty() {
+        None
+    } else {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value @ serde_json::Value::Object(_)) => Some(value),
+            Ok(_) => return Err("The context must be a JSON object.".to_owned()),
+            Err(error) => return Err(format!("The context is not valid JSON: {error}.")),
+        }
+    };
+    if entity_id.trim().is_empty() {
+        return Err("Enter an entity ID.".to_owned());
+    }
+    Ok(context)
+}
+
+/// One explained evaluation as the Debug Console shows it.
+fn debug_result(e: Explained) -> DebugResult {
+    DebugResult {
+        flag_id: e.flag_id,
+        variant_key: e.variant_key,
+        attachment: e.attachment.map(|a| pretty(&a.to_value())),
+        reason: e.reason.as_str(),
+        segment_id: e.segment_id,
+        summary: e.summary,
+        segments: e
+            .segments
+            .into_iter()
+            .map(|s| SegmentLog {
+                matched: e.segment_id == Some(s.segment_id),
+                segment_id: s.segment_id,
+                message: s.msg,
+            })
+            .collect(),
+        flag_key: e.flag_key,
+    }
+}
+
+/// Explains one flag (or every flag) of the page's environment for an entity and context with the
+/// evaluator (`Evaluator::console`: the same in-memory snapshot and engine as the evaluation API, and
+/// the engine's debug log), counting nothing.
 pub(super) async fn debug(
     req: HttpRequest,
     state: Data<AppState>,
@@ -263,81 +304,30 @@ pub(super) async fn debug(
             ));
         }
     }
-    let snapshot = state
-        .flags
-        .cache()
-        .snapshot(viewer.scope.tenant_id(), viewer.scope.environment_id())
-        .unwrap_or_default();
+    let console = state.evaluator.console(&viewer.scope);
     let picked = query.flag.clone().unwrap_or_default();
-    let mut flags: Vec<FlagChoice> = snapshot
-        .flags()
-        .map(|f| FlagChoice {
-            selected: f.key() == picked,
-            key: f.key().to_owned(),
+    let flags: Vec<FlagChoice> = console
+        .flag_keys()
+        .into_iter()
+        .map(|key| FlagChoice {
+            selected: key == picked,
+            key,
         })
         .collect();
-    flags.sort_by(|a, b| a.key.cmp(&b.key));
     let entity_id = query.entity.clone().unwrap_or_default();
     let context_text = query.context.clone().unwrap_or_default();
     let asked = query.entity.is_some();
-    let mut problem = None;
-    let mut results = Vec::new();
-    if asked {
-        let context = if context_text.trim().is_empty() {
-            Ok(None)
-        } else {
-            match serde_json::from_str::<serde_json::Value>(&context_text) {
-                Ok(value @ serde_json::Value::Object(_)) => Ok(Some(value)),
-                Ok(_) => Err("The context must be a JSON object.".to_owned()),
-                Err(error) => Err(format!("The context is not valid JSON: {error}.")),
-            }
-        };
-        match context {
-            Err(message) => problem = Some(message),
-            Ok(_) if entity_id.trim().is_empty() => {
-                problem = Some("Enter an entity ID.".to_owned());
-            }
+    let (problem, results) = if asked {
+        match debug_context(&context_text, &entity_id) {
+            Err(message) => (Some(message), Vec::new()),
             Ok(context) => {
-                let keys: Vec<String> = if picked.is_empty() {
-                    flags.iter().map(|f| f.key.clone()).collect()
-                } else {
-                    vec![picked.clone()]
-                };
-                for key in keys {
-                    let evaluation = evaluate(
-                        &snapshot,
-                        &Request {
-                            flag: FlagRef::Key(&key),
-                            entity_id: &entity_id,
-                            context: context.as_ref(),
-                            debug: true,
-                        },
-                    );
-                    let (summary, logs) = evaluation
-                        .debug_log
-                        .map(|log| (log.msg, log.segment_debug_logs))
-                        .unwrap_or_default();
-                    results.push(DebugResult {
-                        flag_id: evaluation.flag.map(|f| f.id()),
-                        variant_key: evaluation.variant.map(|v| v.key.clone()),
-                        attachment: evaluation.variant.map(|v| pretty(&v.attachment.to_value())),
-                        reason: evaluation.reason.as_str(),
-                        segment_id: evaluation.segment_id,
-                        summary,
-                        segments: logs
-                            .into_iter()
-                            .map(|s| SegmentLog {
-                                matched: evaluation.segment_id == Some(s.segment_id),
-                                segment_id: s.segment_id,
-                                message: s.msg,
-                            })
-                            .collect(),
-                        flag_key: key,
-                    });
-                }
+                let explained = console.explain(&picked, &entity_id, context.as_ref());
+                (None, explained.into_iter().map(debug_result).collect())
             }
         }
-    }
+    } else {
+        (None, Vec::new())
+    };
     let nonce = viewer.shell.nonce.clone();
     Ok(html(
         &DebugPage {

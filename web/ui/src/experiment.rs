@@ -1,6 +1,7 @@
 //! A flag's experiments view: the variant split its configuration asks for against the evaluations it
 //! actually served, over time, drawn as SVG on the server (no script needed to display it), and a
-//! sample-ratio check per segment.
+//! sample-ratio check per segment (computed by the evaluation domain's statistics; this module only
+//! shows them).
 //!
 //! Invariant: every figure here is computed from the counts the handler passes; the chart's geometry
 //! is plain numbers in attributes (no style attributes, colours come from CSS classes), so the page
@@ -97,98 +98,44 @@ pub struct SegmentCheck {
     /// Per variant: key, colour class, configured percent, observed share.
     pub rows: Vec<(String, String, i64, String)>,
     /// What the check found.
-    pub verdict: Verdict,
+    pub verdict: CheckVerdict,
 }
 
-/// The outcome of a sample-ratio check.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Verdict {
-    /// Too few evaluations to tell (fewer than 5 expected in some variant).
-    TooFew,
-    /// The observed split is consistent with the configured one (p ≥ 0.001).
-    Consistent {
-        /// The chi-square statistic.
-        chi_square: f64,
-    },
-    /// The observed split departs from the configured one (p < 0.001): assignment, logging or
-    /// configuration changes during the period are worth a look before trusting results.
-    Mismatch {
-        /// The chi-square statistic.
-        chi_square: f64,
-    },
+/// What a segment's sample-ratio check found, as the page shows it (the check itself is
+/// `flagent_evaluation::statistics::sample_ratio`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckVerdict {
+    /// Too few evaluations to tell.
+    pub too_few: bool,
+    /// The observed split departs from the configured one (p < 0.001).
+    pub mismatch: bool,
+    /// The chi-square statistic, formatted (empty when too few).
+    pub statistic: String,
 }
 
-impl Verdict {
-    /// Whether the check found a mismatch.
-    pub fn is_mismatch(&self) -> bool {
-        matches!(self, Verdict::Mismatch { .. })
+impl CheckVerdict {
+    /// A verdict from the check's outcome: too few, or the statistic and whether it is a mismatch.
+    pub fn new(chi_square: Option<f64>, mismatch: bool) -> Self {
+        CheckVerdict {
+            too_few: chi_square.is_none(),
+            mismatch,
+            statistic: chi_square.map_or_else(String::new, |c| format!("{c:.2}")),
+        }
     }
 
-    /// Whether the check could be made.
+    /// Whether the check found a mismatch.
+    pub fn is_mismatch(&self) -> bool {
+        self.mismatch
+    }
+
+    /// Whether the check could not be made.
     pub fn is_too_few(&self) -> bool {
-        matches!(self, Verdict::TooFew)
+        self.too_few
     }
 
     /// The statistic, formatted, when the check was made.
     pub fn statistic(&self) -> String {
-        match self {
-            Verdict::TooFew => String::new(),
-            Verdict::Consistent { chi_square } | Verdict::Mismatch { chi_square } => {
-                format!("{chi_square:.2}")
-            }
-        }
-    }
-}
-
-/// The chi-square value that a p-value of 0.001 corresponds to, for 1 to 10 degrees of freedom.
-const CRITICAL_0_001: [f64; 10] = [
-    10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588,
-];
-
-/// The chi-square value above which p < 0.001 with `df` degrees of freedom: the table up to 10, the
-/// Wilson–Hilferty approximation beyond.
-fn critical_value(df: usize) -> f64 {
-    match df {
-        0 => f64::INFINITY,
-        1..=10 => CRITICAL_0_001[df - 1],
-        _ => {
-            let k = df as f64;
-            let z = 3.090_232; // the standard normal's 0.999 quantile
-            let c = 2.0 / (9.0 * k);
-            k * (1.0 - c + z * c.sqrt()).powi(3)
-        }
-    }
-}
-
-/// Checks `observed` counts against `percents` (the configured split, summing to 100): a chi-square
-/// goodness-of-fit test at p < 0.001. A variant configured at 0% that served anything is a mismatch.
-pub fn sample_ratio(observed: &[u64], percents: &[i64]) -> Verdict {
-    let total: u64 = observed.iter().sum();
-    let mut chi_square = 0.0;
-    let mut cells = 0;
-    for (&seen, &percent) in observed.iter().zip(percents) {
-        if percent <= 0 {
-            if seen > 0 {
-                return Verdict::Mismatch {
-                    chi_square: f64::INFINITY,
-                };
-            }
-            continue;
-        }
-        let expected = total as f64 * percent as f64 / 100.0;
-        if expected < 5.0 {
-            return Verdict::TooFew;
-        }
-        chi_square += (seen as f64 - expected).powi(2) / expected;
-        cells += 1;
-    }
-    if cells < 2 {
-        return Verdict::TooFew;
-    }
-    if chi_square > critical_value(cells - 1) {
-        Verdict::Mismatch { chi_square }
-    } else {
-        Verdict::Consistent { chi_square }
+        self.statistic.clone()
     }
 }
 
@@ -298,39 +245,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_even_split_is_consistent_and_a_skewed_one_is_a_mismatch() {
-        assert!(matches!(
-            sample_ratio(&[5_050, 4_950], &[50, 50]),
-            Verdict::Consistent { .. }
-        ));
-        // 52/48 over 10,000 evaluations: chi-square 16, far beyond 10.83.
-        let skewed = sample_ratio(&[5_200, 4_800], &[50, 50]);
-        assert!(skewed.is_mismatch(), "{skewed:?}");
-        assert_eq!(skewed.statistic(), "16.00");
-        assert!(matches!(
-            sample_ratio(&[900, 100], &[90, 10]),
-            Verdict::Consistent { .. }
-        ));
-    }
-
-    #[test]
-    fn small_samples_and_zero_percent_variants_are_handled() {
-        assert_eq!(sample_ratio(&[3, 2], &[50, 50]), Verdict::TooFew);
-        assert_eq!(
-            sample_ratio(&[100, 0], &[100, 0]),
-            Verdict::TooFew,
-            "nothing is split"
-        );
-        assert!(sample_ratio(&[100, 1, 100], &[50, 0, 50]).is_mismatch());
-    }
-
-    #[test]
-    fn critical_values_follow_the_table_and_the_approximation_joins_it() {
-        assert_eq!(critical_value(1), 10.828);
-        assert_eq!(critical_value(10), 29.588);
-        // The approximation is within 1% of the table's next values (df 11: 31.264, df 20: 45.315).
-        assert!((critical_value(11) - 31.264).abs() < 0.3);
-        assert!((critical_value(20) - 45.315).abs() < 0.4);
+    fn a_verdict_shows_its_statistic_and_kind() {
+        let mismatch = CheckVerdict::new(Some(16.0), true);
+        assert!(mismatch.is_mismatch() && !mismatch.is_too_few());
+        assert_eq!(mismatch.statistic(), "16.00");
+        let too_few = CheckVerdict::new(None, false);
+        assert!(too_few.is_too_few() && too_few.statistic().is_empty());
     }
 
     #[test]

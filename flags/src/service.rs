@@ -5,8 +5,8 @@
 
 use crate::assemble::{self, Names};
 use crate::audit::{self, Change};
-use crate::cache::{EnvUpdate, EvalCache, Revised};
 use crate::{Flag, FlagsError, Resource, Result};
+use flagent_evaluation::{EnvUpdate, EvalCache, Revised};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
 use flagent_types::{AuditAction, EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
@@ -105,11 +105,8 @@ impl Flags {
             }
         }
         let gone: Vec<_> = cached.keys().filter(|key| !live.contains(*key)).collect();
-        if !gone.is_empty() {
-            let writer = self.cache.writer().await;
-            for (tenant, environment) in gone {
-                writer.remove(*tenant, *environment);
-            }
+        for (tenant, environment) in gone {
+            self.cache.writer(*tenant, *environment).await.remove();
         }
         Ok(loaded)
     }
@@ -162,10 +159,9 @@ impl Flags {
                 continue;
             }
             let snapshot = flagent_eval::Snapshot::build(revision, assemble::configs(&rows));
-            let writer = self.cache.writer().await;
-            let cached = self.cache.snapshot(key.0, key.1).map(|s| s.revision());
-            if cached.is_none_or(|c| c <= revision) {
-                writer.replace(key.0, key.1, snapshot);
+            let writer = self.cache.writer(key.0, key.1).await;
+            if writer.revision().is_none_or(|c| c <= revision) {
+                writer.replace(snapshot);
                 return Ok(());
             }
         }
@@ -279,16 +275,18 @@ impl Flags {
         Ok(after)
     }
 
-    /// Commits `tx` and applies recorded changes to the cache in commit order.
+    /// Commits `tx` and applies recorded changes to the cache in commit order: the writers of the
+    /// touched environments (only those) are held across the commit.
     pub(crate) async fn commit_and_publish(
         &self,
         tx: TenantTx,
         scope: &TenantScope,
         updates: Vec<EnvUpdate>,
     ) -> Result<()> {
-        let writer = self.cache.writer().await;
+        let touched = updates.iter().map(|u| u.environment);
+        let writer = self.cache.writers(scope.tenant_id(), touched).await;
         tx.commit().await?;
-        let missing = writer.apply(scope.tenant_id(), updates);
+        let missing = writer.apply(updates);
         drop(writer);
         for environment in missing {
             self.load_environment(scope, environment).await?;

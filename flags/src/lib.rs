@@ -1,5 +1,6 @@
 //! Flag management: flags, variants, segments, constraints, distributions, tags and snapshots; keeping the
-//! evaluation cache current; import and export.
+//! evaluation cache (`flagent_evaluation::EvalCache`) current by loading from the database and
+//! publishing every change; import and export.
 //!
 //! Every use case is a method of [`Flags`] taking the caller's `TenantScope`. Every change runs in one
 //! transaction that also writes a flag snapshot per touched environment and bumps those environments'
@@ -7,7 +8,6 @@
 
 mod assemble;
 mod audit;
-mod cache;
 mod constraint_ops;
 mod dependents;
 mod environment_ops;
@@ -25,11 +25,11 @@ mod transfer;
 mod validate;
 mod variant_ops;
 
-pub use cache::{CacheWriter, EvalCache, FEED_LENGTH, Revised, Since};
 pub use constraint_ops::{ConstraintInput, DistributionInput};
 pub use environment_ops::{EnvironmentState, FlagComparison};
 pub use error::{FlagsError, Resource, Result};
 pub use flag_ops::{FlagFilter, FlagPatch, NewFlag, SIMPLE_BOOLEAN_FLAG};
+pub use flagent_evaluation::{EvalCache, Revised, Since};
 pub use flagr::{FlagrExport, from_flagr, to_flagr};
 pub use history::SnapshotPage;
 pub use import_check::validate_document;
