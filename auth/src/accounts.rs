@@ -155,7 +155,7 @@ impl Accounts {
         let password_hash = match new.password {
             Some(password) => {
                 check_password_policy(password)?;
-                Some(hash_password(password)?)
+                Some(hash_password(password).await?)
             }
             None => None,
         };
@@ -212,7 +212,7 @@ impl Accounts {
             Err(_) => None,
         };
         let Some(mut user) = user else {
-            verify_nothing(password);
+            verify_nothing(password).await;
             return Err(AuthError::InvalidCredentials);
         };
         let now = now_millis();
@@ -222,9 +222,9 @@ impl Accounts {
             });
         }
         let matches = match &user.password_hash {
-            Some(hash) => verify_password(password, hash),
+            Some(hash) => verify_password(password, hash).await,
             None => {
-                verify_nothing(password);
+                verify_nothing(password).await;
                 false
             }
         };
@@ -316,7 +316,7 @@ impl Accounts {
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(&self, token: &str, password: &str) -> Result<(), AuthError> {
         check_password_policy(password)?;
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         let redeemed = self
             .redeem_token(token, TokenPurpose::ResetPassword)
             .await?;
@@ -345,7 +345,7 @@ impl Accounts {
     ) -> Result<user::Model, AuthError> {
         check_password_policy(password)?;
         let now = now_millis();
-        user.password_hash = Some(hash_password(password)?);
+        user.password_hash = Some(hash_password(password).await?);
         user.email_verified_at = user.email_verified_at.or(Some(now));
         user.updated_at = now;
         self.db

@@ -3,8 +3,9 @@
 //!
 //! Invariant: only a signed-in user with `platform_admin` reaches these (checked by the HTTP layer's
 //! extractor); a status or plan change is recorded in the tenant's own audit log, as the operator.
-//! A suspended tenant's keys and sessions are refused from the next request on, on this node at once
-//! (the caller drops the authentication caches) and on other nodes when their caches are re-checked.
+//! A suspended tenant's keys and sessions are refused from the next request on, on this node at once and
+//! on the others through the announcement: a status change or deletion tells the [`Authenticator`],
+//! which marks that tenant's cached keys and projects stale (other tenants' entries are untouched).
 //! A deleted tenant's memberships and custom roles leave this node's role policy with it (other nodes
 //! drop them when they reload the policy).
 
@@ -13,6 +14,7 @@ mod create;
 pub use create::{CreatedTenant, NewTenant, OPERATOR_DEFAULT_PLAN};
 
 use crate::TenantsError;
+use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
 use flagent_storage::entities::tenant;
@@ -57,6 +59,7 @@ pub struct Operators {
     system: SystemScope,
     policy: Arc<Policy>,
     accounts: Arc<Accounts>,
+    auth: Arc<Authenticator>,
 }
 
 fn summary(t: tenant::Model) -> TenantSummary {
@@ -72,13 +75,20 @@ fn summary(t: tenant::Model) -> TenantSummary {
 
 impl Operators {
     /// Operators' use cases over `db`; a deleted tenant's members and roles leave `policy`, and a created
-    /// tenant's owner is found in `accounts`.
-    pub fn new(db: Db, system: SystemScope, policy: Arc<Policy>, accounts: Arc<Accounts>) -> Self {
+    /// tenant's owner is found in `accounts`; status changes and deletions are told to `auth`.
+    pub fn new(
+        db: Db,
+        system: SystemScope,
+        policy: Arc<Policy>,
+        accounts: Arc<Accounts>,
+        auth: Arc<Authenticator>,
+    ) -> Self {
         Self {
             db,
             system,
             policy,
             accounts,
+            auth,
         }
     }
 
@@ -115,7 +125,9 @@ impl Operators {
                 });
             }
         };
-        self.change(operator, id, Change::Status(status)).await
+        let changed = self.change(operator, id, Change::Status(status)).await?;
+        self.auth.tenant_changed(TenantId(id));
+        Ok(changed)
     }
 
     /// Moves tenant `id` to plan `plan`.
@@ -141,6 +153,8 @@ impl Operators {
         if !self.db.system(&self.system).delete_tenant(id).await? {
             return Err(TenantsError::TenantNotFound(id));
         }
+        // Its keys are read again on their next use, and found gone.
+        self.auth.tenant_changed(TenantId(id));
         // After the deletion, as every membership change: nobody keeps a role in a tenant that is gone
         // (the policy also says which tenants a user's request may act in without naming one).
         for member in &members {

@@ -3,10 +3,13 @@
 //! Invariant: a signed-up tenant is `pending` (its members cannot act in it) until the verification
 //! link mailed to the owner is used; it starts on the `free` plan with a `default` project holding
 //! `development` and `production`. A signup that fails half-way removes what it wrote.
+//! Invariant: a verification that activates a tenant tells the authenticator about that tenant only, so
+//! no other tenant's cached credentials are re-read.
 
 use crate::TenantsError;
 use crate::bootstrap::create_tenant_in_status;
 use crate::projects::invalid;
+use flagent_auth::Authenticator;
 use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
 use flagent_auth::rbac::Policy;
 use flagent_storage::Db;
@@ -47,6 +50,7 @@ pub struct Signups {
     system: SystemScope,
     accounts: Arc<Accounts>,
     policy: Arc<Policy>,
+    auth: Arc<Authenticator>,
 }
 
 /// A tenant key from an organisation's name: lower-case letters, digits and single dashes.
@@ -71,13 +75,21 @@ pub fn tenant_key_from(name: &str) -> String {
 }
 
 impl Signups {
-    /// The use cases; `system` creates tenants, which no caller belongs to yet.
-    pub fn new(db: Db, system: SystemScope, accounts: Arc<Accounts>, policy: Arc<Policy>) -> Self {
+    /// The use cases; `system` creates tenants, which no caller belongs to yet; an activated tenant is
+    /// told to `auth`, so its members' cached view of it is read again.
+    pub fn new(
+        db: Db,
+        system: SystemScope,
+        accounts: Arc<Accounts>,
+        policy: Arc<Policy>,
+        auth: Arc<Authenticator>,
+    ) -> Self {
         Self {
             db,
             system,
             accounts,
             policy,
+            auth,
         }
     }
 
@@ -191,6 +203,7 @@ impl Signups {
                 .await?;
         }
         tx.commit().await?;
+        self.auth.tenant_changed(TenantId(tenant));
         Ok(Some(TenantId(tenant)))
     }
 

@@ -303,9 +303,7 @@ pub(crate) async fn verify_email(
     body: Body<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = Json(body.checked()?);
-    if state.signups.verify(&body.token).await?.is_some() {
-        state.auth.forget_all();
-    }
+    state.signups.verify(&body.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

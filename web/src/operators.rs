@@ -134,7 +134,6 @@ pub(crate) async fn set_tenant_status(
         .operators
         .set_status(&operator(&admin), *id, &body.status)
         .await?;
-    state.auth.forget_all();
     Ok(Json(tenant))
 }
 
@@ -165,6 +164,5 @@ pub(crate) async fn delete_tenant(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     state.operators.delete(&operator(&admin), *id).await?;
-    state.auth.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,6 +14,7 @@ mod run;
 mod scenarios;
 mod seed;
 mod server;
+mod signin;
 mod sse;
 mod tenants;
 
@@ -51,6 +52,8 @@ pub(crate) enum Command {
     SseFanout,
     /// Evaluation at a constant rate while flags are toggled.
     Mixed,
+    /// Evaluation at a constant rate (`--rate`, default 2,000/s) alone and during sign-ins.
+    SigninBurst,
     /// Many tenants with many flags in one server: memory.
     TenantsScale,
     /// Each admin UI page's server time with many flags in the project (`--ui-flags`).
@@ -98,6 +101,9 @@ pub(crate) struct Options {
     /// Flag toggles per second of `mixed`.
     #[arg(long, global = true, default_value_t = 20.0)]
     pub(crate) write_rate: f64,
+    /// Sign-ins per second of `signin-burst`.
+    #[arg(long, global = true, default_value_t = 20.0)]
+    pub(crate) signin_rate: f64,
     /// Tenants of `tenants-scale`.
     #[arg(long, global = true, default_value_t = 1000)]
     pub(crate) tenants: usize,

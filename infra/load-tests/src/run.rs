@@ -167,6 +167,10 @@ async fn flagent(
     if all || command == Command::Mixed {
         bench.mixed(report, &server, rate, o.write_rate).await?;
     }
+    if command == Command::SigninBurst {
+        let rate = o.rate.unwrap_or(2000.0);
+        crate::signin::burst(report, bench, &server, rate, o.signin_rate).await?;
+    }
     if all || command == Command::SseFanout {
         fanout(report, &server, o.streams).await?;
     }

@@ -233,12 +233,14 @@ impl Application {
                 system("signup"),
                 accounts.clone(),
                 policy.clone(),
+                auth.clone(),
             ),
             operators: flagent_tenants::operators::Operators::new(
                 db.clone(),
                 system("platform administration"),
                 policy.clone(),
                 accounts.clone(),
+                auth.clone(),
             ),
             accounts,
             signup: SignupLimits::per_hour(
@@ -520,7 +522,7 @@ impl EnvironmentsChanged for RefreshOnEnvironmentChange {
         project: i64,
     ) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
         Box::pin(async move {
-            self.auth.forget_all();
+            self.auth.tenant_changed(scope.tenant_id());
             if let Err(error) = self.flags.load_new_environments(scope, project).await {
                 tracing::warn!(%error, project, "load new environments into the evaluation cache");
             }

@@ -2,6 +2,7 @@
 //! proxy in front of the database that is cut and restored): evaluation, the snapshot and the stream keep
 //! answering from memory, management answers 503 with `Retry-After`, health says the database is down,
 //! and the node recovers by itself when the database is back; bad keys are refused without trouble.
+//! [`after_change`] covers an outage that follows a change of a tenant's environments.
 
 use crate::helpers::{SegmentSpec, TestApp, code, read, spawn_app, spawn_app_with};
 use crate::tcp_proxy::Proxy;
@@ -9,8 +10,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
+mod after_change;
+
 /// Builds and enables `new-checkout` (variants 1 and 2 at 50/50) in production.
-async fn enabled_flag(app: &TestApp) {
+pub(crate) async fn enabled_flag(app: &TestApp) {
     let spec = [SegmentSpec {
         constraints: &[],
         rollout: 100,
@@ -44,7 +47,11 @@ async fn evaluate_three_ways(app: &TestApp) -> Vec<Value> {
 }
 
 /// The same, on the server at `address` with `key`.
-async fn evaluate_three_ways_at(client: &reqwest::Client, address: &str, key: &str) -> Vec<Value> {
+pub(crate) async fn evaluate_three_ways_at(
+    client: &reqwest::Client,
+    address: &str,
+    key: &str,
+) -> Vec<Value> {
     let single = json!({"flagKey": "new-checkout", "entityID": "user-1"});
     let url = format!("{address}/api/v1/evaluation");
     let req = client.post(&url).bearer_auth(key).json(&single);
@@ -255,7 +262,7 @@ fn through_proxy(db_url: &str, proxy_port: u16) -> Option<(String, String)> {
 
 /// The application with its database reached through a TCP proxy the test can cut, and the proxy;
 /// `None` (with a note) on SQLite, which has no connection to cut.
-async fn behind_proxy(
+pub(crate) async fn behind_proxy(
     configure: impl FnOnce(&mut flagent_config::Settings),
 ) -> Option<(TestApp, Proxy)> {
     let Ok(url) = std::env::var("DATABASE_URL") else {
@@ -276,7 +283,7 @@ async fn behind_proxy(
 }
 
 /// Polls `check` until it holds, within 20 s; a failure, never a pause.
-async fn eventually<F, Fut>(what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
