@@ -20,6 +20,7 @@ mod import_check;
 mod model;
 mod segment_ops;
 mod service;
+mod sync;
 mod tag_ops;
 mod transfer;
 mod validate;
@@ -36,6 +37,7 @@ pub use import_check::validate_document;
 pub use model::{Constraint, Distribution, Flag, FlagSnapshot, Segment, Tag, Variant};
 pub use segment_ops::{NEW_SEGMENT_RANK, SegmentInput};
 pub use service::Flags;
+pub use sync::FULL_PASS_EVERY;
 pub use transfer::{
     ConstraintDoc, DistributionDoc, Document, FlagDoc, ImportProblem, ImportReport, SegmentDoc,
     VariantDoc, flag_doc,

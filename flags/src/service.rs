@@ -5,12 +5,13 @@
 
 use crate::assemble::{self, Names};
 use crate::audit::{self, Change};
+use crate::sync::SyncState;
 use crate::{Flag, FlagsError, Resource, Result};
-use flagent_evaluation::{EnvUpdate, EvalCache, Revised};
+use flagent_evaluation::{EnvUpdate, EvalCache};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
 use flagent_types::{AuditAction, EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Flag management and the evaluation cache it keeps current.
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub struct Flags {
     pub(crate) db: Db,
     cache: Arc<EvalCache>,
+    pub(crate) sync: Arc<SyncState>,
 }
 
 /// Which environments a change touches.
@@ -46,7 +48,11 @@ async fn environment_revision(tdb: &TenantDb, environment: i64) -> Result<u64> {
 impl Flags {
     /// A service over `db` publishing into `cache`.
     pub fn new(db: Db, cache: Arc<EvalCache>) -> Self {
-        Self { db, cache }
+        Self {
+            db,
+            cache,
+            sync: Arc::default(),
+        }
     }
 
     /// Whether the database answers (health checks).
@@ -77,38 +83,6 @@ impl Flags {
             self.reload_environment(&tdb, env).await?;
         }
         Ok(envs.len())
-    }
-
-    /// Brings the cache to the database's revisions (what other nodes changed): loads every environment
-    /// that is newer in the database or not loaded yet, and drops the loaded ones that are gone (archived,
-    /// or their tenant deleted). Returns the environments loaded, with their new revisions.
-    ///
-    /// Environments are listed after the cache is read, so one created meanwhile is never dropped.
-    #[tracing::instrument(skip_all)]
-    pub async fn sync(&self, system: &SystemScope) -> Result<Vec<Revised>> {
-        let cached = self.cache.revisions();
-        let envs = self.db.system(system).all_environments().await?;
-        let mut loaded = Vec::new();
-        let mut live = HashSet::with_capacity(envs.len());
-        for env in &envs {
-            let key = (TenantId(env.tenant_id), EnvironmentId(env.id));
-            live.insert(key);
-            let revision = env.revision.max(0) as u64;
-            if cached.get(&key).is_none_or(|held| *held < revision) {
-                let tdb = self.db.scoped_for_system(system, key.0);
-                self.reload_environment(&tdb, env).await?;
-                loaded.push(Revised {
-                    tenant: key.0,
-                    environment: key.1,
-                    revision,
-                });
-            }
-        }
-        let gone: Vec<_> = cached.keys().filter(|key| !live.contains(*key)).collect();
-        for (tenant, environment) in gone {
-            self.cache.writer(*tenant, *environment).await.remove();
-        }
-        Ok(loaded)
     }
 
     /// Loads one environment of `tenant` from the database if the cache holds an older revision than

@@ -171,6 +171,7 @@ pub(crate) async fn create_tenant_in_status(
                 revision: 0,
                 created_at: now,
                 archived_at: None,
+                revised_at: now,
             })
             .await?,
         );

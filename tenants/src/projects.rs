@@ -218,6 +218,7 @@ async fn insert_environment(
     sort_order: i64,
 ) -> Result<environment::Model, TenantsError> {
     let (key, name, color) = new;
+    let now = now_millis();
     tx.insert_row(environment::New {
         project_id: project,
         key: key.to_owned(),
@@ -225,8 +226,9 @@ async fn insert_environment(
         sort_order,
         color: color.to_owned(),
         revision: 0,
-        created_at: now_millis(),
+        created_at: now,
         archived_at: None,
+        revised_at: now,
     })
     .await
     .map_err(|e| match e {

@@ -34,7 +34,7 @@ pub use flag_rows::{FlagRows, FlagSelection};
 pub use identity::UserMembership;
 pub use row::{Insert, Row};
 pub use scoped::{Connection, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool, TenantTx};
-pub use system::SystemDb;
+pub use system::{EnvironmentMark, SystemDb};
 
 /// Milliseconds since the Unix epoch, as timestamps are stored.
 pub type Millis = i64;

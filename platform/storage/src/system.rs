@@ -6,7 +6,22 @@
 use crate::{Db, StorageError, entities::*};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
 };
+
+/// Where an environment's configuration stands, without its other columns: what revision polling
+/// compares with its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvironmentMark {
+    /// The tenant owning the environment.
+    pub tenant_id: i64,
+    /// The environment's id.
+    pub id: i64,
+    /// Its configuration revision.
+    pub revision: i64,
+    /// Whether it is archived (and so no longer evaluated).
+    pub archived: bool,
+}
 
 /// Access across tenants, for the few jobs that must have it.
 pub struct SystemDb<'a> {
@@ -76,5 +91,32 @@ impl SystemDb<'_> {
             .order_by_asc(environment::Column::Id)
             .all(&self.db.conn)
             .await?)
+    }
+
+    /// Every environment of every tenant, live or archived, whose change marker `revised_at` is at or
+    /// after `since` (milliseconds): one indexed query returning four columns a row.
+    pub async fn environments_revised_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<EnvironmentMark>, StorageError> {
+        let rows: Vec<(i64, i64, i64, Option<i64>)> = environment::Entity::find()
+            .select_only()
+            .column(environment::Column::TenantId)
+            .column(environment::Column::Id)
+            .column(environment::Column::Revision)
+            .column(environment::Column::ArchivedAt)
+            .filter(environment::Column::RevisedAt.gte(since))
+            .into_tuple()
+            .all(&self.db.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant_id, id, revision, archived_at)| EnvironmentMark {
+                tenant_id,
+                id,
+                revision,
+                archived: archived_at.is_some(),
+            })
+            .collect())
     }
 }

@@ -29,14 +29,19 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?)
     }
 
-    /// Raises an environment's configuration revision by one and returns the new value.
+    /// Raises an environment's configuration revision by one and returns the new value; the same
+    /// statement sets its change marker `revised_at` to now, so revision polling sees the change.
     pub async fn bump_revision(&self, environment: i64) -> Result<i64, StorageError> {
+        let now = chrono::Utc::now().timestamp_millis();
         self.update_columns::<environment::Entity>(
             Condition::all().add(environment::Column::Id.eq(environment)),
-            vec![(
-                environment::Column::Revision,
-                Expr::col(environment::Column::Revision).add(1),
-            )],
+            vec![
+                (
+                    environment::Column::Revision,
+                    Expr::col(environment::Column::Revision).add(1),
+                ),
+                (environment::Column::RevisedAt, Expr::value(now)),
+            ],
         )
         .await?;
         let env = self

@@ -112,6 +112,7 @@ impl Tenant {
                     revision: 0,
                     created_at: 0,
                     archived_at: None,
+                    revised_at: 0,
                 })
                 .await
                 .expect("insert an environment");

@@ -170,6 +170,7 @@ impl Projects {
         let before = environment_view(&row);
         tx.update_row(environment::Model {
             archived_at: Some(now),
+            revised_at: now,
             ..row.clone()
         })
         .await?;

@@ -18,6 +18,9 @@ pub struct Model {
     pub created_at: i64,
     /// When the environment was archived (`None` while live).
     pub archived_at: Option<i64>,
+    /// When the revision was last bumped, or the environment created or archived (milliseconds; the
+    /// change marker revision polling reads).
+    pub revised_at: i64,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.
@@ -38,6 +41,7 @@ pub struct New {
     pub revision: i64,
     pub created_at: i64,
     pub archived_at: Option<i64>,
+    pub revised_at: i64,
 }
 
 impl New {
@@ -54,6 +58,7 @@ impl New {
             revision: self.revision,
             created_at: self.created_at,
             archived_at: self.archived_at,
+            revised_at: self.revised_at,
         }
     }
 }
