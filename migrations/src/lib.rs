@@ -13,6 +13,7 @@ mod m20261124_000004_identity;
 mod m20261124_000006_row_level_security;
 mod m20261125_000007_variant_counts;
 mod m20261206_000009_environment_revised_at;
+mod m20261207_000010_job_leases;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_row_level_security::Migration),
             Box::new(m20261125_000007_variant_counts::Migration),
             Box::new(m20261206_000009_environment_revised_at::Migration),
+            Box::new(m20261207_000010_job_leases::Migration),
         ]
     }
 }

@@ -147,6 +147,7 @@ impl SystemDb<'_> {
             body: body.to_owned(),
             created_at: at,
             sent_at: None,
+            claimed_until: None,
         }
         .into_active_model()
         .reset_all();
@@ -162,6 +163,52 @@ impl SystemDb<'_> {
             .limit(limit)
             .all(&self.db.conn)
             .await?)
+    }
+
+    /// Up to `limit` messages not sent yet and not claimed by a relay at `now`, oldest first.
+    pub async fn claimable_mail(
+        &self,
+        now: Millis,
+        limit: u64,
+    ) -> Result<Vec<outbox::Model>, StorageError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(unclaimed(now))
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit)
+            .all(&self.db.conn)
+            .await?)
+    }
+
+    /// Claims message `id` for sending until `until`, if it is unsent and nobody holds a claim at
+    /// `now`; true when this caller now holds it. Of relays racing for one message, one wins.
+    pub async fn claim_mail(
+        &self,
+        id: i64,
+        now: Millis,
+        until: Millis,
+    ) -> Result<bool, StorageError> {
+        let claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(unclaimed(now))
+            .exec(&self.db.conn)
+            .await?;
+        Ok(claimed.rows_affected == 1)
+    }
+
+    /// Gives up the claim on message `id` (its delivery failed), so the next pass may try again.
+    pub async fn release_mail_claim(&self, id: i64) -> Result<(), StorageError> {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(outbox::Column::Id.eq(id))
+            .exec(&self.db.conn)
+            .await?;
+        Ok(())
     }
 
     /// Records that message `id` was handed to the mail server.
@@ -285,4 +332,11 @@ impl SystemDb<'_> {
             .await?;
         Ok(res.rows_affected == 1)
     }
+}
+
+/// Outbox rows no relay holds a claim on at `now`.
+fn unclaimed(now: Millis) -> Condition {
+    Condition::any()
+        .add(outbox::Column::ClaimedUntil.is_null())
+        .add(outbox::Column::ClaimedUntil.lt(now))
 }

@@ -14,6 +14,7 @@ mod flag_rows;
 mod flags;
 mod identity;
 mod keys;
+mod leases;
 mod members;
 mod plans;
 mod projects;

@@ -20,6 +20,10 @@ pub struct Metrics {
     /// Seconds from another node announcing a configuration change to this node having applied it
     /// (loaded, or found already current).
     pub propagation: Histogram,
+    /// Background job runs by job and outcome (`ok`, `failed`, `skipped` when another node holds the lease).
+    pub job_runs: IntCounterVec,
+    /// Background job run time by job, in seconds.
+    pub job_duration: HistogramVec,
 }
 
 impl Metrics {
@@ -56,11 +60,22 @@ impl Metrics {
             )
             .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0]),
         )?;
+        let job_runs = IntCounterVec::new(
+            Opts::new("job_runs_total", "Background job runs by job and outcome"),
+            &["job", "outcome"],
+        )?;
+        let job_duration = HistogramVec::new(
+            HistogramOpts::new("job_duration_seconds", "Background job run time")
+                .buckets(vec![0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10.0, 60.0]),
+            &["job"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(evaluations.clone()))?;
         registry.register(Box::new(cache_environments.clone()))?;
         registry.register(Box::new(propagation.clone()))?;
+        registry.register(Box::new(job_runs.clone()))?;
+        registry.register(Box::new(job_duration.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -68,6 +83,8 @@ impl Metrics {
             evaluations,
             cache_environments,
             propagation,
+            job_runs,
+            job_duration,
         })
     }
 

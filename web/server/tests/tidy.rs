@@ -38,6 +38,10 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("flagent-config", &["flagent-types"][..]),
         ("flagent-telemetry", &[][..]),
         (
+            "flagent-jobs",
+            &["flagent-types", "flagent-storage", "flagent-telemetry"][..],
+        ),
+        (
             "flagent-testkit",
             &["flagent-types", "flagent-storage", "flagent-migrations"][..],
         ),

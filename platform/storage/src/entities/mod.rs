@@ -14,6 +14,7 @@ pub mod flag_snapshot;
 pub mod flag_state;
 pub mod flag_tag;
 pub mod invitation;
+pub mod job_lease;
 pub mod membership;
 pub mod outbox;
 pub mod plan;
@@ -40,6 +41,7 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "outbox",
     "plans",
     "system_settings",
+    "job_leases",
 ];
 
 /// Tables whose every row belongs to one tenant and is reached only through a tenant scope.

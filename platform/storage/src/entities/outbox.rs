@@ -14,6 +14,8 @@ pub struct Model {
     pub body: String,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// Until when a relay has claimed the message for sending (milliseconds); after that another may.
+    pub claimed_until: Option<i64>,
 }
 
 /// No relations are declared: joins are written in the repositories.
