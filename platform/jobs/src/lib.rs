@@ -95,3 +95,18 @@ impl Schedule {
         }
     }
 }
+
+/// A shared job (the composition root keeps a handle to call it directly too).
+impl<J: Job> Job for std::sync::Arc<J> {
+    fn name(&self) -> &'static str {
+        J::name(self)
+    }
+
+    fn schedule(&self) -> Schedule {
+        J::schedule(self)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        J::run(self)
+    }
+}

@@ -82,6 +82,7 @@ fn now_millis() -> i64 {
 
 impl Cluster {
     pub(crate) fn new(
+        node: String,
         settings: ClusterSettings,
         flags: Flags,
         auth: Arc<Authenticator>,
@@ -90,7 +91,7 @@ impl Cluster {
         metrics: Metrics,
     ) -> Arc<Self> {
         Arc::new(Cluster {
-            node: uuid::Uuid::new_v4().to_string(),
+            node,
             settings,
             flags,
             auth,

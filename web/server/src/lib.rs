@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod cluster;
+mod jobs;
 mod local_copy;
 mod mail;
 
@@ -21,6 +22,7 @@ use flagent_auth::sessions::{SessionLifetimes, Sessions};
 use flagent_config::Settings;
 use flagent_evaluation::{EvalCache, Evaluator};
 use flagent_flags::Flags;
+use flagent_jobs::Runner;
 use flagent_migrations::{Migrator, MigratorTrait};
 use flagent_storage::Db;
 use flagent_telemetry::{Metrics, RootSpan};
@@ -32,7 +34,7 @@ use flagent_web::{AppState, Limits, ReasonMetrics, SessionCookies, SignupLimits}
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,18 +42,6 @@ use tracing_actix_web::TracingLogger;
 
 /// How long a cached API key is trusted before it is checked against the database again.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// How often the role policy is rebuilt from the database (picking up other nodes' changes).
-const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-
-/// How often the API keys' last use is written to the database.
-const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
-
-/// How often a node started from its local copy tries to reach the database.
-const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How often the evaluation counters are added to the database's usage counters.
-const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A built server, bound to its port and ready to run.
 pub struct Application {
@@ -61,13 +51,22 @@ pub struct Application {
     bootstrap: Option<BootstrapKeys>,
     auth: Arc<Authenticator>,
     relay: Arc<mail::MailRelay>,
-    policy_source: (Db, SystemScope),
     usage: Arc<Usage>,
     cluster: Arc<cluster::Cluster>,
-    /// Where the local copy is kept, and the flags whose cache it copies.
-    local_copy: Option<(PathBuf, Flags)>,
-    /// Started from the local copy: the database has yet to be reached.
-    recovering: bool,
+    jobs: Runner,
+}
+
+/// The database as the start found it: reachable (and migrated), or unreachable with a local copy to
+/// serve evaluation from until it is.
+struct Database {
+    db: Db,
+    offline: Option<local_copy::Copy>,
+}
+
+/// Sessions and accounts: what every identity service is built on.
+struct Identity {
+    sessions: Arc<Sessions>,
+    accounts: Arc<Accounts>,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -89,96 +88,30 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 impl Application {
-    /// Builds everything `settings` describe and binds the listener.
+    /// Builds everything `settings` describe and binds the listener: the database, identity, the
+    /// first-start bootstrap and role policy, the evaluation and key caches, the services, the jobs,
+    /// and the HTTP server, in that order.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let local_copy = settings.evaluation.local_copy.as_ref().map(PathBuf::from);
-        // Without the database, a node with a local copy starts from it (see `local_copy.rs`).
-        let (db, offline) = match connect_and_migrate(&settings).await {
-            Ok(db) => (db, None),
-            Err(error) => match local_copy.as_deref().and_then(local_copy::Copy::read) {
-                Some(copy) => {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "the database cannot be reached: serving evaluation from the local copy until it can"
-                    );
-                    (connect_lazily(&settings).await?, Some(copy))
-                }
-                None => return Err(error),
-            },
-        };
+        let mut database = Database::open(&settings, local_copy.as_deref()).await?;
         #[allow(clippy::disallowed_methods)]
         let startup = SystemScope::assume_system("first-start bootstrap and cache warm-up");
-        let secret = match offline {
-            None => session_secret(&db, &startup, &settings).await?,
-            Some(_) => offline_session_secret(&settings),
-        };
-        let sessions = Arc::new(Sessions::new(
-            db.clone(),
-            system("sessions"),
-            secret.as_bytes(),
-            SessionLifetimes {
-                token: Duration::from_secs(settings.auth.token_ttl_secs.max(60)),
-                session: Duration::from_secs(settings.auth.session_max_age_secs.max(60)),
-            },
-        ));
-        let accounts = Arc::new(Accounts::new(
-            db.clone(),
-            system("accounts"),
-            sessions.clone(),
-            settings.auth.public_url.clone(),
-        ));
-        let (bootstrap, policy) = match offline {
-            None => (
-                bootstrap::run(&db, &startup, &settings.bootstrap, &accounts).await?,
-                load_policy(&db, &startup)
-                    .await
-                    .context("load the role policy")?,
-            ),
-            Some(_) => (None, Policy::new(&[], &[]).await?),
-        };
-        let policy = Arc::new(policy);
-        let flags = Flags::new(db.clone(), Arc::new(EvalCache::new()));
-        if offline.is_none() {
-            let environments = flags
-                .warm(&startup)
-                .await
-                .context("load flags into the evaluation cache")?;
-            tracing::info!(environments, "evaluation cache loaded");
-        }
-        #[allow(clippy::disallowed_methods)]
-        let auth_scope = SystemScope::assume_system("API key authentication");
-        let auth = Authenticator::new(
-            db.clone(),
-            auth_scope,
-            KEY_CACHE_TTL,
-            sessions.clone(),
-            policy.clone(),
-        );
-        let recovering = match offline {
-            None => {
-                let keys = auth
-                    .warm()
-                    .await
-                    .context("load API keys into the key cache")?;
-                tracing::info!(keys, "key cache loaded");
-                false
-            }
-            Some(copy) => {
-                let (environments, keys) = copy.load_into(&flags, &auth).await;
-                tracing::info!(
-                    environments,
-                    keys,
-                    "evaluation cache and key cache loaded from the local copy"
-                );
-                true
-            }
-        };
-        let auth = Arc::new(auth);
+        let identity = Identity::build(&database, &startup, &settings).await?;
+        let (bootstrap, policy) = database
+            .first_start(&startup, &settings, &identity.accounts)
+            .await?;
+        let flags = database.evaluation_cache(&startup).await?;
+        let (auth, recovering) = database
+            .authenticator(&flags, &identity, policy.clone())
+            .await?;
+        let db = database.db;
         #[allow(clippy::disallowed_methods)]
         let metering = SystemScope::assume_system("usage metering");
         let usage = Arc::new(Usage::new(db.clone(), metering));
         let metrics = Metrics::new().context("register metrics")?;
+        let node = uuid::Uuid::new_v4().to_string();
         let cluster = cluster::Cluster::new(
+            node.clone(),
             settings.cluster.clone(),
             flags.clone(),
             auth.clone(),
@@ -187,87 +120,40 @@ impl Application {
             metrics.clone(),
         );
         cluster.redis()?;
-        let evaluator = Evaluator::new(
-            flags.cache().clone(),
-            usage.clone(),
-            Arc::new(ReasonMetrics(metrics.clone())),
-            settings.evaluation.max_batch_results,
-        );
-        let state = web::Data::new(AppState {
-            flags: flags.clone(),
-            evaluator,
-            audit: flagent_tenants::audit::AuditLog::new(db.clone()),
-            projects: flagent_tenants::projects::Projects::new(
-                db.clone(),
-                Arc::new(RefreshOnEnvironmentChange {
-                    auth: auth.clone(),
-                    flags: flags.clone(),
-                }),
-            ),
-            plans: Plans::new(db.clone(), usage.clone()),
-            usage: usage.clone(),
-            auth: auth.clone(),
-            metrics,
-            limits: Limits {
-                max_batch_results: settings.evaluation.max_batch_results,
-                max_body_bytes: settings.evaluation.max_body_bytes,
-            },
-            features: vec![
-                "flagr-api",
-                "evaluation",
-                "import-export",
-                "metrics",
-                "openapi",
-                "users",
-                "roles",
-                "signup",
-            ],
-            members: flagent_tenants::members::Members::new(
-                db.clone(),
-                system("invitations"),
-                accounts.clone(),
-                policy.clone(),
-            ),
-            signups: flagent_tenants::signup::Signups::new(
-                db.clone(),
-                system("signup"),
-                accounts.clone(),
-                policy.clone(),
-                auth.clone(),
-            ),
-            operators: flagent_tenants::operators::Operators::new(
-                db.clone(),
-                system("platform administration"),
-                policy.clone(),
-                accounts.clone(),
-                auth.clone(),
-            ),
-            accounts,
-            signup: SignupLimits::per_hour(
-                settings.auth.signup_enabled,
-                settings.auth.signups_per_ip_per_hour,
-                settings.auth.signups_per_domain_per_hour,
-            ),
-            session_cookies: SessionCookies {
-                secure: settings.auth.secure_cookies,
-            },
-            trusted_proxies: settings.server.trusted_proxies.clone(),
-            stream_heartbeat: Duration::from_secs(settings.evaluation.stream_heartbeat_secs.max(1)),
-            public_url: settings.auth.public_url.trim_end_matches('/').to_owned(),
-        });
         let relay = Arc::new(mail::MailRelay::new(
             db.clone(),
             system("mail relay"),
             &settings.mail,
         )?);
+        let mut jobs = Runner::new(node)
+            .with_leases(db.clone(), system("job leases"))
+            .with_metrics(metrics.clone());
+        jobs::add_all(
+            &mut jobs,
+            jobs::Services {
+                db: db.clone(),
+                auth: auth.clone(),
+                usage: usage.clone(),
+                relay: relay.clone(),
+                recovering,
+                local_copy: local_copy.map(|path| (path, flags.clone())),
+            },
+        );
+        let state = app_state(
+            &settings,
+            &db,
+            flags,
+            identity,
+            policy,
+            auth.clone(),
+            usage.clone(),
+            metrics,
+        );
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("bind {address}"))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state, settings.server.workers)?;
         Ok(Application {
-            policy_source: (db.clone(), system("role policy reload")),
-            local_copy: local_copy.map(|path| (path, flags.clone())),
-            recovering,
             port,
             server,
             db,
@@ -276,6 +162,7 @@ impl Application {
             relay,
             usage,
             cluster,
+            jobs,
         })
     }
 
@@ -309,78 +196,222 @@ impl Application {
         &self.usage
     }
 
-    /// Serves until the process is stopped, writing API keys' last use every minute and the evaluation
-    /// counters every 10 s (both once more at the end), relaying mail, and rebuilding the role policy
-    /// from the database every half minute.
+    /// Serves until the process is stopped, with the jobs (see `jobs.rs`) and the cluster's tasks
+    /// running beside it; at the end the jobs finish what they are doing and the counters are
+    /// written once more.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let flusher = tokio::spawn(flush_key_uses(self.auth.clone()));
-        let relay = tokio::spawn(relay_mail(self.relay.clone()));
-        let (db, system) = self.policy_source;
-        if self.recovering {
-            tokio::spawn(recover(
-                db.clone(),
-                crate::system("database recovery"),
-                self.auth.clone(),
-            ));
-        }
-        let reload = tokio::spawn(reload_policy(db, system, self.auth.clone()));
+        let jobs = self.jobs.start();
         let cluster = self.cluster.spawn();
-        let copier = self
-            .local_copy
-            .map(|(path, flags)| tokio::spawn(local_copy::keep(path, flags, self.auth.clone())));
-        let (stop_metering, stopped) = tokio::sync::oneshot::channel();
-        let metering = tokio::spawn(flush_usage(self.usage.clone(), stopped));
         let served = self.server.await;
-        flusher.abort();
-        relay.abort();
-        reload.abort();
         cluster.iter().for_each(tokio::task::JoinHandle::abort);
-        if let Some(copier) = copier {
-            copier.abort();
-        }
-        // Not aborted: a flush cut off between taking the counts and writing them would lose them.
-        let _ = stop_metering.send(());
-        let _ = metering.await;
-        if let Err(err) = self.auth.flush_last_used().await {
-            tracing::warn!(error = %err, "could not record the API keys' last use at shutdown");
-        }
-        if let Err(err) = self.usage.flush().await {
-            tracing::warn!(error = %err, "could not record the evaluation counts at shutdown");
-        }
+        jobs.shutdown().await;
         served
     }
 }
 
-/// Adds the evaluation counts to the database every [`USAGE_FLUSH_INTERVAL`] until `stop` fires (between
-/// flushes, never during one); what a failed write could not add is kept and retried next time.
-async fn flush_usage(usage: Arc<Usage>, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let start = tokio::time::Instant::now() + USAGE_FLUSH_INTERVAL;
-    let mut ticks = tokio::time::interval_at(start, USAGE_FLUSH_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = &mut stop => return,
+impl Database {
+    /// Connects and migrates; without the database, a node with a local copy starts from it (see
+    /// `local_copy.rs`).
+    async fn open(settings: &Settings, local_copy: Option<&Path>) -> anyhow::Result<Database> {
+        match connect_and_migrate(settings).await {
+            Ok(db) => Ok(Database { db, offline: None }),
+            Err(error) => match local_copy.and_then(local_copy::Copy::read) {
+                Some(copy) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "the database cannot be reached: serving evaluation from the local copy until it can"
+                    );
+                    Ok(Database {
+                        db: connect_lazily(settings).await?,
+                        offline: Some(copy),
+                    })
+                }
+                None => Err(error),
+            },
         }
-        match usage.flush().await {
-            Ok(counters) => tracing::debug!(counters, "recorded the evaluation counts"),
-            Err(err) => tracing::warn!(error = %err, "could not record the evaluation counts"),
+    }
+
+    /// The first-start bootstrap's keys (if it ran now) and the role policy (empty when offline).
+    async fn first_start(
+        &self,
+        startup: &SystemScope,
+        settings: &Settings,
+        accounts: &Arc<Accounts>,
+    ) -> anyhow::Result<(Option<BootstrapKeys>, Arc<Policy>)> {
+        if self.offline.is_some() {
+            return Ok((None, Arc::new(Policy::new(&[], &[]).await?)));
         }
+        let bootstrap = bootstrap::run(&self.db, startup, &settings.bootstrap, accounts).await?;
+        let policy = jobs::load_policy(&self.db, startup)
+            .await
+            .context("load the role policy")?;
+        Ok((bootstrap, Arc::new(policy)))
+    }
+
+    /// The flags service over a warm evaluation cache (filled from the local copy later when offline).
+    async fn evaluation_cache(&self, startup: &SystemScope) -> anyhow::Result<Flags> {
+        let flags = Flags::new(self.db.clone(), Arc::new(EvalCache::new()));
+        if self.offline.is_none() {
+            let environments = flags
+                .warm(startup)
+                .await
+                .context("load flags into the evaluation cache")?;
+            tracing::info!(environments, "evaluation cache loaded");
+        }
+        Ok(flags)
+    }
+
+    /// The API key authenticator over a warm key cache, and whether the node starts offline (its
+    /// caches then come from the local copy, and the recovery job waits for the database).
+    async fn authenticator(
+        &mut self,
+        flags: &Flags,
+        identity: &Identity,
+        policy: Arc<Policy>,
+    ) -> anyhow::Result<(Arc<Authenticator>, bool)> {
+        #[allow(clippy::disallowed_methods)]
+        let auth_scope = SystemScope::assume_system("API key authentication");
+        let auth = Authenticator::new(
+            self.db.clone(),
+            auth_scope,
+            KEY_CACHE_TTL,
+            identity.sessions.clone(),
+            policy,
+        );
+        let recovering = match self.offline.take() {
+            None => {
+                let keys = auth
+                    .warm()
+                    .await
+                    .context("load API keys into the key cache")?;
+                tracing::info!(keys, "key cache loaded");
+                false
+            }
+            Some(copy) => {
+                let (environments, keys) = copy.load_into(flags, &auth).await;
+                tracing::info!(
+                    environments,
+                    keys,
+                    "evaluation cache and key cache loaded from the local copy"
+                );
+                true
+            }
+        };
+        Ok((Arc::new(auth), recovering))
     }
 }
 
-/// Writes the API keys' last use every [`KEY_USE_FLUSH_INTERVAL`]; a failed write is retried next time.
-async fn flush_key_uses(auth: Arc<Authenticator>) {
-    let start = tokio::time::Instant::now() + KEY_USE_FLUSH_INTERVAL;
-    let mut ticks = tokio::time::interval_at(start, KEY_USE_FLUSH_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match auth.flush_last_used().await {
-            Ok(keys) => tracing::debug!(keys, "recorded the API keys' last use"),
-            Err(err) => tracing::warn!(error = %err, "could not record the API keys' last use"),
-        }
+impl Identity {
+    /// Sessions signed with the shared key, and accounts over them.
+    async fn build(
+        database: &Database,
+        startup: &SystemScope,
+        settings: &Settings,
+    ) -> anyhow::Result<Identity> {
+        let secret = match database.offline {
+            None => session_secret(&database.db, startup, settings).await?,
+            Some(_) => offline_session_secret(settings),
+        };
+        let sessions = Arc::new(Sessions::new(
+            database.db.clone(),
+            system("sessions"),
+            secret.as_bytes(),
+            SessionLifetimes {
+                token: Duration::from_secs(settings.auth.token_ttl_secs.max(60)),
+                session: Duration::from_secs(settings.auth.session_max_age_secs.max(60)),
+            },
+        ));
+        let accounts = Arc::new(Accounts::new(
+            database.db.clone(),
+            system("accounts"),
+            sessions.clone(),
+            settings.auth.public_url.clone(),
+        ));
+        Ok(Identity { sessions, accounts })
     }
+}
+
+/// The services and settings every HTTP handler reads.
+#[allow(clippy::too_many_arguments)]
+fn app_state(
+    settings: &Settings,
+    db: &Db,
+    flags: Flags,
+    identity: Identity,
+    policy: Arc<Policy>,
+    auth: Arc<Authenticator>,
+    usage: Arc<Usage>,
+    metrics: Metrics,
+) -> web::Data<AppState> {
+    let Identity { accounts, .. } = identity;
+    let evaluator = Evaluator::new(
+        flags.cache().clone(),
+        usage.clone(),
+        Arc::new(ReasonMetrics(metrics.clone())),
+        settings.evaluation.max_batch_results,
+    );
+    web::Data::new(AppState {
+        flags: flags.clone(),
+        evaluator,
+        audit: flagent_tenants::audit::AuditLog::new(db.clone()),
+        projects: flagent_tenants::projects::Projects::new(
+            db.clone(),
+            Arc::new(RefreshOnEnvironmentChange {
+                auth: auth.clone(),
+                flags,
+            }),
+        ),
+        plans: Plans::new(db.clone(), usage.clone()),
+        usage,
+        auth: auth.clone(),
+        metrics,
+        limits: Limits {
+            max_batch_results: settings.evaluation.max_batch_results,
+            max_body_bytes: settings.evaluation.max_body_bytes,
+        },
+        features: vec![
+            "flagr-api",
+            "evaluation",
+            "import-export",
+            "metrics",
+            "openapi",
+            "users",
+            "roles",
+            "signup",
+        ],
+        members: flagent_tenants::members::Members::new(
+            db.clone(),
+            system("invitations"),
+            accounts.clone(),
+            policy.clone(),
+        ),
+        signups: flagent_tenants::signup::Signups::new(
+            db.clone(),
+            system("signup"),
+            accounts.clone(),
+            policy.clone(),
+            auth.clone(),
+        ),
+        operators: flagent_tenants::operators::Operators::new(
+            db.clone(),
+            system("platform administration"),
+            policy,
+            accounts.clone(),
+            auth,
+        ),
+        accounts,
+        signup: SignupLimits::per_hour(
+            settings.auth.signup_enabled,
+            settings.auth.signups_per_ip_per_hour,
+            settings.auth.signups_per_domain_per_hour,
+        ),
+        session_cookies: SessionCookies {
+            secure: settings.auth.secure_cookies,
+        },
+        trusted_proxies: settings.server.trusted_proxies.clone(),
+        stream_heartbeat: Duration::from_secs(settings.evaluation.stream_heartbeat_secs.max(1)),
+        public_url: settings.auth.public_url.trim_end_matches('/').to_owned(),
+    })
 }
 
 /// Connects to the configured database on first use (a start from the local copy).
@@ -443,69 +474,6 @@ async fn session_secret(
         .setting_or_insert("session_secret", &proposed)
         .await
         .context("read or store the session signing key")
-}
-
-/// After a start from the local copy: waits for the database (every [`RECOVERY_INTERVAL`]), then runs
-/// the migrations, rebuilds the role policy and loads every key; the cluster's revision polling
-/// brings the evaluation cache up to date on its own.
-async fn recover(db: Db, system: SystemScope, auth: Arc<Authenticator>) {
-    let mut ticks = tokio::time::interval(RECOVERY_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let recovered = async {
-            Migrator::up(db.migration_connection(), None).await?;
-            let sys = db.system(&system);
-            let (memberships, roles) = (sys.all_memberships().await?, sys.all_roles().await?);
-            auth.policy().reload(&memberships, &roles).await?;
-            let keys = auth.warm().await?;
-            anyhow::Ok(keys)
-        };
-        if let Ok(keys) = recovered.await {
-            tracing::info!(keys, "the database is reachable again; management is back");
-            return;
-        }
-    }
-}
-
-/// The role policy as the database holds it.
-async fn load_policy(db: &Db, system: &SystemScope) -> anyhow::Result<Policy> {
-    let sys = db.system(system);
-    let memberships = sys.all_memberships().await?;
-    let roles = sys.all_roles().await?;
-    Ok(Policy::new(&memberships, &roles).await?)
-}
-
-/// Rebuilds the role policy every [`POLICY_RELOAD_INTERVAL`], so changes made through other nodes apply.
-async fn reload_policy(db: Db, system: SystemScope, auth: Arc<Authenticator>) {
-    let start = tokio::time::Instant::now() + POLICY_RELOAD_INTERVAL;
-    let mut ticks = tokio::time::interval_at(start, POLICY_RELOAD_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let sys = db.system(&system);
-        let loaded = async {
-            let memberships = sys.all_memberships().await?;
-            let roles = sys.all_roles().await?;
-            auth.policy().reload(&memberships, &roles).await?;
-            anyhow::Ok(())
-        };
-        if let Err(error) = loaded.await {
-            tracing::warn!(%error, "could not reload the role policy; keeping the current one");
-        }
-    }
-}
-
-/// Delivers the outbox every [`mail::RELAY_INTERVAL`].
-async fn relay_mail(relay: Arc<mail::MailRelay>) {
-    let mut ticks = tokio::time::interval(mail::RELAY_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if let Err(error) = relay.deliver_pending().await {
-            tracing::warn!(%error, "could not deliver mail; will retry");
-        }
-    }
 }
 
 /// Refreshes the caches built from environment lists after environments change: keys see the new list,

@@ -6,15 +6,18 @@
 //! written, and readable only by its owner; it is rewritten only when a revision or the set of keys
 //! changed; a file that does not parse is ignored with a warning, never half loaded.
 
+use anyhow::Context;
 use flagent_auth::{Authenticator, KeyRecord};
 use flagent_eval::{FlagConfig, Snapshot};
 use flagent_flags::Flags;
+use flagent_jobs::{Job, Outcome, RunFuture, Schedule};
 use flagent_types::{EnvironmentId, TenantId};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Mutex;
 
 /// How often the copy is brought up to date.
 pub(crate) const SAVE_INTERVAL: Duration = Duration::from_secs(5);
@@ -79,7 +82,7 @@ impl Copy {
     }
 
     /// A fingerprint of what the copy would hold, to skip rewriting an unchanged one.
-    fn fingerprint(flags: &Flags, auth: &Authenticator) -> (Vec<(i64, i64, u64)>, Vec<KeyRecord>) {
+    fn fingerprint(flags: &Flags, auth: &Authenticator) -> Fingerprint {
         let mut revisions: Vec<(i64, i64, u64)> = flags
             .cache()
             .revisions()
@@ -107,27 +110,54 @@ impl Copy {
     }
 }
 
-/// Keeps the copy at `path` current: checks every [`SAVE_INTERVAL`] and rewrites it when something
-/// changed. Runs until aborted.
-pub(crate) async fn keep(path: PathBuf, flags: Flags, auth: Arc<Authenticator>) {
-    let mut ticks = tokio::time::interval(SAVE_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut written = None;
-    loop {
-        ticks.tick().await;
-        let now = Copy::fingerprint(&flags, &auth);
-        if written.as_ref() == Some(&now) {
-            continue;
+/// What a copy's content was written from: its environments' revisions and its keys.
+type Fingerprint = (Vec<(i64, i64, u64)>, Vec<KeyRecord>);
+
+/// The `local-copy` job: keeps the copy at `path` current, checking every [`SAVE_INTERVAL`] and
+/// rewriting it (off the runtime's threads) when something changed.
+pub(crate) struct Keeper {
+    path: PathBuf,
+    flags: Flags,
+    auth: Arc<Authenticator>,
+    written: Mutex<Option<Fingerprint>>,
+}
+
+impl Keeper {
+    pub(crate) fn new(path: PathBuf, flags: Flags, auth: Arc<Authenticator>) -> Keeper {
+        Keeper {
+            path,
+            flags,
+            auth,
+            written: Mutex::new(None),
         }
-        let copy = Copy::of(&flags, &auth);
-        let target = path.clone();
-        let saved = tokio::task::spawn_blocking(move || copy.write(&target)).await;
-        match saved {
-            Ok(Ok(())) => written = Some(now),
-            Ok(Err(error)) => {
-                tracing::warn!(%error, path = %path.display(), "could not write the local copy")
-            }
-            Err(error) => tracing::warn!(%error, "the local copy writer stopped"),
+    }
+
+    async fn save(&self) -> anyhow::Result<Outcome> {
+        let now = Copy::fingerprint(&self.flags, &self.auth);
+        if self.written.lock().await.as_ref() == Some(&now) {
+            return Ok(Outcome::Ran(0));
         }
+        let copy = Copy::of(&self.flags, &self.auth);
+        let environments = copy.environments.len();
+        let target = self.path.clone();
+        tokio::task::spawn_blocking(move || copy.write(&target))
+            .await?
+            .with_context(|| format!("write the local copy to {}", self.path.display()))?;
+        *self.written.lock().await = Some(now);
+        Ok(Outcome::Ran(environments))
+    }
+}
+
+impl Job for Keeper {
+    fn name(&self) -> &'static str {
+        "local-copy"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(SAVE_INTERVAL).starting_now()
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(self.save())
     }
 }

@@ -1,11 +1,14 @@
 //! The mail relay: delivers the outbox table's unsent messages over SMTP (lettre) when `mail.smtp_url`
 //! is set, and otherwise writes them to the log, so development needs no mail server.
 //!
-//! Invariant: a message is marked sent only after the SMTP server accepted it; a failed delivery is
-//! retried on the next pass. Messages stay in the outbox table either way.
+//! Invariants: a message is marked sent only after the SMTP server accepted it; a failed delivery is
+//! retried on the next pass. Messages stay in the outbox table either way. The relay is a one-node job
+//! (`mail-relay`), and each message is also claimed before it is sent, so relays on several nodes never
+//! send one message twice, even one whose lease ran out mid-pass.
 
 use anyhow::Context;
 use flagent_config::MailSettings;
+use flagent_jobs::{Job, Outcome, RunFuture, Schedule};
 use flagent_storage::Db;
 use flagent_types::SystemScope;
 use lettre::message::Mailbox;
@@ -15,6 +18,13 @@ use std::time::Duration;
 
 /// How often the outbox is looked at.
 pub(crate) const RELAY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long the relay's lease lasts without renewal: another node takes the relay over this long
+/// after the node relaying stops.
+const RELAY_LEASE: Duration = Duration::from_secs(30);
+
+/// How long a claimed message is left to its relay before another may send it.
+const CLAIM: Duration = Duration::from_secs(300);
 
 /// Delivers outbox messages.
 pub(crate) struct MailRelay {
@@ -51,12 +61,19 @@ impl MailRelay {
         })
     }
 
-    /// Delivers every unsent message; returns how many went out.
+    /// Delivers every unsent message no other relay has claimed; returns how many went out.
     pub(crate) async fn deliver_pending(&self) -> anyhow::Result<usize> {
         let system = self.db.system(&self.system);
-        let pending = system.unsent_mail(100).await?;
+        let pending = system.claimable_mail(now(), 100).await?;
         let mut sent = 0;
         for mail in pending {
+            let at = now();
+            if !system
+                .claim_mail(mail.id, at, at + CLAIM.as_millis() as i64)
+                .await?
+            {
+                continue; // another relay is sending it
+            }
             match &self.smtp {
                 Some(smtp) => {
                     let to = match mail.recipient.parse::<Mailbox>() {
@@ -75,6 +92,7 @@ impl MailRelay {
                         .context("build a mail message")?;
                     if let Err(error) = smtp.send(message).await {
                         tracing::warn!(%error, id = mail.id, "SMTP delivery failed; will retry");
+                        system.release_mail_claim(mail.id).await?;
                         break;
                     }
                 }
@@ -89,6 +107,22 @@ impl MailRelay {
             sent += 1;
         }
         Ok(sent)
+    }
+}
+
+impl Job for MailRelay {
+    fn name(&self) -> &'static str {
+        "mail-relay"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(RELAY_INTERVAL)
+            .starting_now()
+            .on_one_node(RELAY_LEASE)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move { Ok(Outcome::Ran(self.deliver_pending().await?)) })
     }
 }
 
@@ -247,5 +281,111 @@ mod tests {
         let unsent = outbox.unsent_mail(10).await.unwrap();
         assert_eq!(unsent.len(), 1);
         assert_eq!(unsent[0].recipient, "cy@example.com");
+    }
+
+    /// Queues `count` messages, each with its own token.
+    async fn enqueue(db: &Db, count: usize) {
+        #[allow(clippy::disallowed_methods)]
+        let system = SystemScope::assume_system("mail relay test");
+        for i in 0..count {
+            db.system(&system)
+                .enqueue_mail(
+                    &format!("user{i}@example.com"),
+                    "Hello",
+                    &format!("token: t{i}-end"),
+                    1,
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The tokens the SMTP server received, in order, repeats kept.
+    fn tokens(maildir: &std::path::Path) -> Vec<String> {
+        let pattern = regex::Regex::new(r"token: (t\d+)-end").unwrap();
+        let mut tokens: Vec<String> = delivered(maildir)
+            .iter()
+            .flat_map(|m| {
+                pattern
+                    .captures_iter(m)
+                    .map(|c| c[1].to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        tokens.sort();
+        tokens
+    }
+
+    #[tokio::test]
+    async fn two_relays_passing_at_once_send_each_message_exactly_once() {
+        let (test_db, db) = migrated().await;
+        // A second node: its own connection pool to the same database.
+        let mut settings = flagent_config::Settings::for_tests(test_db.url());
+        settings.database.max_connections = 2;
+        let other = crate::connect_and_migrate(&settings)
+            .await
+            .expect("database");
+        enqueue(&db, 30).await;
+        let server = start_smtp_server().await;
+        let (a, b) = (
+            relay_on(&db, server.port).await,
+            relay_on(&other, server.port).await,
+        );
+
+        let (sent_a, sent_b) = tokio::join!(a.deliver_pending(), b.deliver_pending());
+        let (sent_a, sent_b) = (sent_a.unwrap(), sent_b.unwrap());
+        assert_eq!(sent_a + sent_b, 30, "a sent {sent_a}, b sent {sent_b}");
+        let mut expected: Vec<String> = (0..30).map(|i| format!("t{i}")).collect();
+        expected.sort();
+        assert_eq!(
+            tokens(&server.maildir),
+            expected,
+            "every message once, none twice"
+        );
+        assert_eq!(
+            a.deliver_pending().await.unwrap() + b.deliver_pending().await.unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn two_nodes_running_the_relay_job_take_turns_by_lease() {
+        let (test_db, db) = migrated().await;
+        let mut settings = flagent_config::Settings::for_tests(test_db.url());
+        settings.database.max_connections = 2;
+        let other = crate::connect_and_migrate(&settings)
+            .await
+            .expect("database");
+        enqueue(&db, 10).await;
+        let server = start_smtp_server().await;
+        let (a, b) = (
+            relay_on(&db, server.port).await,
+            relay_on(&other, server.port).await,
+        );
+        #[allow(clippy::disallowed_methods)]
+        let leases = || SystemScope::assume_system("job leases");
+        let node_a = flagent_jobs::Runner::new("node-a").with_leases(db.clone(), leases());
+        let node_b = flagent_jobs::Runner::new("node-b").with_leases(other.clone(), leases());
+
+        let (pass_a, pass_b) = tokio::join!(node_a.run_once(&a), node_b.run_once(&b));
+        let passes = [pass_a, pass_b];
+        let ran: Vec<usize> = passes
+            .iter()
+            .filter_map(|p| match p {
+                flagent_jobs::Pass::Ran(Outcome::Ran(n)) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ran,
+            vec![10],
+            "one node relayed, the other skipped: {passes:?}"
+        );
+        assert!(
+            passes
+                .iter()
+                .any(|p| matches!(p, flagent_jobs::Pass::Skipped))
+        );
+        assert_eq!(tokens(&server.maildir).len(), 10);
     }
 }

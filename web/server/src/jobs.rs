@@ -1,0 +1,179 @@
+//! The node's background jobs, each a [`Job`] over one service, and the runner that carries them.
+//!
+//! | job | every | where | at shutdown |
+//! |---|---|---|---|
+//! | `usage-flush` | 10 s | each node (its own counters) | once more |
+//! | `key-use-flush` | 60 s | each node (its own key uses) | once more |
+//! | `policy-reload` | 30 s | each node (its own policy) | |
+//! | `mail-relay` | 2 s | one node at a time (lease) | |
+//! | `database-recovery` | 1 s, until it succeeds | a node started from its local copy | |
+//! | `local-copy` | 5 s | each node with `evaluation.local_copy` | |
+//!
+//! Revision polling and the Redis announcements stay with `cluster.rs`: they react to the
+//! subscription's state, not only to a clock.
+
+use crate::local_copy;
+use crate::mail::MailRelay;
+use flagent_auth::Authenticator;
+use flagent_auth::rbac::Policy;
+use flagent_jobs::{Job, Outcome, RunFuture, Runner, Schedule};
+use flagent_migrations::{Migrator, MigratorTrait};
+use flagent_storage::Db;
+use flagent_tenants::usage::Usage;
+use flagent_types::SystemScope;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the evaluation counters are added to the database's usage counters.
+const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often the API keys' last use is written to the database.
+const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often the role policy is rebuilt from the database (picking up other nodes' changes).
+const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How often a node started from its local copy tries to reach the database.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the jobs run over.
+pub(crate) struct Services {
+    pub(crate) db: Db,
+    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) usage: Arc<Usage>,
+    pub(crate) relay: Arc<MailRelay>,
+    /// Started from the local copy: the database has yet to be reached.
+    pub(crate) recovering: bool,
+    /// Where the local copy is kept, and the flags whose cache it copies.
+    pub(crate) local_copy: Option<(PathBuf, flagent_flags::Flags)>,
+}
+
+/// Every job of this node on `runner`.
+pub(crate) fn add_all(runner: &mut Runner, services: Services) {
+    let Services {
+        db,
+        auth,
+        usage,
+        relay,
+        recovering,
+        local_copy,
+    } = services;
+    runner.add(UsageFlush(usage));
+    runner.add(KeyUseFlush(auth.clone()));
+    runner.add(PolicyReload {
+        db: db.clone(),
+        system: crate::system("role policy reload"),
+        auth: auth.clone(),
+    });
+    runner.add(relay);
+    if recovering {
+        runner.add(Recovery(PolicyReload {
+            db,
+            system: crate::system("database recovery"),
+            auth: auth.clone(),
+        }));
+    }
+    if let Some((path, flags)) = local_copy {
+        runner.add(local_copy::Keeper::new(path, flags, auth));
+    }
+}
+
+/// `usage-flush`: adds the evaluation counts to the database; what a failed write could not add is
+/// kept and retried next time. Never cut off mid-flush (the runner waits for it at shutdown).
+struct UsageFlush(Arc<Usage>);
+
+impl Job for UsageFlush {
+    fn name(&self) -> &'static str {
+        "usage-flush"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(USAGE_FLUSH_INTERVAL).and_at_shutdown()
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move { Ok(Outcome::Ran(self.0.flush().await?)) })
+    }
+}
+
+/// `key-use-flush`: writes the API keys' last use; a failed write is retried next time.
+struct KeyUseFlush(Arc<Authenticator>);
+
+impl Job for KeyUseFlush {
+    fn name(&self) -> &'static str {
+        "key-use-flush"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(KEY_USE_FLUSH_INTERVAL).and_at_shutdown()
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move { Ok(Outcome::Ran(self.0.flush_last_used().await?)) })
+    }
+}
+
+/// `policy-reload`: rebuilds the role policy from the database, so changes made through other nodes
+/// apply; when the database cannot be read, the current policy stays.
+struct PolicyReload {
+    db: Db,
+    system: SystemScope,
+    auth: Arc<Authenticator>,
+}
+
+impl PolicyReload {
+    async fn reload(&self) -> anyhow::Result<usize> {
+        let sys = self.db.system(&self.system);
+        let (memberships, roles) = (sys.all_memberships().await?, sys.all_roles().await?);
+        self.auth.policy().reload(&memberships, &roles).await?;
+        Ok(memberships.len())
+    }
+}
+
+impl Job for PolicyReload {
+    fn name(&self) -> &'static str {
+        "policy-reload"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(POLICY_RELOAD_INTERVAL)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move { Ok(Outcome::Ran(self.reload().await?)) })
+    }
+}
+
+/// `database-recovery`, after a start from the local copy: once the database answers, runs the
+/// migrations, rebuilds the role policy and loads every key, then finishes; the cluster's revision
+/// polling brings the evaluation cache up to date on its own.
+struct Recovery(PolicyReload);
+
+impl Job for Recovery {
+    fn name(&self) -> &'static str {
+        "database-recovery"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(RECOVERY_INTERVAL).starting_now()
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move {
+            Migrator::up(self.0.db.migration_connection(), None).await?;
+            self.0.reload().await?;
+            let keys = self.0.auth.warm().await?;
+            tracing::info!(keys, "the database is reachable again; management is back");
+            Ok(Outcome::Finished)
+        })
+    }
+}
+
+/// The role policy as the database holds it (at start).
+pub(crate) async fn load_policy(db: &Db, system: &SystemScope) -> anyhow::Result<Policy> {
+    let sys = db.system(system);
+    let memberships = sys.all_memberships().await?;
+    let roles = sys.all_roles().await?;
+    Ok(Policy::new(&memberships, &roles).await?)
+}
