@@ -2,12 +2,16 @@
 //!
 //! Invariant: a password is stored only as an argon2id PHC string; checking an unknown email spends the
 //! same work as checking a known one, so response time does not reveal which emails have accounts.
-//! Invariant: argon2 runs on tokio's blocking pool (`spawn_blocking`), never on the async workers, so a
-//! burst of sign-ins does not stall the requests (evaluations) those workers serve.
+//! Invariant: argon2 runs on threads of its own (one per core, at the lowest scheduling priority), never
+//! on the async workers nor tokio's blocking pool, so a burst of sign-ins neither stalls the requests
+//! (evaluations) those workers serve nor preempts them for a scheduler time slice: the kernel gives the
+//! hashing threads whatever CPU the request threads leave. At most [`MAX_QUEUED`] hashes wait; further
+//! callers wait asynchronously for room.
 
 use crate::AuthError;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
+use tokio::sync::{Semaphore, oneshot};
 
 /// Fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -31,23 +35,95 @@ pub fn check_password_policy(password: &str) -> Result<(), AuthError> {
     })
 }
 
-/// Runs `work` on the blocking pool.
+/// Most hashes queued or running at once.
+const MAX_QUEUED: usize = 256;
+
+/// A unit of hashing work.
+type Work = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads and the room left in their queue.
+struct Pool {
+    queue: mpsc::Sender<Work>,
+    room: Semaphore,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (queue, work) = mpsc::channel::<Work>();
+        let work = Arc::new(Mutex::new(work));
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        for i in 0..threads {
+            let work = work.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("flagent-argon2-{i}"))
+                .spawn(move || hashing_thread(&work));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a password hashing thread");
+            }
+        }
+        Pool {
+            queue,
+            room: Semaphore::new(MAX_QUEUED),
+        }
+    })
+}
+
+/// One hashing thread: lowers its own priority, then runs work until the queue closes.
+fn hashing_thread(work: &Mutex<mpsc::Receiver<Work>>) {
+    lower_priority();
+    loop {
+        let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match next {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Nice 19 for the current thread (Linux and other Unixes); where that is refused, hashing still works
+/// at normal priority.
+fn lower_priority() {
+    #[cfg(unix)]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let lowered = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+        );
+        if let Err(error) = lowered {
+            tracing::warn!(?error, "could not lower the password hashing thread's priority");
+        }
+    }
+}
+
+/// Runs `work` on a hashing thread.
 async fn off_the_workers<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AuthError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AuthError::Unexpected(anyhow::anyhow!("password hashing task failed: {e}")))
+    let failed = |what: &str| AuthError::Unexpected(anyhow::anyhow!("password hashing {what}"));
+    let pool = pool();
+    let _room = pool.room.acquire().await.map_err(|_| failed("pool closed"))?;
+    let (done, result) = oneshot::channel();
+    let job: Work = Box::new(move || {
+        let _ = done.send(work());
+    });
+    pool.queue.send(job).map_err(|_| failed("threads are gone"))?;
+    result.await.map_err(|_| failed("task failed"))
 }
 
-/// Hashes `password` with argon2id and a random salt, as a PHC string, on the blocking pool.
+/// Hashes `password` with argon2id and a random salt, as a PHC string, on a hashing thread.
 pub async fn hash_password(password: &str) -> Result<String, AuthError> {
     let password = password.to_owned();
     off_the_workers(move || hash_blocking(&password)).await?
 }
 
 /// Whether `password` matches the stored PHC string `hash` (a malformed hash matches nothing), checked
-/// on the blocking pool; a failed task matches nothing.
+/// on a hashing thread; a failed task matches nothing.
 pub async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     off_the_workers(move || verify_blocking(&password, &hash))
@@ -95,7 +171,7 @@ mod tests {
     }
 
     /// On a single-threaded runtime, a task hashing inline would hold the only thread until it is done;
-    /// on the blocking pool, the runtime keeps running other tasks meanwhile.
+    /// on the hashing threads, the runtime keeps running other tasks meanwhile.
     #[tokio::test(flavor = "current_thread")]
     async fn hashing_and_verifying_leave_the_async_worker_free() {
         let hash = hash_password("correct horse battery").await.unwrap();
@@ -120,5 +196,26 @@ mod tests {
         assert!(check_password_policy("          ").is_err());
         assert!(check_password_policy(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
         assert!(check_password_policy("long enough password").is_ok());
+    }
+
+    /// The hashing threads run at nice 19, so the kernel runs request threads first.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_lowest_priority() {
+        hash_password("correct horse battery").await.unwrap();
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if !comm.starts_with("flagent-argon2") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            // Fields after the command's closing parenthesis; nice is the 19th field of the line.
+            let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+            nices.push(fields[16].parse::<i32>().unwrap());
+        }
+        assert!(!nices.is_empty(), "no hashing thread found");
+        assert!(nices.iter().all(|&n| n == 19), "nice values {nices:?}");
     }
 }
