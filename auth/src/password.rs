@@ -96,7 +96,10 @@ fn lower_priority() {
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
         );
         if let Err(error) = lowered {
-            tracing::warn!(?error, "could not lower the password hashing thread's priority");
+            tracing::warn!(
+                ?error,
+                "could not lower the password hashing thread's priority"
+            );
         }
     }
 }
@@ -107,12 +110,18 @@ async fn off_the_workers<T: Send + 'static>(
 ) -> Result<T, AuthError> {
     let failed = |what: &str| AuthError::Unexpected(anyhow::anyhow!("password hashing {what}"));
     let pool = pool();
-    let _room = pool.room.acquire().await.map_err(|_| failed("pool closed"))?;
+    let _room = pool
+        .room
+        .acquire()
+        .await
+        .map_err(|_| failed("pool closed"))?;
     let (done, result) = oneshot::channel();
     let job: Work = Box::new(move || {
         let _ = done.send(work());
     });
-    pool.queue.send(job).map_err(|_| failed("threads are gone"))?;
+    pool.queue
+        .send(job)
+        .map_err(|_| failed("threads are gone"))?;
     result.await.map_err(|_| failed("task failed"))
 }
 

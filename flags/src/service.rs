@@ -132,7 +132,7 @@ impl Flags {
             if environment_revision(tdb, env.id).await? != revision {
                 continue;
             }
-            let snapshot = flagent_eval::Snapshot::build(revision, assemble::configs(&rows));
+            let snapshot = compile(revision, assemble::configs(&rows)).await?;
             let writer = self.cache.writer(key.0, key.1).await;
             if writer.revision().is_none_or(|c| c <= revision) {
                 writer.replace(snapshot);
@@ -283,6 +283,24 @@ impl Flags {
     }
 }
 
+/// Environments with more flags than this are compiled on the blocking pool: compiling every flag
+/// (regular expressions, semver bounds, distributions) of a large environment would hold an async
+/// worker, and the evaluations queued on it, for milliseconds.
+const COMPILE_INLINE_MAX_FLAGS: usize = 64;
+
+/// A snapshot of `configs` at `revision`, compiled off the async workers when there are many.
+pub(crate) async fn compile(
+    revision: u64,
+    configs: Vec<flagent_eval::FlagConfig>,
+) -> Result<flagent_eval::Snapshot> {
+    if configs.len() <= COMPILE_INLINE_MAX_FLAGS {
+        return Ok(flagent_eval::Snapshot::build(revision, configs));
+    }
+    tokio::task::spawn_blocking(move || flagent_eval::Snapshot::build(revision, configs))
+        .await
+        .map_err(|e| FlagsError::Unexpected(anyhow::anyhow!("compiling a snapshot failed: {e}")))
+}
+
 /// What [`record`] wrote: cache updates per environment and the flag views per environment.
 pub(crate) struct Recorded {
     pub(crate) updates: Vec<EnvUpdate>,
@@ -396,4 +414,50 @@ pub(crate) async fn lock_flag(
         updated_at: now,
         ..row
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs(count: i64) -> Vec<flagent_eval::FlagConfig> {
+        (1..=count)
+            .map(|id| {
+                serde_json::from_value(serde_json::json!({
+                    "id": id,
+                    "key": format!("flag-{id}"),
+                    "salt": format!("flag-{id}"),
+                    "enabled": true,
+                    "variants": [{"id": 1, "key": "on"}],
+                    "segments": [{
+                        "id": 1,
+                        "rank": 1,
+                        "rolloutPercent": 100,
+                        "constraints": [{"id": 1, "property": "email", "operator": "EREG", "value": format!("^user-{id}-[a-z]+@example\\.com$")}],
+                        "distributions": [{"variantId": 1, "variantKey": "on", "percent": 100}]
+                    }]
+                }))
+                .expect("a flag config")
+            })
+            .collect()
+    }
+
+    /// On a single-threaded runtime, compiling inline would hold the only thread until it is done; a
+    /// large environment is compiled on the blocking pool, so other tasks run meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_environment_compiles_off_the_async_worker() {
+        let compiling = tokio::spawn(compile(7, configs(3_000)));
+        let mut turns = 0u64;
+        while !compiling.is_finished() {
+            turns += 1;
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            turns > 100,
+            "the worker ran only {turns} turns while compiling"
+        );
+        let snapshot = compiling.await.unwrap().unwrap();
+        assert_eq!((snapshot.revision(), snapshot.len()), (7, 3_000));
+        assert!(snapshot.flag_by_key("flag-2999").is_some());
+    }
 }
