@@ -267,15 +267,10 @@ pub(crate) async fn signup(
         ));
     }
     let email = normalize_email(&body.email)?;
-    if state.signup.by_ip.check_key(&client_ip(&req)).is_err() {
+    if state.signup.by_ip.check(&client_ip(&req)).is_err() {
         return Err(rate_limited("signups"));
     }
-    if state
-        .signup
-        .by_domain
-        .check_key(&email_domain(&email).to_owned())
-        .is_err()
-    {
+    if state.signup.by_domain.check(email_domain(&email)).is_err() {
         return Err(rate_limited("signups for this email domain"));
     }
     let signed_up = state
@@ -384,7 +379,7 @@ pub(crate) async fn forgot_password(
     body: Body<ForgotBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = Json(body.checked()?);
-    if state.signup.by_ip.check_key(&client_ip(&req)).is_err() {
+    if state.signup.by_ip.check(&client_ip(&req)).is_err() {
         return Err(rate_limited("password reset requests"));
     }
     state.accounts.request_password_reset(&body.email).await?;

@@ -17,6 +17,7 @@ mod etag;
 mod evaluation;
 mod extract;
 mod flags;
+mod keyed_limit;
 mod keys;
 mod members;
 mod middleware;
@@ -34,6 +35,7 @@ mod usage;
 
 pub use auth::{Auth, PlatformAdmin, SignedIn};
 pub use error::{ApiError, ErrorCode};
+pub use keyed_limit::{KeyedLimit, Refused};
 pub use middleware::{json_errors, normalize_path, record_metrics};
 pub use openapi::ApiDoc;
 pub use state::{AppState, Limits, ReasonMetrics, SessionCookies, SignupLimits};

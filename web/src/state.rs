@@ -1,6 +1,7 @@
 //! What every handler can reach: the services, the evaluator, the authenticator, usage counters, metrics
 //! and limits.
 
+use crate::KeyedLimit;
 use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
 use flagent_evaluation::{Evaluator, ReasonCounter};
@@ -13,7 +14,7 @@ use flagent_tenants::plans::Plans;
 use flagent_tenants::projects::Projects;
 use flagent_tenants::signup::Signups;
 use flagent_tenants::usage::Usage;
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::Quota;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -92,10 +93,14 @@ pub struct SignupLimits {
     /// Whether `POST /signup` is open.
     pub enabled: bool,
     /// Per client IP address.
-    pub by_ip: DefaultKeyedRateLimiter<String>,
+    pub by_ip: KeyedLimit,
     /// Per email domain.
-    pub by_domain: DefaultKeyedRateLimiter<String>,
+    pub by_domain: KeyedLimit,
 }
+
+/// Most client addresses, and most email domains, the signup limits remember at once (about 100 bytes
+/// each).
+const MAX_LIMITED_KEYS: usize = 100_000;
 
 impl SignupLimits {
     /// Limits of `per_ip` and `per_domain` requests per hour (at least one each).
@@ -103,8 +108,13 @@ impl SignupLimits {
         let quota = |n: u32| Quota::per_hour(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         SignupLimits {
             enabled,
-            by_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip)),
-            by_domain: DefaultKeyedRateLimiter::keyed(quota(per_domain)),
+            by_ip: KeyedLimit::new(quota(per_ip), MAX_LIMITED_KEYS),
+            by_domain: KeyedLimit::new(quota(per_domain), MAX_LIMITED_KEYS),
         }
+    }
+
+    /// Forgets the addresses and domains whose quota has replenished; returns how many remain.
+    pub fn sweep(&self) -> usize {
+        self.by_ip.sweep() + self.by_domain.sweep()
     }
 }

@@ -8,6 +8,7 @@
 //! | `mail-relay` | 2 s | one node at a time (lease) | |
 //! | `database-recovery` | 1 s, until it succeeds | a node started from its local copy | |
 //! | `local-copy` | 5 s | each node with `evaluation.local_copy` | |
+//! | `rate-limit-sweep` | 60 s | each node (its own signup limits) | |
 //!
 //! Revision polling and the Redis announcements stay with `cluster.rs`: they react to the
 //! subscription's state, not only to a clock.
@@ -21,6 +22,7 @@ use flagent_migrations::{Migrator, MigratorTrait};
 use flagent_storage::Db;
 use flagent_tenants::usage::Usage;
 use flagent_types::SystemScope;
+use flagent_web::AppState;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,9 @@ const POLICY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 /// How often a node started from its local copy tries to reach the database.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the signup limits forget replenished keys.
+const RATE_LIMIT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
 /// What the jobs run over.
 pub(crate) struct Services {
     pub(crate) db: Db,
@@ -47,6 +52,8 @@ pub(crate) struct Services {
     pub(crate) recovering: bool,
     /// Where the local copy is kept, and the flags whose cache it copies.
     pub(crate) local_copy: Option<(PathBuf, flagent_flags::Flags)>,
+    /// What the handlers read (the signup limits live there).
+    pub(crate) state: actix_web::web::Data<AppState>,
 }
 
 /// Every job of this node on `runner`.
@@ -58,6 +65,7 @@ pub(crate) fn add_all(runner: &mut Runner, services: Services) {
         relay,
         recovering,
         local_copy,
+        state,
     } = services;
     runner.add(UsageFlush(usage));
     runner.add(KeyUseFlush(auth.clone()));
@@ -76,6 +84,25 @@ pub(crate) fn add_all(runner: &mut Runner, services: Services) {
     }
     if let Some((path, flags)) = local_copy {
         runner.add(local_copy::Keeper::new(path, flags, auth));
+    }
+    runner.add(RateLimitSweep(state));
+}
+
+/// `rate-limit-sweep`: forgets the client addresses and email domains whose signup quota has
+/// replenished, so the limits' memory follows the recent traffic (they are bounded regardless).
+struct RateLimitSweep(actix_web::web::Data<AppState>);
+
+impl Job for RateLimitSweep {
+    fn name(&self) -> &'static str {
+        "rate-limit-sweep"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(RATE_LIMIT_SWEEP_INTERVAL)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move { Ok(Outcome::Ran(self.0.signup.sweep())) })
     }
 }
 

@@ -125,9 +125,19 @@ impl Application {
             system("mail relay"),
             &settings.mail,
         )?);
+        let state = app_state(
+            &settings,
+            &db,
+            flags.clone(),
+            identity,
+            policy,
+            auth.clone(),
+            usage.clone(),
+            metrics.clone(),
+        );
         let mut jobs = Runner::new(node)
             .with_leases(db.clone(), system("job leases"))
-            .with_metrics(metrics.clone());
+            .with_metrics(metrics);
         jobs::add_all(
             &mut jobs,
             jobs::Services {
@@ -137,17 +147,8 @@ impl Application {
                 relay: relay.clone(),
                 recovering,
                 local_copy: local_copy.map(|path| (path, flags.clone())),
+                state: state.clone(),
             },
-        );
-        let state = app_state(
-            &settings,
-            &db,
-            flags,
-            identity,
-            policy,
-            auth.clone(),
-            usage.clone(),
-            metrics,
         );
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("bind {address}"))?;
