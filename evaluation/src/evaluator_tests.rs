@@ -196,6 +196,7 @@ async fn ofrep_types_values_and_refuses_a_split_without_a_targeting_key() {
     let anonymous = OfrepContext::default();
     let always = evaluator
         .resolve(&s, "always", &anonymous)
+        .expect("allowed")
         .expect("answered");
     assert_eq!(
         (always.value, always.reason),
@@ -203,10 +204,12 @@ async fn ofrep_types_values_and_refuses_a_split_without_a_targeting_key() {
     );
     let split = evaluator
         .resolve(&s, "split", &anonymous)
+        .expect("allowed")
         .expect_err("refused");
     assert_eq!(split.code, OfrepCode::TargetingKeyMissing);
     let missing = evaluator
         .resolve(&s, "nope", &anonymous)
+        .expect("allowed")
         .expect_err("refused");
     assert_eq!(
         (missing.code, missing.key.as_deref()),
@@ -216,7 +219,7 @@ async fn ofrep_types_values_and_refuses_a_split_without_a_targeting_key() {
         targeting_key: Some("u1".into()),
         ..OfrepContext::default()
     };
-    let bulk = evaluator.bulk(&s);
+    let bulk = evaluator.bulk(&s).expect("allowed");
     assert_eq!(bulk.revision(), 3);
     assert_ne!(bulk.etag_input(&keyed), bulk.etag_input(&anonymous));
     let answers = bulk.evaluate(&keyed);
@@ -239,20 +242,52 @@ async fn ofrep_types_values_and_refuses_a_split_without_a_targeting_key() {
 async fn snapshots_are_shaped_by_view_and_explanations_count_nothing() {
     let (evaluator, recorded) = evaluator(10).await;
     assert_eq!(
-        evaluator.sdk_snapshot(&scope(&[Scope::Client])).view,
+        evaluator
+            .sdk_snapshot(&scope(&[Scope::Client]))
+            .expect("allowed")
+            .view,
         View::Client
     );
-    let server = evaluator.sdk_snapshot(&scope(&[Scope::Evaluate]));
+    let server = evaluator
+        .sdk_snapshot(&scope(&[Scope::Evaluate]))
+        .expect("allowed");
     assert_eq!(server.view, View::Server);
     assert_eq!(
         server.flags().iter().map(|f| f.id).collect::<Vec<_>>(),
         [1, 2]
     );
-    let console = evaluator.console(&scope(&[Scope::Read]));
+    let console = evaluator
+        .console(&scope(&[Scope::Evaluate]))
+        .expect("allowed");
     assert_eq!(console.flag_keys(), ["always", "split"]);
     let explained = console.explain("", "u1", None);
     assert_eq!(explained.len(), 2);
     assert!(!explained[0].summary.is_empty(), "the debug log is kept");
+    assert!(recorded.requests.lock().expect("not poisoned").is_empty());
+    assert!(recorded.reasons.lock().expect("not poisoned").is_empty());
+}
+
+#[tokio::test]
+async fn every_use_case_refuses_a_scope_without_its_permission_and_counts_nothing() {
+    let (evaluator, recorded) = evaluator(10).await;
+    let client = scope(&[Scope::Client]);
+    let nothing = scope(&[]);
+    let context = OfrepContext::default();
+    // Server-side evaluation (OFREP, the Debug Console) needs more than a client key.
+    for s in [&client, &nothing] {
+        let denied = evaluator
+            .resolve(s, "always", &context)
+            .expect_err("refused");
+        assert_eq!(denied.permission, "flags:evaluate");
+        assert!(evaluator.bulk(s).is_err());
+        assert!(evaluator.console(s).is_err());
+    }
+    // Local evaluation (the SDK snapshot and its stream) needs some scope; a client key suffices.
+    assert!(evaluator.sdk_snapshot(&nothing).is_err());
+    assert!(evaluator.subscribe(&nothing).is_err());
+    assert!(evaluator.changes_since(&nothing, None).is_err());
+    assert!(evaluator.sdk_snapshot(&client).is_ok());
+    assert!(evaluator.subscribe(&client).is_ok());
     assert!(recorded.requests.lock().expect("not poisoned").is_empty());
     assert!(recorded.reasons.lock().expect("not poisoned").is_empty());
 }

@@ -5,7 +5,7 @@
 
 use crate::evaluator::Evaluator;
 use flagent_eval::{Attachment, FlagRef, Reason, Request, SegmentDebugLog, Snapshot, evaluate};
-use flagent_types::TenantScope;
+use flagent_types::{Denied, TenantScope, perm};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -84,10 +84,12 @@ impl Console {
 }
 
 impl Evaluator {
-    /// The Debug Console over the caller's environment's current snapshot.
-    pub fn console(&self, scope: &TenantScope) -> Console {
-        Console {
+    /// The Debug Console over the caller's environment's current snapshot, for a scope with
+    /// `flags:evaluate` (server side).
+    pub fn console(&self, scope: &TenantScope) -> Result<Console, Denied> {
+        scope.require::<perm::Evaluate>()?;
+        Ok(Console {
             snapshot: self.snapshot(scope),
-        }
+        })
     }
 }

@@ -17,7 +17,7 @@
 use crate::evaluator::Evaluator;
 use crate::ports::Served;
 use flagent_eval::{CompiledFlag, Evaluation, FlagRef, Reason, Request, SegmentConfig, Snapshot};
-use flagent_types::TenantScope;
+use flagent_types::{Denied, TenantScope, perm};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -297,20 +297,22 @@ impl Resolve<'_> {
 
 impl Evaluator {
     /// Evaluates the flag `key` of the caller's environment for `context` (OFREP single) and counts
-    /// one evaluation when it answers.
+    /// one evaluation when it answers; a scope without `flags:evaluate` (server side) is refused
+    /// before anything is read.
     pub fn resolve(
         &self,
         scope: &TenantScope,
         key: &str,
         context: &OfrepContext,
-    ) -> Result<Resolved, OfrepFailure> {
+    ) -> Result<Result<Resolved, OfrepFailure>, Denied> {
+        scope.require::<perm::Evaluate>()?;
         let snapshot = self.snapshot(scope);
         let Some(flag) = snapshot.flag_by_key(key) else {
-            return Err(OfrepFailure::new(
+            return Ok(Err(OfrepFailure::new(
                 OfrepCode::FlagNotFound,
                 format!("no flag has the key {key:?}"),
             )
-            .about(key));
+            .about(key)));
         };
         let attributes = Value::Object(context.attributes.clone());
         let mut served = Vec::with_capacity(1);
@@ -320,17 +322,21 @@ impl Evaluator {
             context,
             attributes: &attributes,
         };
-        let answer = resolve.flag(flag, &mut served)?;
-        self.record(scope, 1, &served);
+        let answer = resolve.flag(flag, &mut served);
+        if answer.is_ok() {
+            self.record(scope, 1, &served);
+        }
         Ok(answer)
     }
 
-    /// A bulk evaluation of the caller's environment at its current snapshot (OFREP bulk).
-    pub fn bulk<'e>(&'e self, scope: &'e TenantScope) -> Bulk<'e> {
-        Bulk {
+    /// A bulk evaluation of the caller's environment at its current snapshot (OFREP bulk), for a
+    /// scope with `flags:evaluate` (server side).
+    pub fn bulk<'e>(&'e self, scope: &'e TenantScope) -> Result<Bulk<'e>, Denied> {
+        scope.require::<perm::Evaluate>()?;
+        Ok(Bulk {
             evaluator: self,
             scope,
             snapshot: self.snapshot(scope),
-        }
+        })
     }
 }

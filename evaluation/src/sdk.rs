@@ -9,7 +9,7 @@
 use crate::cache::Since;
 use crate::evaluator::Evaluator;
 use flagent_eval::{FlagConfig, Snapshot};
-use flagent_types::{EnvironmentId, TenantScope, perm};
+use flagent_types::{Denied, EnvironmentId, TenantScope, perm};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -93,33 +93,38 @@ impl SdkSnapshot {
 }
 
 impl Evaluator {
-    /// The caller's environment's snapshot for local evaluation (empty when it has none yet).
-    pub fn sdk_snapshot(&self, scope: &TenantScope) -> SdkSnapshot {
-        SdkSnapshot {
+    /// The caller's environment's snapshot for local evaluation (empty when it has none yet), for a
+    /// scope that may evaluate (any key).
+    pub fn sdk_snapshot(&self, scope: &TenantScope) -> Result<SdkSnapshot, Denied> {
+        scope.require::<perm::Client>()?;
+        Ok(SdkSnapshot {
             environment: scope.environment_id(),
             view: View::of(scope),
             snapshot: self.snapshot(scope),
             tenant: scope.tenant_id(),
-        }
+        })
     }
 
     /// A channel holding the caller's environment's newest revision, woken on every change and
     /// closed when the environment leaves the cache.
-    pub fn subscribe(&self, scope: &TenantScope) -> watch::Receiver<u64> {
-        self.cache()
-            .subscribe(scope.tenant_id(), scope.environment_id())
+    pub fn subscribe(&self, scope: &TenantScope) -> Result<watch::Receiver<u64>, Denied> {
+        scope.require::<perm::Client>()?;
+        Ok(self
+            .cache()
+            .subscribe(scope.tenant_id(), scope.environment_id()))
     }
 
     /// What changed in the caller's environment since the revision an SDK holds (`None`: it holds
     /// nothing, so the whole snapshot, if the environment is loaded).
-    pub fn changes_since(&self, scope: &TenantScope, held: Option<u64>) -> Since {
+    pub fn changes_since(&self, scope: &TenantScope, held: Option<u64>) -> Result<Since, Denied> {
+        scope.require::<perm::Client>()?;
         let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
-        match held {
+        Ok(match held {
             Some(held) => self.cache().changes_since(tenant, environment, held),
             None => match self.cache().snapshot(tenant, environment) {
                 Some(snapshot) => Since::Snapshot(snapshot),
                 None => Since::Gone,
             },
-        }
+        })
     }
 }

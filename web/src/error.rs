@@ -214,6 +214,12 @@ struct Inner<'a> {
     limit: Option<&'a LimitDetail>,
 }
 
+impl From<flagent_types::Denied> for ApiError {
+    fn from(denied: flagent_types::Denied) -> Self {
+        ApiError::new(ErrorCode::Forbidden, denied.to_string())
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.code.status()

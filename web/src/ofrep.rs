@@ -11,6 +11,7 @@
 //! (`flagent_evaluation::Evaluator::resolve` and `Evaluator::bulk`); this module parses OFREP's request
 //! body into an `OfrepContext`, and maps answers and failures to OFREP's wire shapes and statuses.
 
+use crate::ApiError;
 use crate::auth::{Auth, requested_environment};
 use crate::etag::{self, not_modified};
 use crate::state::AppState;
@@ -276,8 +277,9 @@ pub(crate) async fn evaluate_flag(
         Err(failure) => return response(failure.about(&key)),
     };
     match state.evaluator.resolve(auth.scope(), &key, &context) {
-        Ok(answer) => HttpResponse::Ok().json(evaluation(answer)),
-        Err(failure) => response(failure),
+        Ok(Ok(answer)) => HttpResponse::Ok().json(evaluation(answer)),
+        Ok(Err(failure)) => response(failure),
+        Err(denied) => actix_web::ResponseError::error_response(&ApiError::from(denied)),
     }
 }
 
@@ -303,7 +305,10 @@ pub(crate) async fn evaluate_flags(
         Ok(context) => context,
         Err(failure) => return response(failure),
     };
-    let bulk = state.evaluator.bulk(auth.scope());
+    let bulk = match state.evaluator.bulk(auth.scope()) {
+        Ok(bulk) => bulk,
+        Err(denied) => return actix_web::ResponseError::error_response(&ApiError::from(denied)),
+    };
     let [tenant, environment, revision, canonical] = bulk.etag_input(&context);
     let etag = etag::strong(&[
         "ofrep/v1 bulk",

@@ -29,6 +29,7 @@
 //! `Cache-Control: no-cache`: clients may keep a copy but must revalidate. A snapshot is not an
 //! evaluation and counts none in the tenant's usage.
 
+use crate::ApiError;
 use crate::auth::Auth;
 use crate::etag::{self, not_modified};
 use actix_web::http::header;
@@ -88,7 +89,10 @@ pub(crate) async fn get_snapshot(
     state: Data<AppState>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let snapshot = state.evaluator.sdk_snapshot(auth.scope());
+    let snapshot = match state.evaluator.sdk_snapshot(auth.scope()) {
+        Ok(snapshot) => snapshot,
+        Err(denied) => return actix_web::ResponseError::error_response(&ApiError::from(denied)),
+    };
     let [tenant, environment, revision, view] = snapshot.etag_input();
     let tag = etag::strong(&["api/v1 snapshot", &tenant, &environment, &revision, &view]);
     if not_modified(&req, &tag) {

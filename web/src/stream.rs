@@ -13,6 +13,7 @@
 //! for it; the stream ends when the caller's credentials are refused (key revoked, tenant suspended,
 //! session ended) at a heartbeat, or when the environment leaves the cache.
 
+use crate::ApiError;
 use crate::auth::Auth;
 use crate::snapshot::SnapshotBody;
 use crate::state::AppState;
@@ -96,7 +97,10 @@ pub(crate) async fn get_stream(
 ) -> HttpResponse {
     let scope = auth.scope();
     let view = View::of(scope);
-    let revision = state.evaluator.subscribe(scope);
+    let revision = match state.evaluator.subscribe(scope) {
+        Ok(revision) => revision,
+        Err(denied) => return actix_web::ResponseError::error_response(&ApiError::from(denied)),
+    };
     let period = state.stream_heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -173,10 +177,13 @@ impl Subscriber {
     /// is gone (after the start, which serves an empty snapshot until the environment is loaded).
     fn catch_up(&mut self, starting: bool) -> bool {
         self.revision.mark_unchanged();
-        let since = self
+        let Ok(since) = self
             .state
             .evaluator
-            .changes_since(self.auth.scope(), self.held);
+            .changes_since(self.auth.scope(), self.held)
+        else {
+            return false; // not for this scope (checked when the stream opened)
+        };
         match since {
             Since::Current => {}
             Since::Gone if starting => self.queue_snapshot(&Arc::new(Snapshot::default())),

@@ -304,7 +304,13 @@ pub(super) async fn debug(
             ));
         }
     }
-    let console = state.evaluator.console(&viewer.scope);
+    let console = state.evaluator.console(&viewer.scope).map_err(|_| {
+        Refusal::problem(
+            403,
+            "Not allowed",
+            "Your role does not grant flags:evaluate.",
+        )
+    })?;
     let picked = query.flag.clone().unwrap_or_default();
     let flags: Vec<FlagChoice> = console
         .flag_keys()
