@@ -5,7 +5,7 @@ use crate::service::Touch;
 use crate::validate;
 use crate::{Constraint, Distribution, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::{constraint, distribution};
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, ConstraintId, FlagId, SegmentId, TenantScope, perm};
 use std::collections::HashSet;
 
 /// A constraint to create or the new state of one.
@@ -48,8 +48,8 @@ impl Flags {
     pub async fn constraints(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
     ) -> Result<Vec<Constraint>> {
         scope.require::<perm::Read>()?;
         Ok(self.segment(scope, flag_id, segment_id).await?.constraints)
@@ -59,10 +59,12 @@ impl Flags {
     pub async fn create_constraint(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
         input: ConstraintInput,
     ) -> Result<Constraint> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
         scope.require::<perm::Write>()?;
         let input = checked_constraint(input)?;
         let (row, _) = self
@@ -92,11 +94,14 @@ impl Flags {
     pub async fn update_constraint(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
-        constraint_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
+        constraint_id: ConstraintId,
         input: ConstraintInput,
     ) -> Result<Constraint> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
+        let constraint_id = constraint_id.0;
         scope.require::<perm::Write>()?;
         let input = checked_constraint(input)?;
         let (row, _) = self
@@ -131,10 +136,13 @@ impl Flags {
     pub async fn delete_constraint(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
-        constraint_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
+        constraint_id: ConstraintId,
     ) -> Result<()> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
+        let constraint_id = constraint_id.0;
         scope.require::<perm::Write>()?;
         self.change(
             scope,
@@ -159,8 +167,8 @@ impl Flags {
     pub async fn distributions(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
     ) -> Result<Vec<Distribution>> {
         scope.require::<perm::Read>()?;
         Ok(self
@@ -174,10 +182,12 @@ impl Flags {
     pub async fn put_distributions(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
         input: Vec<DistributionInput>,
     ) -> Result<Vec<Distribution>> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
         scope.require::<perm::Write>()?;
         let (_, flag) = self
             .change(

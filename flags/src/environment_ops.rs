@@ -6,7 +6,7 @@
 
 use crate::transfer::{Document, SegmentDoc, flag_doc};
 use crate::{Flag, Flags, FlagsError, Resource, Result};
-use flagent_types::{AuditAction, EnvironmentId, TenantScope, perm};
+use flagent_types::{AuditAction, EnvironmentId, FlagId, TenantScope, perm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -70,10 +70,11 @@ impl Flags {
     pub async fn copy_between_environments(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         from: &str,
         to: &str,
     ) -> Result<Flag> {
+        let flag_id = flag_id.0;
         if from == to {
             return Err(FlagsError::invalid(
                 "to",
@@ -106,14 +107,17 @@ impl Flags {
     pub async fn compare_environments(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         keys: &[String],
     ) -> Result<FlagComparison> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Read>()?;
         let mut environments = Vec::new();
         let mut key = String::new();
         for (env, id) in self.environment_ids(scope, keys).await? {
-            let view = self.flag(&scope.in_environment(id), flag_id).await?;
+            let view = self
+                .flag(&scope.in_environment(id), FlagId(flag_id))
+                .await?;
             key.clone_from(&view.key);
             environments.push(EnvironmentState {
                 environment: env,

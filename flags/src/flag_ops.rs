@@ -11,7 +11,7 @@ use flagent_eval::{Bucketing, Prerequisite};
 use flagent_storage::FlagSelection;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, TenantScope, perm};
 
 /// The template that gives a new flag an `on` variant served to everyone.
 pub const SIMPLE_BOOLEAN_FLAG: &str = "simple_boolean_flag";
@@ -126,7 +126,8 @@ impl Flags {
 
     /// One live flag of the caller's project as seen in the caller's environment (a deleted flag is not
     /// found, as in Flagr; `list_flags` with `deleted` shows those).
-    pub async fn flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
+    pub async fn flag(&self, scope: &TenantScope, flag_id: FlagId) -> Result<Flag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Read>()?;
         self.view(scope, flag_id).await
     }
@@ -203,10 +204,11 @@ impl Flags {
     pub async fn update_flag(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         patch: FlagPatch,
         expected: Option<i64>,
     ) -> Result<Flag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         // Only a change of `enabled` alone stays in the caller's environment; every other field is shared.
         let only_enabled = FlagPatch {
@@ -243,10 +245,11 @@ impl Flags {
     pub async fn set_enabled(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         enabled: bool,
         expected: Option<i64>,
     ) -> Result<Flag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Toggle>()?;
         let env = scope.environment_id().0;
         let (_, view) = self
@@ -263,7 +266,8 @@ impl Flags {
     }
 
     /// Soft-deletes a flag: it stops evaluating everywhere and can be restored.
-    pub async fn delete_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<()> {
+    pub async fn delete_flag(&self, scope: &TenantScope, flag_id: FlagId) -> Result<()> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,
@@ -285,7 +289,8 @@ impl Flags {
     }
 
     /// Restores a deleted flag.
-    pub async fn restore_flag(&self, scope: &TenantScope, flag_id: i64) -> Result<Flag> {
+    pub async fn restore_flag(&self, scope: &TenantScope, flag_id: FlagId) -> Result<Flag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         let tx = self.db.scoped(scope).begin().await?;
         let row = lock_flag(&tx, scope, flag_id, None, true).await?;

@@ -9,7 +9,7 @@
 use crate::transfer::{Document, flag_doc};
 use crate::{FlagSnapshot, Flags, FlagsError, Resource, Result};
 use flagent_storage::entities::flag_snapshot;
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, SnapshotId, TenantScope, perm};
 
 /// Paging and order of `GET /flags/{id}/snapshots`.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +27,10 @@ impl Flags {
     pub async fn snapshots(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         page: SnapshotPage,
     ) -> Result<Vec<FlagSnapshot>> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Read>()?;
         let db = self.db.scoped(scope);
         db.get::<flagent_storage::entities::flag::Model>(flag_id)
@@ -52,9 +53,11 @@ impl Flags {
     pub async fn snapshot(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        snapshot_id: i64,
+        flag_id: FlagId,
+        snapshot_id: SnapshotId,
     ) -> Result<FlagSnapshot> {
+        let flag_id = flag_id.0;
+        let snapshot_id = snapshot_id.0;
         scope.require::<perm::Read>()?;
         self.saved(scope, flag_id, snapshot_id).await
     }
@@ -82,9 +85,11 @@ impl Flags {
     pub async fn restore_snapshot(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        snapshot_id: i64,
+        flag_id: FlagId,
+        snapshot_id: SnapshotId,
     ) -> Result<crate::Flag> {
+        let flag_id = flag_id.0;
+        let snapshot_id = snapshot_id.0;
         scope.require::<perm::WriteFlags>()?;
         let current = self.view(scope, flag_id).await?;
         let then = self.saved(scope, flag_id, snapshot_id).await?;

@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Segment};
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{flag, segment};
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, SegmentId, TenantScope, perm};
 use std::collections::HashSet;
 
 /// The rank a new segment gets, so it is visited after the existing ones (Flagr's rule).
@@ -53,7 +53,7 @@ fn segment_view(s: &segment::Model) -> Segment {
 
 impl Flags {
     /// The segments of a flag in the caller's environment, by rank then id.
-    pub async fn segments(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Segment>> {
+    pub async fn segments(&self, scope: &TenantScope, flag_id: FlagId) -> Result<Vec<Segment>> {
         scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.segments)
     }
@@ -62,9 +62,10 @@ impl Flags {
     pub async fn segment(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
     ) -> Result<Segment> {
+        let segment_id = segment_id.0;
         scope.require::<perm::Read>()?;
         self.segments(scope, flag_id)
             .await?
@@ -77,9 +78,10 @@ impl Flags {
     pub async fn create_segment(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         input: SegmentInput,
     ) -> Result<Segment> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Write>()?;
         let input = checked_segment(input)?;
         let env = scope.environment_id().0;
@@ -110,10 +112,12 @@ impl Flags {
     pub async fn update_segment(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
         input: SegmentInput,
     ) -> Result<Segment> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
         scope.require::<perm::Write>()?;
         let input = checked_segment(input)?;
         let (_, flag) = self
@@ -142,9 +146,11 @@ impl Flags {
     pub async fn delete_segment(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        segment_id: i64,
+        flag_id: FlagId,
+        segment_id: SegmentId,
     ) -> Result<()> {
+        let flag_id = flag_id.0;
+        let segment_id = segment_id.0;
         scope.require::<perm::Write>()?;
         self.change(
             scope,
@@ -165,9 +171,10 @@ impl Flags {
     pub async fn reorder_segments(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         order: Vec<i64>,
     ) -> Result<()> {
+        let flag_id = flag_id.0;
         scope.require::<perm::Write>()?;
         let env = scope.environment_id().0;
         self.change(

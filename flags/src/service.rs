@@ -10,7 +10,9 @@ use crate::{Flag, FlagsError, Resource, Result};
 use flagent_evaluation::{EnvUpdate, EvalCache};
 use flagent_storage::entities::{environment, flag, flag_snapshot, project};
 use flagent_storage::{Connection, Db, FlagSelection, Scoped, TenantDb, TenantTx};
-use flagent_types::{AuditAction, EnvironmentId, Limit, SystemScope, TenantId, TenantScope};
+use flagent_types::{
+    AuditAction, EnvironmentId, Limit, ProjectId, SystemScope, TenantId, TenantScope,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -147,7 +149,12 @@ impl Flags {
 
     /// Loads every environment of the caller tenant's project `project` that the cache does not hold yet
     /// (after environments or projects are created), so evaluating there reflects its flags at once.
-    pub async fn load_new_environments(&self, scope: &TenantScope, project: i64) -> Result<usize> {
+    pub async fn load_new_environments(
+        &self,
+        scope: &TenantScope,
+        project: ProjectId,
+    ) -> Result<usize> {
+        let project = project.0;
         let tdb = self.db.scoped(scope);
         let mut loaded = 0;
         for env in tdb.environments_of_project(project).await? {

@@ -3,7 +3,7 @@
 use crate::service::{Touch, now_millis};
 use crate::{Flag, Flags, FlagsError, Resource, Result, Tag, validate};
 use flagent_storage::entities::{flag_tag, tag};
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, TagId, TenantScope, perm};
 
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
@@ -30,13 +30,14 @@ impl Flags {
     }
 
     /// The tags of a flag.
-    pub async fn flag_tags(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Tag>> {
+    pub async fn flag_tags(&self, scope: &TenantScope, flag_id: FlagId) -> Result<Vec<Tag>> {
         scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.tags)
     }
 
     /// Tags a flag (creating the tag in the project if new); tagging twice is harmless.
-    pub async fn add_tag(&self, scope: &TenantScope, flag_id: i64, value: &str) -> Result<Tag> {
+    pub async fn add_tag(&self, scope: &TenantScope, flag_id: FlagId, value: &str) -> Result<Tag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         let value = validate::flag_key("value", value)?;
         let (tag, _) = self
@@ -75,7 +76,14 @@ impl Flags {
     }
 
     /// Removes a tag from a flag.
-    pub async fn remove_tag(&self, scope: &TenantScope, flag_id: i64, tag_id: i64) -> Result<()> {
+    pub async fn remove_tag(
+        &self,
+        scope: &TenantScope,
+        flag_id: FlagId,
+        tag_id: TagId,
+    ) -> Result<()> {
+        let flag_id = flag_id.0;
+        let tag_id = tag_id.0;
         scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,
@@ -110,9 +118,10 @@ impl Flags {
     pub async fn duplicate_flag(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         key: Option<String>,
     ) -> Result<Flag> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         let source = self.view(scope, flag_id).await?;
         let key = key.unwrap_or_else(|| {

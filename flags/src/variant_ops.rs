@@ -6,7 +6,7 @@ use crate::validate;
 use crate::{Flags, FlagsError, Resource, Result, Variant};
 use flagent_storage::entities::variant;
 use flagent_storage::{StorageError, TenantTx};
-use flagent_types::{AuditAction, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, TenantScope, VariantId, perm};
 
 /// A variant to create or the new state of one.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ fn key_taken(err: StorageError, key: &str) -> FlagsError {
 
 impl Flags {
     /// The variants of a flag, ascending id.
-    pub async fn variants(&self, scope: &TenantScope, flag_id: i64) -> Result<Vec<Variant>> {
+    pub async fn variants(&self, scope: &TenantScope, flag_id: FlagId) -> Result<Vec<Variant>> {
         scope.require::<perm::Read>()?;
         Ok(self.flag(scope, flag_id).await?.variants)
     }
@@ -65,9 +65,10 @@ impl Flags {
     pub async fn create_variant(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
+        flag_id: FlagId,
         input: VariantInput,
     ) -> Result<Variant> {
+        let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         let input = checked(input)?;
         let (row, _) = self
@@ -99,10 +100,12 @@ impl Flags {
     pub async fn update_variant(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        variant_id: i64,
+        flag_id: FlagId,
+        variant_id: VariantId,
         input: VariantInput,
     ) -> Result<Variant> {
+        let flag_id = flag_id.0;
+        let variant_id = variant_id.0;
         scope.require::<perm::WriteFlags>()?;
         let input = checked(input)?;
         let (row, _) = self
@@ -153,9 +156,11 @@ impl Flags {
     pub async fn delete_variant(
         &self,
         scope: &TenantScope,
-        flag_id: i64,
-        variant_id: i64,
+        flag_id: FlagId,
+        variant_id: VariantId,
     ) -> Result<()> {
+        let flag_id = flag_id.0;
+        let variant_id = variant_id.0;
         scope.require::<perm::WriteFlags>()?;
         self.change(
             scope,

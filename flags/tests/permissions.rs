@@ -5,7 +5,7 @@
 
 use flagent_flags::{EvalCache, FlagFilter, Flags, FlagsError, NewFlag, SegmentInput};
 use flagent_testkit::{Tenant, TwoTenants};
-use flagent_types::{Grant, Permissions, Principal, Scope, ScopeSet, TenantScope, perm};
+use flagent_types::{FlagId, Grant, Permissions, Principal, Scope, ScopeSet, TenantScope, perm};
 use std::sync::Arc;
 
 fn new_flag(key: &str) -> NewFlag {
@@ -58,12 +58,23 @@ async fn a_reader_cannot_create_change_or_delete_a_flag() {
 
     let refused = denied(flags.create_flag(&reader, new_flag("other")).await);
     assert_eq!(refused.permission, "flags:write");
-    denied(flags.set_enabled(&reader, flag.id, true, None).await);
-    denied(flags.create_segment(&reader, flag.id, segment()).await);
-    denied(flags.delete_flag(&reader, flag.id).await);
+    denied(
+        flags
+            .set_enabled(&reader, FlagId(flag.id), true, None)
+            .await,
+    );
+    denied(
+        flags
+            .create_segment(&reader, FlagId(flag.id), segment())
+            .await,
+    );
+    denied(flags.delete_flag(&reader, FlagId(flag.id)).await);
 
     assert_eq!(live_keys(&flags, &a).await, vec!["checkout".to_owned()]);
-    let unchanged = flags.flag(&reader, flag.id).await.expect("a reader reads");
+    let unchanged = flags
+        .flag(&reader, FlagId(flag.id))
+        .await
+        .expect("a reader reads");
     assert_eq!(unchanged, flag);
 }
 
@@ -83,28 +94,39 @@ async fn a_permission_limited_to_development_does_not_reach_production() {
     );
 
     flags
-        .create_segment(&developer, flag.id, segment())
+        .create_segment(&developer, FlagId(flag.id), segment())
         .await
         .expect("writing in development");
     let production = developer.in_environment(a.production);
-    let refused = denied(flags.create_segment(&production, flag.id, segment()).await);
+    let refused = denied(
+        flags
+            .create_segment(&production, FlagId(flag.id), segment())
+            .await,
+    );
     assert_eq!(refused.environment, Some(a.production.0));
-    denied(flags.set_enabled(&production, flag.id, true, None).await);
+    denied(
+        flags
+            .set_enabled(&production, FlagId(flag.id), true, None)
+            .await,
+    );
     // Copying into production is checked in production, whoever asks.
     denied(
         flags
-            .copy_between_environments(&developer, flag.id, "development", "production")
+            .copy_between_environments(&developer, FlagId(flag.id), "development", "production")
             .await,
     );
     // Shared configuration needs flags:write in every environment.
     denied(
         flags
-            .update_flag(&developer, flag.id, Default::default(), None)
+            .update_flag(&developer, FlagId(flag.id), Default::default(), None)
             .await,
     );
 
     let owner_in_production = a.owner().in_environment(a.production);
-    let in_production = flags.flag(&owner_in_production, flag.id).await.unwrap();
+    let in_production = flags
+        .flag(&owner_in_production, FlagId(flag.id))
+        .await
+        .unwrap();
     assert_eq!(in_production.segments.len(), flag.segments.len());
     assert!(!in_production.enabled);
 }
@@ -123,17 +145,26 @@ async fn a_key_bound_to_an_environment_is_refused_elsewhere() {
         a.development,
     );
     flags
-        .set_enabled(&key, flag.id, true, None)
+        .set_enabled(&key, FlagId(flag.id), true, None)
         .await
         .expect("in its environment");
     denied(
         flags
-            .set_enabled(&key.in_environment(a.production), flag.id, true, None)
+            .set_enabled(
+                &key.in_environment(a.production),
+                FlagId(flag.id),
+                true,
+                None,
+            )
             .await,
     );
-    denied(flags.flag(&key.in_environment(a.production), flag.id).await);
+    denied(
+        flags
+            .flag(&key.in_environment(a.production), FlagId(flag.id))
+            .await,
+    );
     let evaluate_only = a.key(ScopeSet::of(&[Scope::Evaluate]), None, a.development);
-    denied(flags.flag(&evaluate_only, flag.id).await);
+    denied(flags.flag(&evaluate_only, FlagId(flag.id)).await);
 }
 
 #[tokio::test]
@@ -159,12 +190,16 @@ async fn a_job_acts_with_exactly_its_grants_and_under_its_own_name() {
     assert!(matches!(release.principal(), Principal::System { name } if name == "release:7"));
 
     let enabled = flags
-        .set_enabled(&release, flag.id, true, None)
+        .set_enabled(&release, FlagId(flag.id), true, None)
         .await
         .expect("a release may toggle");
     assert!(enabled.enabled);
     assert_eq!(enabled.updated_by, "system:release:7");
-    denied(flags.create_segment(&release, flag.id, segment()).await);
+    denied(
+        flags
+            .create_segment(&release, FlagId(flag.id), segment())
+            .await,
+    );
     denied(flags.create_flag(&release, new_flag("more")).await);
     assert_eq!(live_keys(&flags, &a).await, vec!["rollout".to_owned()]);
 }
@@ -179,13 +214,21 @@ async fn another_tenants_scope_finds_nothing_even_with_every_permission() {
         .unwrap();
     let intruder: TenantScope = b.owner();
     assert!(matches!(
-        flags.flag(&intruder, flag.id).await,
+        flags.flag(&intruder, FlagId(flag.id)).await,
         Err(FlagsError::NotFound(_))
     ));
     assert!(matches!(
-        flags.set_enabled(&intruder, flag.id, true, None).await,
+        flags
+            .set_enabled(&intruder, FlagId(flag.id), true, None)
+            .await,
         Err(FlagsError::NotFound(_))
     ));
     assert!(live_keys(&flags, &b).await.is_empty());
-    assert!(!flags.flag(&a.owner(), flag.id).await.unwrap().enabled);
+    assert!(
+        !flags
+            .flag(&a.owner(), FlagId(flag.id))
+            .await
+            .unwrap()
+            .enabled
+    );
 }

@@ -492,7 +492,11 @@ impl EnvironmentsChanged for RefreshOnEnvironmentChange {
     ) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
         Box::pin(async move {
             self.auth.tenant_changed(scope.tenant_id());
-            if let Err(error) = self.flags.load_new_environments(scope, project).await {
+            if let Err(error) = self
+                .flags
+                .load_new_environments(scope, flagent_types::ProjectId(project))
+                .await
+            {
                 tracing::warn!(%error, project, "load new environments into the evaluation cache");
             }
         })

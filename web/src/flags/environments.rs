@@ -7,7 +7,7 @@ use crate::state::AppState;
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::{Flag, FlagComparison};
-use flagent_types::perm;
+use flagent_types::{FlagId, perm};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -45,7 +45,7 @@ pub(crate) async fn copy_flag_between_environments(
     let target = crate::auth::authorize_in_environment::<perm::Write>(&req, &body.to).await?;
     let flag = state
         .flags
-        .copy_between_environments(&target, *id, &body.from, &body.to)
+        .copy_between_environments(&target, FlagId(*id), &body.from, &body.to)
         .await?;
     Ok(HttpResponse::Ok().json(flag))
 }
@@ -73,7 +73,7 @@ pub(crate) async fn compare_flag_environments(
     Ok(Json(
         state
             .flags
-            .compare_environments(auth.scope(), *id, &keys)
+            .compare_environments(auth.scope(), FlagId(*id), &keys)
             .await?,
     ))
 }

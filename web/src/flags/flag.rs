@@ -8,7 +8,7 @@ use crate::state::AppState;
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::{Flag, FlagSnapshot, SnapshotPage, Tag};
-use flagent_types::perm;
+use flagent_types::{FlagId, SnapshotId, TagId, perm};
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
@@ -60,7 +60,9 @@ pub(crate) async fn get_flag(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(flag_reply(state.flags.flag(auth.scope(), *id).await?))
+    Ok(flag_reply(
+        state.flags.flag(auth.scope(), FlagId(*id)).await?,
+    ))
 }
 
 /// Changes a flag's fields; send `If-Match` (or `version`) to refuse stale writes.
@@ -79,7 +81,7 @@ pub(crate) async fn put_flag(
     Ok(flag_reply(
         state
             .flags
-            .update_flag(auth.scope(), *id, body.into(), expected)
+            .update_flag(auth.scope(), FlagId(*id), body.into(), expected)
             .await?,
     ))
 }
@@ -92,7 +94,7 @@ pub(crate) async fn delete_flag(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Reply<serde_json::Value> {
-    state.flags.delete_flag(auth.scope(), *id).await?;
+    state.flags.delete_flag(auth.scope(), FlagId(*id)).await?;
     Ok(Json(serde_json::json!({})))
 }
 
@@ -109,7 +111,7 @@ pub(crate) async fn set_flag_enabled(
     let body = Json(body.checked()?);
     let flag = state
         .flags
-        .set_enabled(auth.scope(), *id, body.enabled, if_match(&req)?)
+        .set_enabled(auth.scope(), FlagId(*id), body.enabled, if_match(&req)?)
         .await?;
     Ok(flag_reply(flag))
 }
@@ -123,7 +125,7 @@ pub(crate) async fn restore_flag(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(flag_reply(
-        state.flags.restore_flag(auth.scope(), *id).await?,
+        state.flags.restore_flag(auth.scope(), FlagId(*id)).await?,
     ))
 }
 
@@ -138,7 +140,10 @@ pub(crate) async fn duplicate_flag(
 ) -> Result<HttpResponse, ApiError> {
     let key = body.and_then(|b| b.into_inner().key);
     Ok(flag_reply(
-        state.flags.duplicate_flag(auth.scope(), *id, key).await?,
+        state
+            .flags
+            .duplicate_flag(auth.scope(), FlagId(*id), key)
+            .await?,
     ))
 }
 
@@ -159,7 +164,12 @@ pub(crate) async fn get_flag_snapshots(
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("asc")),
     };
-    Ok(Json(state.flags.snapshots(auth.scope(), *id, page).await?))
+    Ok(Json(
+        state
+            .flags
+            .snapshots(auth.scope(), FlagId(*id), page)
+            .await?,
+    ))
 }
 
 /// Puts the flag in the caller's environment back as a snapshot of that environment recorded it
@@ -178,7 +188,7 @@ pub(crate) async fn restore_flag_snapshot(
     Ok(flag_reply(
         state
             .flags
-            .restore_snapshot(auth.scope(), flag_id, snapshot_id)
+            .restore_snapshot(auth.scope(), FlagId(flag_id), SnapshotId(snapshot_id))
             .await?,
     ))
 }
@@ -201,7 +211,9 @@ pub(crate) async fn find_flag_tags(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Reply<Vec<Tag>> {
-    Ok(Json(state.flags.flag_tags(auth.scope(), *id).await?))
+    Ok(Json(
+        state.flags.flag_tags(auth.scope(), FlagId(*id)).await?,
+    ))
 }
 
 /// Tags a flag.
@@ -215,7 +227,10 @@ pub(crate) async fn create_flag_tag(
 ) -> Reply<Tag> {
     let body = Json(body.checked()?);
     Ok(Json(
-        state.flags.add_tag(auth.scope(), *id, &body.value).await?,
+        state
+            .flags
+            .add_tag(auth.scope(), FlagId(*id), &body.value)
+            .await?,
     ))
 }
 
@@ -228,7 +243,10 @@ pub(crate) async fn delete_flag_tag(
     ids: Path<(i64, i64)>,
 ) -> Reply<serde_json::Value> {
     let (flag, tag) = ids.into_inner();
-    state.flags.remove_tag(auth.scope(), flag, tag).await?;
+    state
+        .flags
+        .remove_tag(auth.scope(), FlagId(flag), TagId(tag))
+        .await?;
     Ok(Json(serde_json::json!({})))
 }
 

@@ -7,7 +7,7 @@ use crate::extract::Body;
 use crate::state::AppState;
 use actix_web::web::{Data, Json, Path};
 use flagent_flags::{Constraint, Distribution, Segment, Variant};
-use flagent_types::perm;
+use flagent_types::{ConstraintId, FlagId, SegmentId, VariantId, perm};
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
@@ -23,7 +23,7 @@ pub(crate) async fn find_variants(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Reply<Vec<Variant>> {
-    Ok(Json(state.flags.variants(auth.scope(), *id).await?))
+    Ok(Json(state.flags.variants(auth.scope(), FlagId(*id)).await?))
 }
 
 /// Adds a variant.
@@ -39,7 +39,7 @@ pub(crate) async fn create_variant(
     Ok(Json(
         state
             .flags
-            .create_variant(auth.scope(), *id, body.into_inner().into())
+            .create_variant(auth.scope(), FlagId(*id), body.into_inner().into())
             .await?,
     ))
 }
@@ -59,7 +59,12 @@ pub(crate) async fn put_variant(
     Ok(Json(
         state
             .flags
-            .update_variant(auth.scope(), flag, variant, body.into_inner().into())
+            .update_variant(
+                auth.scope(),
+                FlagId(flag),
+                VariantId(variant),
+                body.into_inner().into(),
+            )
             .await?,
     ))
 }
@@ -75,7 +80,7 @@ pub(crate) async fn delete_variant(
     let (flag, variant) = ids.into_inner();
     state
         .flags
-        .delete_variant(auth.scope(), flag, variant)
+        .delete_variant(auth.scope(), FlagId(flag), VariantId(variant))
         .await?;
     deleted()
 }
@@ -88,7 +93,7 @@ pub(crate) async fn find_segments(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Reply<Vec<Segment>> {
-    Ok(Json(state.flags.segments(auth.scope(), *id).await?))
+    Ok(Json(state.flags.segments(auth.scope(), FlagId(*id)).await?))
 }
 
 /// Adds a segment (rank 999).
@@ -104,7 +109,7 @@ pub(crate) async fn create_segment(
     Ok(Json(
         state
             .flags
-            .create_segment(auth.scope(), *id, body.into_inner().into())
+            .create_segment(auth.scope(), FlagId(*id), body.into_inner().into())
             .await?,
     ))
 }
@@ -121,7 +126,7 @@ pub(crate) async fn reorder_segments(
     let body = Json(body.checked()?);
     state
         .flags
-        .reorder_segments(auth.scope(), *id, body.into_inner().segment_ids)
+        .reorder_segments(auth.scope(), FlagId(*id), body.into_inner().segment_ids)
         .await?;
     deleted()
 }
@@ -141,7 +146,12 @@ pub(crate) async fn put_segment(
     Ok(Json(
         state
             .flags
-            .update_segment(auth.scope(), flag, segment, body.into_inner().into())
+            .update_segment(
+                auth.scope(),
+                FlagId(flag),
+                SegmentId(segment),
+                body.into_inner().into(),
+            )
             .await?,
     ))
 }
@@ -157,7 +167,7 @@ pub(crate) async fn delete_segment(
     let (flag, segment) = ids.into_inner();
     state
         .flags
-        .delete_segment(auth.scope(), flag, segment)
+        .delete_segment(auth.scope(), FlagId(flag), SegmentId(segment))
         .await?;
     deleted()
 }
@@ -173,7 +183,10 @@ pub(crate) async fn find_constraints(
 ) -> Reply<Vec<Constraint>> {
     let (flag, segment) = ids.into_inner();
     Ok(Json(
-        state.flags.constraints(auth.scope(), flag, segment).await?,
+        state
+            .flags
+            .constraints(auth.scope(), FlagId(flag), SegmentId(segment))
+            .await?,
     ))
 }
 
@@ -192,7 +205,12 @@ pub(crate) async fn create_constraint(
     Ok(Json(
         state
             .flags
-            .create_constraint(auth.scope(), flag, segment, body.into_inner().into())
+            .create_constraint(
+                auth.scope(),
+                FlagId(flag),
+                SegmentId(segment),
+                body.into_inner().into(),
+            )
             .await?,
     ))
 }
@@ -213,7 +231,13 @@ pub(crate) async fn put_constraint(
     Ok(Json(
         state
             .flags
-            .update_constraint(auth.scope(), flag, segment, constraint, input)
+            .update_constraint(
+                auth.scope(),
+                FlagId(flag),
+                SegmentId(segment),
+                ConstraintId(constraint),
+                input,
+            )
             .await?,
     ))
 }
@@ -230,7 +254,12 @@ pub(crate) async fn delete_constraint(
     let (flag, segment, constraint) = ids.into_inner();
     state
         .flags
-        .delete_constraint(auth.scope(), flag, segment, constraint)
+        .delete_constraint(
+            auth.scope(),
+            FlagId(flag),
+            SegmentId(segment),
+            ConstraintId(constraint),
+        )
         .await?;
     deleted()
 }
@@ -248,7 +277,7 @@ pub(crate) async fn find_distributions(
     Ok(Json(
         state
             .flags
-            .distributions(auth.scope(), flag, segment)
+            .distributions(auth.scope(), FlagId(flag), SegmentId(segment))
             .await?,
     ))
 }
@@ -274,7 +303,7 @@ pub(crate) async fn put_distributions(
     Ok(Json(
         state
             .flags
-            .put_distributions(auth.scope(), flag, segment, input)
+            .put_distributions(auth.scope(), FlagId(flag), SegmentId(segment), input)
             .await?,
     ))
 }

@@ -11,6 +11,7 @@ use chrono::{TimeZone, Utc};
 use flagent_evaluation::statistics::{Buckets, ServedCount, Split, Tally};
 use flagent_flags::Flag;
 use flagent_tenants::usage::{HOUR, VariantCount, hour_of};
+use flagent_types::FlagId;
 use flagent_ui::{
     Chart, CheckVerdict, ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare,
     grouped, line_chart,
@@ -270,7 +271,7 @@ pub(super) async fn experiment(
     let viewer = Viewer::of(&req, &state, &tenant, &query.page, "flags", "Experiment").await?;
     let flag = state
         .flags
-        .flag(&viewer.scope, id)
+        .flag(&viewer.scope, FlagId(id))
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
     let period = Period::named(query.range.as_deref());

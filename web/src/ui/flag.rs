@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use flagent_eval::{Prerequisite, Snapshot};
 use flagent_evaluation::Explained;
 use flagent_flags::Flag;
-use flagent_types::{EnvironmentId, Permission, Principal, perm};
+use flagent_types::{EnvironmentId, FlagId, Permission, Principal, perm};
 use flagent_ui::{
     ConstraintEditor, ConstraintView, DebugPage, DebugResult, EnvironmentState, FlagChoice,
     FlagPage, Moment, OPERATORS, PrerequisiteChoice, PrerequisiteView, SegmentLog, SegmentView,
@@ -75,7 +75,7 @@ pub(super) async fn flag(
     let viewer = Viewer::of(&req, &state, &tenant, &query, "flags", "Flag").await?;
     let flag = state
         .flags
-        .flag(&viewer.scope, id)
+        .flag(&viewer.scope, FlagId(id))
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
     let mut environments = Vec::new();
@@ -88,7 +88,7 @@ pub(super) async fn flag(
             Some(
                 state
                     .flags
-                    .flag(&scope, id)
+                    .flag(&scope, FlagId(id))
                     .await
                     .map_err(|e| Refusal::from_api(e.into()))?,
             )

@@ -6,6 +6,7 @@ use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use flagent_flags::{FlagSnapshot, SnapshotPage};
+use flagent_types::{FlagId, SnapshotId};
 use flagent_ui::{HistoryPage, Moment, VersionLabel, VersionRow, diff_lines};
 use serde::Deserialize;
 use serde_json::Value;
@@ -98,7 +99,11 @@ pub(super) async fn history(
     let query = query.into_inner();
     let viewer = Viewer::of(&req, &state, &tenant, &query.page, "flags", "History").await?;
     let refuse = |e: flagent_flags::FlagsError| Refusal::from_api(e.into());
-    let flag = state.flags.flag(&viewer.scope, id).await.map_err(refuse)?;
+    let flag = state
+        .flags
+        .flag(&viewer.scope, FlagId(id))
+        .await
+        .map_err(refuse)?;
     let offset = query.offset.unwrap_or(0);
     let now = chrono::Utc::now();
     // One more than shown: the row after the last tells what the last one changed.
@@ -109,7 +114,7 @@ pub(super) async fn history(
     };
     let snapshots = state
         .flags
-        .snapshots(&viewer.scope, id, page)
+        .snapshots(&viewer.scope, FlagId(id), page)
         .await
         .map_err(refuse)?;
     let values: Vec<Value> = snapshots.iter().map(comparable).collect();
@@ -117,7 +122,7 @@ pub(super) async fn history(
     let pick = async |wanted: Option<i64>, default: Option<&FlagSnapshot>| match wanted {
         Some(snapshot) => state
             .flags
-            .snapshot(&viewer.scope, id, snapshot)
+            .snapshot(&viewer.scope, FlagId(id), SnapshotId(snapshot))
             .await
             .map(Some)
             .map_err(refuse),
