@@ -2,10 +2,11 @@
 //!
 //! Invariant: a password is stored only as an argon2id PHC string; checking an unknown email spends the
 //! same work as checking a known one, so response time does not reveal which emails have accounts.
-//! Invariant: argon2 runs on threads of its own (one per core, at the lowest scheduling priority), never
+//! Invariant: argon2 runs on threads of its own (one per core, under Linux's `SCHED_IDLE` policy), never
 //! on the async workers nor tokio's blocking pool, so a burst of sign-ins neither stalls the requests
-//! (evaluations) those workers serve nor preempts them for a scheduler time slice: the kernel gives the
-//! hashing threads whatever CPU the request threads leave. At most [`MAX_QUEUED`] hashes wait; further
+//! (evaluations) those workers serve nor holds a core for a scheduler time slice when a request thread
+//! wakes: the kernel preempts a hashing thread at once and gives it only the CPU nothing else wants.
+//! On a saturated machine sign-ins slow down; evaluations do not. At most [`MAX_QUEUED`] hashes wait; further
 //! callers wait asynchronously for room.
 
 use crate::AuthError;
@@ -81,8 +82,8 @@ fn hashing_thread(work: &Mutex<mpsc::Receiver<Work>>) {
     }
 }
 
-/// Nice 19 for the current thread (Linux and other Unixes); where that is refused, hashing still works
-/// at normal priority.
+/// `SCHED_IDLE` for the current thread (Linux; the lowest priority elsewhere); where that is refused,
+/// hashing still works at normal priority.
 fn lower_priority() {
     #[cfg(unix)]
     {
@@ -93,7 +94,7 @@ fn lower_priority() {
         let lowered = set_thread_priority_and_policy(
             thread_native_id(),
             thread_priority::ThreadPriority::Min,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
         );
         if let Err(error) = lowered {
             tracing::warn!(
@@ -207,12 +208,12 @@ mod tests {
         assert!(check_password_policy("long enough password").is_ok());
     }
 
-    /// The hashing threads run at nice 19, so the kernel runs request threads first.
+    /// The hashing threads run under `SCHED_IDLE` (policy 5), so the kernel runs request threads first.
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashing_threads_run_at_the_lowest_priority() {
         hash_password("correct horse battery").await.unwrap();
-        let mut nices = Vec::new();
+        let mut policies = Vec::new();
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
             let dir = task.unwrap().path();
             let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
@@ -220,11 +221,11 @@ mod tests {
                 continue;
             }
             let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
-            // Fields after the command's closing parenthesis; nice is the 19th field of the line.
+            // Fields after the command's closing parenthesis; the policy is the 41st field of the line.
             let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-            nices.push(fields[16].parse::<i32>().unwrap());
+            policies.push(fields[38].parse::<i32>().unwrap());
         }
-        assert!(!nices.is_empty(), "no hashing thread found");
-        assert!(nices.iter().all(|&n| n == 19), "nice values {nices:?}");
+        assert!(!policies.is_empty(), "no hashing thread found");
+        assert!(policies.iter().all(|&p| p == 5), "scheduling policies {policies:?}");
     }
 }
