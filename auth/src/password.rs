@@ -226,6 +226,9 @@ mod tests {
             policies.push(fields[38].parse::<i32>().unwrap());
         }
         assert!(!policies.is_empty(), "no hashing thread found");
-        assert!(policies.iter().all(|&p| p == 5), "scheduling policies {policies:?}");
+        assert!(
+            policies.iter().all(|&p| p == 5),
+            "scheduling policies {policies:?}"
+        );
     }
 }

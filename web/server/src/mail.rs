@@ -316,21 +316,27 @@ mod tests {
         tokens
     }
 
-    #[tokio::test]
-    async fn two_relays_passing_at_once_send_each_message_exactly_once() {
+    /// Two nodes (two connection pools to one database) with a relay each, `count` messages queued,
+    /// and the SMTP server both send to.
+    async fn two_nodes(count: usize) -> (TestDb, [Db; 2], SmtpServer, [MailRelay; 2]) {
         let (test_db, db) = migrated().await;
-        // A second node: its own connection pool to the same database.
         let mut settings = flagent_config::Settings::for_tests(test_db.url());
         settings.database.max_connections = 2;
         let other = crate::connect_and_migrate(&settings)
             .await
             .expect("database");
-        enqueue(&db, 30).await;
+        enqueue(&db, count).await;
         let server = start_smtp_server().await;
-        let (a, b) = (
+        let relays = [
             relay_on(&db, server.port).await,
             relay_on(&other, server.port).await,
-        );
+        ];
+        (test_db, [db, other], server, relays)
+    }
+
+    #[tokio::test]
+    async fn two_relays_passing_at_once_send_each_message_exactly_once() {
+        let (_test_db, _pools, server, [a, b]) = two_nodes(30).await;
 
         let (sent_a, sent_b) = tokio::join!(a.deliver_pending(), b.deliver_pending());
         let (sent_a, sent_b) = (sent_a.unwrap(), sent_b.unwrap());
@@ -350,18 +356,7 @@ mod tests {
 
     #[tokio::test]
     async fn two_nodes_running_the_relay_job_take_turns_by_lease() {
-        let (test_db, db) = migrated().await;
-        let mut settings = flagent_config::Settings::for_tests(test_db.url());
-        settings.database.max_connections = 2;
-        let other = crate::connect_and_migrate(&settings)
-            .await
-            .expect("database");
-        enqueue(&db, 10).await;
-        let server = start_smtp_server().await;
-        let (a, b) = (
-            relay_on(&db, server.port).await,
-            relay_on(&other, server.port).await,
-        );
+        let (_test_db, [db, other], server, [a, b]) = two_nodes(10).await;
         #[allow(clippy::disallowed_methods)]
         let leases = || SystemScope::assume_system("job leases");
         let node_a = flagent_jobs::Runner::new("node-a").with_leases(db.clone(), leases());
