@@ -99,7 +99,8 @@ impl Operators {
     }
 
     /// Tenant `id`.
-    pub async fn get(&self, id: i64) -> Result<TenantSummary, TenantsError> {
+    pub async fn get(&self, id: TenantId) -> Result<TenantSummary, TenantsError> {
+        let id = id.0;
         self.db
             .system(&self.system)
             .tenant(id)
@@ -109,13 +110,14 @@ impl Operators {
     }
 
     /// Sets tenant `id` to `active` or `suspended`.
-    #[tracing::instrument(skip_all, fields(tenant_id = id, status))]
+    #[tracing::instrument(skip_all, fields(tenant_id = %id, status))]
     pub async fn set_status(
         &self,
         operator: &Operator,
-        id: i64,
+        id: TenantId,
         status: &str,
     ) -> Result<TenantSummary, TenantsError> {
+        let id = id.0;
         let status = match TenantStatus::parse(status) {
             Ok(status @ (TenantStatus::Active | TenantStatus::Suspended)) => status,
             _ => {
@@ -131,13 +133,14 @@ impl Operators {
     }
 
     /// Moves tenant `id` to plan `plan`.
-    #[tracing::instrument(skip_all, fields(tenant_id = id, plan))]
+    #[tracing::instrument(skip_all, fields(tenant_id = %id, plan))]
     pub async fn set_plan(
         &self,
         operator: &Operator,
-        id: i64,
+        id: TenantId,
         plan: &str,
     ) -> Result<TenantSummary, TenantsError> {
+        let id = id.0;
         if self.db.system(&self.system).plan(plan).await?.is_none() {
             return Err(TenantsError::PlanNotFound(plan.to_owned()));
         }
@@ -145,8 +148,9 @@ impl Operators {
     }
 
     /// Deletes tenant `id` and everything it owns.
-    #[tracing::instrument(skip_all, fields(tenant_id = id))]
-    pub async fn delete(&self, operator: &Operator, id: i64) -> Result<(), TenantsError> {
+    #[tracing::instrument(skip_all, fields(tenant_id = %id))]
+    pub async fn delete(&self, operator: &Operator, id: TenantId) -> Result<(), TenantsError> {
+        let id = id.0;
         // Read before deleting: the rows go with the tenant.
         let tdb = self.db.scoped_for_system(&self.system, TenantId(id));
         let (members, roles) = (tdb.memberships().await?, tdb.roles().await?);
@@ -174,7 +178,7 @@ impl Operators {
         id: i64,
         change: Change<'_>,
     ) -> Result<TenantSummary, TenantsError> {
-        let before = self.get(id).await?;
+        let before = self.get(TenantId(id)).await?;
         let tx = self
             .db
             .scoped_for_system(&self.system, TenantId(id))

@@ -11,6 +11,7 @@ use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, ServiceConfig};
 use flagent_tenants::operators::{CreatedTenant, NewTenant, Operator, TenantSummary};
+use flagent_types::TenantId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -115,7 +116,7 @@ pub(crate) async fn get_tenant(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<Json<TenantSummary>, ApiError> {
-    Ok(Json(state.operators.get(*id).await?))
+    Ok(Json(state.operators.get(TenantId(*id)).await?))
 }
 
 /// Suspends (`suspended`) or resumes (`active`) a tenant; a suspended tenant's keys and sessions are
@@ -132,7 +133,7 @@ pub(crate) async fn set_tenant_status(
     let body = Json(body.checked()?);
     let tenant = state
         .operators
-        .set_status(&operator(&admin), *id, &body.status)
+        .set_status(&operator(&admin), TenantId(*id), &body.status)
         .await?;
     Ok(Json(tenant))
 }
@@ -150,7 +151,7 @@ pub(crate) async fn set_tenant_plan(
     let body = Json(body.checked()?);
     let tenant = state
         .operators
-        .set_plan(&operator(&admin), *id, &body.plan)
+        .set_plan(&operator(&admin), TenantId(*id), &body.plan)
         .await?;
     Ok(Json(tenant))
 }
@@ -163,6 +164,9 @@ pub(crate) async fn delete_tenant(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state.operators.delete(&operator(&admin), *id).await?;
+    state
+        .operators
+        .delete(&operator(&admin), TenantId(*id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
