@@ -132,7 +132,8 @@ impl Running {
             let schedule = job.schedule();
             if schedule.at_shutdown {
                 let span = tracing::info_span!("job", job = job.name());
-                if let Pass::Failed(error) = self.shared.run(job.as_ref()).instrument(span).await {
+                let pass = self.shared.run_once(job.as_ref()).instrument(span).await;
+                if let Pass::Failed(error) = pass {
                     tracing::warn!(
                         job = job.name(),
                         error = format!("{error:#}"),
