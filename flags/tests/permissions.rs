@@ -3,20 +3,13 @@
 //! permissions hold only in the environment they were granted in, and a job acts with exactly its
 //! grants, under its own name.
 
-use flagent_flags::{EvalCache, FlagFilter, Flags, FlagsError, NewFlag, SegmentInput};
+mod common;
+
+use common::new_flag;
+use flagent_flags::{EvalCache, FlagFilter, Flags, FlagsError, SegmentInput};
 use flagent_testkit::{Tenant, TwoTenants};
 use flagent_types::{FlagId, Grant, Permissions, Principal, Scope, ScopeSet, TenantScope, perm};
 use std::sync::Arc;
-
-fn new_flag(key: &str) -> NewFlag {
-    NewFlag {
-        key: Some(key.to_owned()),
-        description: format!("{key} flag"),
-        template: Some("boolean".to_owned()),
-        bucketing: None,
-        salt: None,
-    }
-}
 
 fn segment() -> SegmentInput {
     SegmentInput {

@@ -2,7 +2,10 @@
 //! and reads only the environments whose change marker moved, archiving is picked up by it, and the
 //! periodic full pass catches what no marker shows (a deleted tenant, a change without a marker).
 
-use flagent_flags::{EvalCache, FULL_PASS_EVERY, Flags, NewFlag, Revised};
+mod common;
+
+use common::new_flag;
+use flagent_flags::{EvalCache, FULL_PASS_EVERY, Flags, Revised};
 use flagent_storage::entities::environment;
 use flagent_testkit::{Tenant, TwoTenants, system};
 use flagent_types::{EnvironmentId, SystemScope, TenantId};
@@ -14,16 +17,6 @@ fn node(fixture: &TwoTenants) -> Flags {
 
 fn poller() -> SystemScope {
     system("revision polling test")
-}
-
-fn new_flag(key: &str) -> NewFlag {
-    NewFlag {
-        key: Some(key.to_owned()),
-        description: format!("{key} flag"),
-        template: Some("boolean".to_owned()),
-        bucketing: None,
-        salt: None,
-    }
 }
 
 fn loaded_keys(loaded: &[Revised]) -> Vec<(TenantId, EnvironmentId)> {
