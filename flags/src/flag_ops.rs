@@ -11,7 +11,7 @@ use flagent_eval::{Bucketing, Prerequisite};
 use flagent_storage::FlagSelection;
 use flagent_storage::TenantTx;
 use flagent_storage::entities::{distribution, flag, flag_state, segment, variant};
-use flagent_types::{AuditAction, FlagId, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, FlagKey, TenantScope, perm};
 
 /// The template that gives a new flag an `on` variant served to everyone.
 pub const SIMPLE_BOOLEAN_FLAG: &str = "simple_boolean_flag";
@@ -20,7 +20,7 @@ pub const SIMPLE_BOOLEAN_FLAG: &str = "simple_boolean_flag";
 #[derive(Debug, Clone, Default)]
 pub struct NewFlag {
     /// The key; generated when absent.
-    pub key: Option<String>,
+    pub key: Option<FlagKey>,
     /// Free text (required).
     pub description: String,
     /// `simple_boolean_flag` (Flagr's: an `on` variant served to everyone), `boolean` (`on` served to
@@ -39,7 +39,7 @@ pub struct FlagPatch {
     /// New description.
     pub description: Option<String>,
     /// New key (the salt does not change).
-    pub key: Option<String>,
+    pub key: Option<FlagKey>,
     /// Whether evaluations go to data recorders.
     pub data_records_enabled: Option<bool>,
     /// New entity type (`""` clears it).
@@ -87,10 +87,7 @@ impl Flags {
     pub async fn create_flag(&self, scope: &TenantScope, new: NewFlag) -> Result<Flag> {
         scope.require::<perm::WriteFlags>()?;
         let description = validate::description(&new.description)?;
-        let key = match new.key.filter(|k| !k.is_empty()) {
-            Some(key) => validate::flag_key("key", &key)?,
-            None => generated_key(),
-        };
+        let key = new.key.map_or_else(generated_key, FlagKey::into_string);
         let bucketing = validate::bucketing(new.bucketing.as_deref())?;
         let salt = validate::salt(new.salt.as_deref().unwrap_or(&key))?;
         let template = match new.template.as_deref().filter(|t| !t.is_empty()) {

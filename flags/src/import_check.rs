@@ -39,7 +39,7 @@ pub fn validate_document(doc: &Document, existing: &HashSet<String>) -> Vec<Impo
     let mut keys = HashSet::new();
     for (i, f) in doc.flags.iter().enumerate() {
         let at = format!("flags[{i}]");
-        p.check(&format!("{at}.key"), validate::flag_key("key", &f.key));
+        p.check(&format!("{at}.key"), validate::key_like("key", &f.key));
         if !keys.insert(f.key.as_str()) {
             p.add(
                 &format!("{at}.key"),
@@ -96,7 +96,7 @@ fn validate_flag(p: &mut Problems, at: &str, f: &FlagDoc) {
     for (j, v) in f.variants.iter().enumerate() {
         p.check(
             &format!("{at}.variants[{j}].key"),
-            validate::flag_key("key", &v.key),
+            validate::key_like("key", &v.key),
         );
         if !variant_keys.insert(v.key.as_str()) {
             p.add(
@@ -122,7 +122,7 @@ fn validate_flag(p: &mut Problems, at: &str, f: &FlagDoc) {
         );
     }
     for (j, t) in f.tags.iter().enumerate() {
-        p.check(&format!("{at}.tags[{j}]"), validate::flag_key("tag", t));
+        p.check(&format!("{at}.tags[{j}]"), validate::key_like("tag", t));
     }
     for (j, s) in f.segments.iter().enumerate() {
         let at = format!("{at}.segments[{j}]");

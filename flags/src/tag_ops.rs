@@ -3,7 +3,7 @@
 use crate::service::{Touch, now_millis};
 use crate::{Flag, Flags, FlagsError, Resource, Result, Tag, validate};
 use flagent_storage::entities::{flag_tag, tag};
-use flagent_types::{AuditAction, FlagId, TagId, TenantScope, perm};
+use flagent_types::{AuditAction, FlagId, FlagKey, TagId, TenantScope, perm};
 
 impl Flags {
     /// The tags of the caller's project, optionally only those containing `like` (case-insensitive and
@@ -39,7 +39,7 @@ impl Flags {
     pub async fn add_tag(&self, scope: &TenantScope, flag_id: FlagId, value: &str) -> Result<Tag> {
         let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
-        let value = validate::flag_key("value", value)?;
+        let value = validate::key_like("value", value)?;
         let (tag, _) = self
             .change(
                 scope,
@@ -119,17 +119,15 @@ impl Flags {
         &self,
         scope: &TenantScope,
         flag_id: FlagId,
-        key: Option<String>,
+        key: Option<FlagKey>,
     ) -> Result<Flag> {
         let flag_id = flag_id.0;
         scope.require::<perm::WriteFlags>()?;
         let source = self.view(scope, flag_id).await?;
-        let key = key.unwrap_or_else(|| {
-            // Leave room for the suffix so a copy of a 63-character key still has a valid key.
-            let base: String = source.key.chars().take(52).collect();
-            format!("{base}-copy-{}", now_millis() % 100_000)
-        });
-        let key = validate::flag_key("key", &key)?;
+        let key = match key {
+            Some(key) => key.into_string(),
+            None => copy_key(&source.key)?,
+        };
         let mut doc = crate::transfer::flag_doc(&source);
         doc.key = key.clone();
         doc.salt = None;
@@ -153,4 +151,14 @@ impl Flags {
         self.view(scope, copy.ok_or(FlagsError::NotFound(Resource::Flag))?.id)
             .await
     }
+}
+
+/// The key of an unnamed copy of the flag keyed `source`: its first 52 characters, `-copy-` and up to five
+/// digits, so a copy of a 63-character key still has a valid key.
+fn copy_key(source: &str) -> Result<String> {
+    let base: String = source.chars().take(52).collect();
+    let key = format!("{base}-copy-{}", now_millis() % 100_000);
+    FlagKey::parse(key)
+        .map(FlagKey::into_string)
+        .map_err(|e| FlagsError::invalid("key", e.to_string()))
 }

@@ -32,8 +32,9 @@ pub(crate) fn bounded(field: &str, text: &str) -> Result<String> {
     Ok(text.to_owned())
 }
 
-/// A flag or variant key.
-pub(crate) fn flag_key(field: &str, key: &str) -> Result<String> {
+/// A variant key or tag value, which follow the rule of flag keys (flag keys themselves arrive parsed, as
+/// [`flagent_types::FlagKey`]).
+pub(crate) fn key_like(field: &str, key: &str) -> Result<String> {
     flagent_types::valid_key(key)
         .map(|()| key.to_owned())
         .map_err(|e| FlagsError::invalid(field, e.to_string()))
@@ -80,11 +81,11 @@ pub(crate) async fn patch(tx: &TenantTx, row: &flag::Model, p: FlagPatch) -> Res
     if let Some(d) = p.description {
         next.description = description(&d)?;
     }
-    if let Some(k) = p.key.filter(|k| *k != row.key) {
-        next.key = flag_key("key", &k)?;
-        if tx.flag_by_key(row.project_id, &k).await?.is_some() {
-            return Err(FlagsError::FlagKeyTaken(k));
+    if let Some(k) = p.key.filter(|k| k.as_str() != row.key) {
+        if tx.flag_by_key(row.project_id, k.as_str()).await?.is_some() {
+            return Err(FlagsError::FlagKeyTaken(k.into_string()));
         }
+        next.key = k.into_string();
         let dependents = crate::dependents::dependents(tx, row, None).await?;
         crate::dependents::ensure_unnamed(&dependents, &format!("{:?}", row.key))?;
     }

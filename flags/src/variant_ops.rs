@@ -18,7 +18,7 @@ pub struct VariantInput {
 }
 
 fn checked(input: VariantInput) -> Result<VariantInput> {
-    let key = validate::flag_key("key", &input.key)?;
+    let key = validate::key_like("key", &input.key)?;
     let attachment = match input.attachment {
         serde_json::Value::Null => serde_json::json!({}),
         v @ serde_json::Value::Object(_) => v,

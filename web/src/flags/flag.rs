@@ -47,7 +47,7 @@ pub(crate) async fn create_flag(
     Ok(flag_reply(
         state
             .flags
-            .create_flag(auth.scope(), body.into_inner().into())
+            .create_flag(auth.scope(), body.into_inner().try_into()?)
             .await?,
     ))
 }
@@ -81,7 +81,7 @@ pub(crate) async fn put_flag(
     Ok(flag_reply(
         state
             .flags
-            .update_flag(auth.scope(), FlagId(*id), body.into(), expected)
+            .update_flag(auth.scope(), FlagId(*id), body.try_into()?, expected)
             .await?,
     ))
 }
@@ -138,7 +138,7 @@ pub(crate) async fn duplicate_flag(
     id: Path<i64>,
     body: Option<Json<DuplicateFlagRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = body.and_then(|b| b.into_inner().key);
+    let key = flag_key(body.and_then(|b| b.into_inner().key))?;
     Ok(flag_reply(
         state
             .flags

@@ -4,8 +4,10 @@ use crate::error::{ApiError, ErrorCode};
 use actix_web::HttpRequest;
 use flagent_eval::Prerequisite;
 use flagent_flags::{
-    ConstraintInput, DistributionInput, FlagFilter, FlagPatch, NewFlag, SegmentInput, VariantInput,
+    ConstraintInput, DistributionInput, FlagFilter, FlagPatch, FlagsError, NewFlag, SegmentInput,
+    VariantInput,
 };
+use flagent_types::FlagKey;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -31,15 +33,25 @@ pub(crate) struct CreateFlagRequest {
     pub(crate) salt: Option<String>,
 }
 
-impl From<CreateFlagRequest> for NewFlag {
-    fn from(r: CreateFlagRequest) -> Self {
-        NewFlag {
-            key: r.key,
+/// Parses a flag key from a request body, with the answer a use case gives for a bad one.
+pub(crate) fn flag_key(key: Option<String>) -> Result<Option<FlagKey>, ApiError> {
+    key.map(FlagKey::parse)
+        .transpose()
+        .map_err(|e| FlagsError::invalid("key", e.to_string()).into())
+}
+
+impl TryFrom<CreateFlagRequest> for NewFlag {
+    type Error = ApiError;
+
+    fn try_from(r: CreateFlagRequest) -> Result<Self, ApiError> {
+        Ok(NewFlag {
+            // An empty key asks for a generated one, as an absent key does.
+            key: flag_key(r.key.filter(|k| !k.is_empty()))?,
             description: r.description,
             template: r.template,
             bucketing: r.bucketing,
             salt: r.salt,
-        }
+        })
     }
 }
 
@@ -62,11 +74,13 @@ pub(crate) struct PutFlagRequest {
     pub(crate) version: Option<i64>,
 }
 
-impl From<PutFlagRequest> for FlagPatch {
-    fn from(r: PutFlagRequest) -> Self {
-        FlagPatch {
+impl TryFrom<PutFlagRequest> for FlagPatch {
+    type Error = ApiError;
+
+    fn try_from(r: PutFlagRequest) -> Result<Self, ApiError> {
+        Ok(FlagPatch {
             description: r.description,
-            key: r.key,
+            key: flag_key(r.key)?,
             data_records_enabled: r.data_records_enabled,
             entity_type: r.entity_type,
             enabled: r.enabled,
@@ -75,7 +89,7 @@ impl From<PutFlagRequest> for FlagPatch {
             bucketing: r.bucketing,
             depends_on: r.depends_on,
             default_variant: r.default_variant,
-        }
+        })
     }
 }
 
