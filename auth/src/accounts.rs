@@ -14,7 +14,7 @@ use crate::sessions::{IssuedToken, Sessions};
 use crate::{AuthError, hash_key};
 use flagent_storage::Db;
 use flagent_storage::entities::{user, user_token};
-use flagent_types::{Origin, SystemScope};
+use flagent_types::{Origin, SystemScope, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,8 +129,8 @@ impl Accounts {
     }
 
     /// The user with `id`.
-    pub async fn user(&self, id: i64) -> Result<Option<user::Model>, AuthError> {
-        Ok(self.db.system(&self.system).user(id).await?)
+    pub async fn user(&self, id: UserId) -> Result<Option<user::Model>, AuthError> {
+        Ok(self.db.system(&self.system).user(id.0).await?)
     }
 
     /// The user with this email address.
@@ -334,7 +334,9 @@ impl Accounts {
         user.email_verified_at = user.email_verified_at.or(Some(now));
         user.updated_at = now;
         system.update_user(user).await?;
-        self.sessions.end_all_of_user(redeemed.user_id).await
+        self.sessions
+            .end_all_of_user(UserId(redeemed.user_id))
+            .await
     }
 
     /// Sets the password of an account that has none yet (an invited user), verifying its address.

@@ -13,7 +13,7 @@
 use crate::AuthError;
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi, RbacApi};
 use flagent_storage::entities::{membership, role};
-use flagent_types::{BuiltInRole, Permissions, perm};
+use flagent_types::{BuiltInRole, Permissions, TenantId, UserId, perm};
 use tokio::sync::{RwLock, broadcast};
 
 const MODEL: &str = r#"
@@ -117,16 +117,22 @@ fn role_subject(role: &str) -> String {
     }
 }
 
-fn user_subject(user: i64) -> String {
+/// The subject of a user (a [`UserId`] or a stored row's id).
+fn user_subject(user: impl std::fmt::Display) -> String {
     format!("user:{user}")
 }
 
-fn domain(tenant: i64) -> String {
+/// The domain of a tenant (a [`TenantId`] or a stored row's id).
+fn domain(tenant: impl std::fmt::Display) -> String {
     format!("tenant:{tenant}")
 }
 
 /// The policies of a custom role in `tenant`; `flags:write` also grants `flags:toggle`.
-fn custom_policies(tenant: i64, key: &str, grants: &[Grant]) -> Vec<Vec<String>> {
+fn custom_policies(
+    tenant: impl std::fmt::Display + Copy,
+    key: &str,
+    grants: &[Grant],
+) -> Vec<Vec<String>> {
     let mut rules = Vec::new();
     for grant in grants {
         let act = grant.environment.clone().unwrap_or_else(|| "*".to_owned());
@@ -263,8 +269,8 @@ impl Policy {
     /// Whether `user` may use `permission` in `tenant`, in `environment` (`None`: not per environment).
     pub async fn allows(
         &self,
-        user: i64,
-        tenant: i64,
+        user: UserId,
+        tenant: TenantId,
         permission: &str,
         environment: Option<&str>,
     ) -> bool {
@@ -279,7 +285,7 @@ impl Policy {
 
     /// Every permission `user` holds in `tenant`, the per-environment ones checked in `environment` (a
     /// key), each as [`Policy::allows`] would answer it.
-    pub async fn granted(&self, user: i64, tenant: i64, environment: &str) -> Permissions {
+    pub async fn granted(&self, user: UserId, tenant: TenantId, environment: &str) -> Permissions {
         let enforcer = self.enforcer.read().await;
         let (subject, dom) = (user_subject(user), domain(tenant));
         let mut granted = Permissions::NONE;
@@ -294,7 +300,7 @@ impl Policy {
     }
 
     /// The role `user` holds in `tenant`, if they are a member.
-    pub async fn role_of(&self, user: i64, tenant: i64) -> Option<String> {
+    pub async fn role_of(&self, user: UserId, tenant: TenantId) -> Option<String> {
         let enforcer = self.enforcer.read().await;
         let roles = enforcer.get_roles_for_user(&user_subject(user), Some(&domain(tenant)));
         roles
@@ -304,12 +310,13 @@ impl Policy {
     }
 
     /// The tenants `user` is a member of, ascending id.
-    pub async fn tenants_of(&self, user: i64) -> Vec<i64> {
+    pub async fn tenants_of(&self, user: UserId) -> Vec<TenantId> {
         let enforcer = self.enforcer.read().await;
-        let mut tenants: Vec<i64> = enforcer
+        let mut tenants: Vec<TenantId> = enforcer
             .get_filtered_grouping_policy(0, vec![user_subject(user)])
             .iter()
             .filter_map(|rule| rule.get(2)?.strip_prefix("tenant:")?.parse().ok())
+            .map(TenantId)
             .collect();
         tenants.sort_unstable();
         tenants.dedup();
@@ -319,8 +326,8 @@ impl Policy {
     /// Makes `user` a member of `tenant` with `role`, replacing any role they held there.
     pub async fn set_membership(
         &self,
-        tenant: i64,
-        user: i64,
+        tenant: TenantId,
+        user: UserId,
         role: &str,
     ) -> Result<(), AuthError> {
         let mut enforcer = self.enforcer.write().await;
@@ -335,7 +342,7 @@ impl Policy {
     }
 
     /// Removes `user` from `tenant`: from now on they may do nothing there.
-    pub async fn remove_membership(&self, tenant: i64, user: i64) -> Result<(), AuthError> {
+    pub async fn remove_membership(&self, tenant: TenantId, user: UserId) -> Result<(), AuthError> {
         let mut enforcer = self.enforcer.write().await;
         drop_roles(&mut enforcer, &user_subject(user), &domain(tenant)).await?;
         self.announce();
@@ -345,7 +352,7 @@ impl Policy {
     /// Sets the grants of custom role `key` in `tenant` (an empty list removes them all).
     pub async fn set_custom_role(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         key: &str,
         grants: &[Grant],
     ) -> Result<(), AuthError> {
@@ -401,27 +408,47 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(policy.allows(10, 1, "tenant:manage", None).await);
         assert!(
             policy
-                .allows(11, 1, "flags:write", Some("production"))
+                .allows(UserId(10), TenantId(1), "tenant:manage", None)
                 .await
         );
-        assert!(!policy.allows(11, 1, "keys:manage", None).await);
+        assert!(
+            policy
+                .allows(UserId(11), TenantId(1), "flags:write", Some("production"))
+                .await
+        );
         assert!(
             !policy
-                .allows(11, 2, "flags:write", Some("production"))
+                .allows(UserId(11), TenantId(1), "keys:manage", None)
                 .await
         );
-        assert!(policy.allows(11, 2, "flags:read", None).await);
         assert!(
-            !policy.allows(10, 2, "flags:read", None).await,
+            !policy
+                .allows(UserId(11), TenantId(2), "flags:write", Some("production"))
+                .await
+        );
+        assert!(
+            policy
+                .allows(UserId(11), TenantId(2), "flags:read", None)
+                .await
+        );
+        assert!(
+            !policy
+                .allows(UserId(10), TenantId(2), "flags:read", None)
+                .await,
             "no membership, no access"
         );
-        assert_eq!(policy.role_of(11, 2).await.as_deref(), Some("viewer"));
-        assert_eq!(policy.tenants_of(11).await, vec![1, 2]);
-        assert_eq!(policy.tenants_of(99).await, Vec::<i64>::new());
-        assert_eq!(policy.role_of(10, 2).await, None);
+        assert_eq!(
+            policy.role_of(UserId(11), TenantId(2)).await.as_deref(),
+            Some("viewer")
+        );
+        assert_eq!(
+            policy.tenants_of(UserId(11)).await,
+            vec![TenantId(1), TenantId(2)]
+        );
+        assert_eq!(policy.tenants_of(UserId(99)).await, Vec::<TenantId>::new());
+        assert_eq!(policy.role_of(UserId(10), TenantId(2)).await, None);
     }
 
     #[tokio::test]
@@ -442,49 +469,96 @@ mod tests {
         .unwrap();
         assert!(
             policy
-                .allows(20, 1, "flags:write", Some("development"))
+                .allows(UserId(20), TenantId(1), "flags:write", Some("development"))
                 .await
         );
         assert!(
             policy
-                .allows(20, 1, "flags:toggle", Some("development"))
+                .allows(UserId(20), TenantId(1), "flags:toggle", Some("development"))
                 .await
         );
-        assert!(policy.allows(20, 1, "flags:toggle", Some("staging")).await);
-        assert!(!policy.allows(20, 1, "flags:write", Some("staging")).await);
+        assert!(
+            policy
+                .allows(UserId(20), TenantId(1), "flags:toggle", Some("staging"))
+                .await
+        );
         assert!(
             !policy
-                .allows(20, 1, "flags:write", Some("production"))
+                .allows(UserId(20), TenantId(1), "flags:write", Some("staging"))
                 .await
         );
         assert!(
-            !policy.allows(20, 1, "flags:write", None).await,
+            !policy
+                .allows(UserId(20), TenantId(1), "flags:write", Some("production"))
+                .await
+        );
+        assert!(
+            !policy
+                .allows(UserId(20), TenantId(1), "flags:write", None)
+                .await,
             "flag-wide changes need every environment"
         );
         assert!(
-            !policy.allows(21, 2, "flags:read", None).await,
+            !policy
+                .allows(UserId(21), TenantId(2), "flags:read", None)
+                .await,
             "tenant 2 has no role qa"
         );
-        assert_eq!(policy.role_of(20, 1).await.as_deref(), Some("qa"));
+        assert_eq!(
+            policy.role_of(UserId(20), TenantId(1)).await.as_deref(),
+            Some("qa")
+        );
     }
 
     #[tokio::test]
     async fn membership_and_role_changes_apply_at_once() {
         let policy = Policy::new(&[member(1, 30, "viewer")], &[]).await.unwrap();
-        assert!(!policy.allows(30, 1, "flags:write", Some("dev")).await);
-        policy.set_membership(1, 30, "editor").await.unwrap();
-        assert!(policy.allows(30, 1, "flags:write", Some("dev")).await);
+        assert!(
+            !policy
+                .allows(UserId(30), TenantId(1), "flags:write", Some("dev"))
+                .await
+        );
         policy
-            .set_custom_role(1, "ops", &[Grant::parse("keys:manage").unwrap()])
+            .set_membership(TenantId(1), UserId(30), "editor")
             .await
             .unwrap();
-        policy.set_membership(1, 30, "ops").await.unwrap();
-        assert!(policy.allows(30, 1, "keys:manage", None).await);
-        assert!(!policy.allows(30, 1, "flags:write", Some("dev")).await);
-        policy.set_custom_role(1, "ops", &[]).await.unwrap();
-        assert!(!policy.allows(30, 1, "keys:manage", None).await);
-        policy.remove_membership(1, 30).await.unwrap();
-        assert_eq!(policy.role_of(30, 1).await, None);
+        assert!(
+            policy
+                .allows(UserId(30), TenantId(1), "flags:write", Some("dev"))
+                .await
+        );
+        policy
+            .set_custom_role(TenantId(1), "ops", &[Grant::parse("keys:manage").unwrap()])
+            .await
+            .unwrap();
+        policy
+            .set_membership(TenantId(1), UserId(30), "ops")
+            .await
+            .unwrap();
+        assert!(
+            policy
+                .allows(UserId(30), TenantId(1), "keys:manage", None)
+                .await
+        );
+        assert!(
+            !policy
+                .allows(UserId(30), TenantId(1), "flags:write", Some("dev"))
+                .await
+        );
+        policy
+            .set_custom_role(TenantId(1), "ops", &[])
+            .await
+            .unwrap();
+        assert!(
+            !policy
+                .allows(UserId(30), TenantId(1), "keys:manage", None)
+                .await
+        );
+        policy
+            .remove_membership(TenantId(1), UserId(30))
+            .await
+            .unwrap();
+        assert_eq!(policy.role_of(UserId(30), TenantId(1)).await, None);
     }
 
     #[test]

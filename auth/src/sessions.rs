@@ -10,7 +10,7 @@ use crate::AuthError;
 use crate::now_millis;
 use flagent_storage::Db;
 use flagent_storage::entities::{session, user};
-use flagent_types::{Origin, SystemScope};
+use flagent_types::{Origin, SessionId, SystemScope, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -26,7 +26,7 @@ pub struct Claims {
     /// The user id, as text (the JWT convention).
     pub sub: String,
     /// The session id.
-    pub sid: i64,
+    pub sid: SessionId,
     /// The user's email, for naming the actor without a lookup.
     pub email: String,
     /// Issued at, seconds since the epoch.
@@ -39,8 +39,11 @@ pub struct Claims {
 
 impl Claims {
     /// The user id.
-    pub fn user_id(&self) -> Result<i64, AuthError> {
-        self.sub.parse().map_err(|_| AuthError::InvalidSession)
+    pub fn user_id(&self) -> Result<UserId, AuthError> {
+        self.sub
+            .parse()
+            .map(UserId)
+            .map_err(|_| AuthError::InvalidSession)
     }
 }
 
@@ -113,7 +116,7 @@ impl Sessions {
                 user_agent: origin.user_agent.clone(),
             })
             .await?;
-        self.sign(&row, user.id, &user.email)
+        self.sign(&row, UserId(user.id), &user.email)
     }
 
     /// Checks a presented token: signature, expiry, and that its session is live.
@@ -138,7 +141,8 @@ impl Sessions {
     }
 
     /// Ends session `sid` (logout); its tokens are refused from now on.
-    pub async fn end(&self, sid: i64) -> Result<(), AuthError> {
+    pub async fn end(&self, sid: SessionId) -> Result<(), AuthError> {
+        let sid = sid.0;
         if let Ok(mut ended) = self.ended.write() {
             ended.insert(sid);
         }
@@ -153,7 +157,8 @@ impl Sessions {
     }
 
     /// Ends every session of `user` (password reset, account removal).
-    pub async fn end_all_of_user(&self, user: i64) -> Result<(), AuthError> {
+    pub async fn end_all_of_user(&self, user: UserId) -> Result<(), AuthError> {
+        let user = user.0;
         let sids: Vec<i64> = self
             .cache
             .read()
@@ -177,12 +182,17 @@ impl Sessions {
         Ok(())
     }
 
-    fn sign(&self, row: &session::Model, user: i64, email: &str) -> Result<IssuedToken, AuthError> {
+    fn sign(
+        &self,
+        row: &session::Model,
+        user: UserId,
+        email: &str,
+    ) -> Result<IssuedToken, AuthError> {
         let now = now_millis();
         let exp = (now + self.lifetimes.token.as_millis() as i64).min(row.expires_at);
         let claims = Claims {
             sub: user.to_string(),
-            sid: row.id,
+            sid: SessionId(row.id),
             email: email.to_owned(),
             iat: now / 1000,
             exp: exp / 1000,
@@ -199,12 +209,12 @@ impl Sessions {
         let ended_here = self
             .ended
             .read()
-            .map(|e| e.contains(&claims.sid))
+            .map(|e| e.contains(&claims.sid.0))
             .unwrap_or(true);
         if ended_here {
             return Err(AuthError::InvalidSession);
         }
-        let (row, valid_after) = self.session_row(claims.sid).await?;
+        let (row, valid_after) = self.session_row(claims.sid.0).await?;
         let now = now_millis();
         let live = row.revoked_at.is_none()
             && row.expires_at > now

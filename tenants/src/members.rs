@@ -17,8 +17,7 @@ use flagent_auth::{AuthError, hash_key};
 use flagent_storage::entities::{invitation, membership, role, user};
 use flagent_storage::{Db, NewAuditEvent, TenantTx};
 use flagent_types::{
-    AuditAction, BuiltInRole, Origin, Principal, SystemScope, TenantId, TenantScope, perm,
-    valid_key,
+    AuditAction, BuiltInRole, Origin, Principal, SystemScope, TenantScope, UserId, perm, valid_key,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -149,7 +148,7 @@ fn custom_view(r: &role::Model) -> Role {
 async fn caller_is_owner(policy: &Policy, scope: &TenantScope) -> bool {
     match scope.principal() {
         Principal::User { id, .. } => {
-            policy.role_of(*id, scope.tenant_id().0).await.as_deref()
+            policy.role_of(*id, scope.tenant_id()).await.as_deref()
                 == Some(BuiltInRole::Owner.as_str())
         }
         Principal::ApiKey { .. } | Principal::System { .. } => false,
@@ -171,12 +170,12 @@ impl Members {
     /// The tenants `user` belongs to, with their role in each, oldest first.
     pub async fn memberships_of_user(
         &self,
-        user: i64,
+        user: UserId,
     ) -> Result<Vec<UserMembership>, TenantsError> {
         Ok(self
             .db
             .system(&self.system)
-            .memberships_of_user(user)
+            .memberships_of_user(user.0)
             .await?)
     }
 
@@ -186,24 +185,25 @@ impl Members {
         let db = self.db.scoped(scope);
         let mut members = Vec::new();
         for m in db.memberships().await? {
-            if let Some(user) = self.accounts.user(m.user_id).await? {
+            if let Some(user) = self.accounts.user(UserId(m.user_id)).await? {
                 members.push(member_view(&m, &user));
             }
         }
         Ok(members)
     }
 
-    /// Gives member `user_id` the role `role`.
-    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), user_id))]
+    /// Gives `member` the role `role`.
+    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), user_id = %member))]
     pub async fn change_role(
         &self,
         scope: &TenantScope,
-        user_id: i64,
+        member: UserId,
         role: &str,
     ) -> Result<Member, TenantsError> {
+        let user_id = member.0;
         scope.require::<perm::ManageMembers>()?;
         // Read before the transaction: SQLite's pool has one connection, which the transaction holds.
-        let user = self.accounts.user(user_id).await?;
+        let user = self.accounts.user(member).await?;
         let tx = self.db.scoped(scope).begin().await?;
         self.check_role_exists(&tx, role).await?;
         let before = tx
@@ -235,20 +235,21 @@ impl Members {
         .await?;
         tx.commit().await?;
         self.policy
-            .set_membership(scope.tenant_id().0, user_id, role)
+            .set_membership(scope.tenant_id(), member, role)
             .await?;
         Ok(a)
     }
 
-    /// Removes member `user_id`; from the next request on they can do nothing in the tenant.
-    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), user_id))]
+    /// Removes `member`; from the next request on they can do nothing in the tenant.
+    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), user_id = %member))]
     pub async fn remove_member(
         &self,
         scope: &TenantScope,
-        user_id: i64,
+        member: UserId,
     ) -> Result<(), TenantsError> {
+        let user_id = member.0;
         scope.require::<perm::ManageMembers>()?;
-        let user = self.accounts.user(user_id).await?;
+        let user = self.accounts.user(member).await?;
         let tx = self.db.scoped(scope).begin().await?;
         let before = tx
             .membership_of(user_id)
@@ -272,7 +273,7 @@ impl Members {
         .await?;
         tx.commit().await?;
         self.policy
-            .remove_membership(scope.tenant_id().0, user_id)
+            .remove_membership(scope.tenant_id(), member)
             .await?;
         Ok(())
     }

@@ -19,7 +19,7 @@ use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
 use flagent_storage::entities::tenant;
 use flagent_storage::{Db, NewAuditEvent};
-use flagent_types::{ActorType, AuditAction, Origin, SystemScope, TenantId, TenantStatus};
+use flagent_types::{ActorType, AuditAction, Origin, SystemScope, TenantId, TenantStatus, UserId};
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -46,7 +46,7 @@ pub struct TenantSummary {
 #[derive(Debug, Clone)]
 pub struct Operator {
     /// The operator's user id.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Their email.
     pub email: String,
     /// Where the request came from.
@@ -162,10 +162,14 @@ impl Operators {
         // After the deletion, as every membership change: nobody keeps a role in a tenant that is gone
         // (the policy also says which tenants a user's request may act in without naming one).
         for member in &members {
-            self.policy.remove_membership(id, member.user_id).await?;
+            self.policy
+                .remove_membership(TenantId(id), UserId(member.user_id))
+                .await?;
         }
         for role in &roles {
-            self.policy.set_custom_role(id, &role.key, &[]).await?;
+            self.policy
+                .set_custom_role(TenantId(id), &role.key, &[])
+                .await?;
         }
         tracing::warn!(tenant_id = id, operator = %operator.email, "tenant deleted");
         Ok(())

@@ -14,7 +14,7 @@ use flagent_auth::accounts::{Accounts, NewUser, normalize_email};
 use flagent_auth::rbac::Policy;
 use flagent_storage::Db;
 use flagent_storage::entities::membership;
-use flagent_types::{BuiltInRole, SystemScope, TenantId, TenantStatus};
+use flagent_types::{BuiltInRole, SystemScope, TenantId, TenantStatus, UserId};
 use std::sync::Arc;
 
 /// The plan a signed-up tenant starts on.
@@ -145,7 +145,7 @@ impl Signups {
         if let Err(error) = self.make_owner(tenant, &user).await {
             // Undo what was written, so a failed signup leaves nothing behind (the rows span global
             // and tenant tables, which no single transaction here covers).
-            let _ = self.policy.remove_membership(tenant.0, user.id).await;
+            let _ = self.policy.remove_membership(tenant, UserId(user.id)).await;
             let _ = system.delete_tenant(tenant.0).await;
             let _ = system.delete_user(user.id).await;
             return Err(error);
@@ -172,7 +172,7 @@ impl Signups {
             })
             .await?;
         self.policy
-            .set_membership(tenant.0, user.id, BuiltInRole::Owner.as_str())
+            .set_membership(tenant, UserId(user.id), BuiltInRole::Owner.as_str())
             .await?;
         self.accounts
             .send_verification(user, Some(tenant.0))

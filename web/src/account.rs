@@ -19,6 +19,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use flagent_auth::accounts::{User, email_domain, normalize_email};
 use flagent_auth::sessions::IssuedToken;
 use flagent_tenants::signup::SignupRequest;
+use flagent_types::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -194,7 +195,7 @@ fn rate_limited(what: &str) -> ApiError {
     .retry_after(60)
 }
 
-async fn memberships(state: &AppState, user: i64) -> Result<Vec<MembershipView>, ApiError> {
+async fn memberships(state: &AppState, user: UserId) -> Result<Vec<MembershipView>, ApiError> {
     let memberships = state.members.memberships_of_user(user).await?;
     Ok(memberships
         .into_iter()
@@ -241,7 +242,7 @@ async fn session_reply(
         csrf_token: issued.claims.csrf.clone(),
         expires_at: time(issued.claims.exp),
         user: user.into(),
-        tenants: memberships(state, user.id).await?,
+        tenants: memberships(state, UserId(user.id)).await?,
     };
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -366,7 +367,7 @@ pub(crate) async fn me(
         .ok_or_else(|| ApiError::from(flagent_auth::AuthError::InvalidSession))?;
     Ok(Json(MeView {
         user: (&user).into(),
-        tenants: memberships(&state, user.id).await?,
+        tenants: memberships(&state, UserId(user.id)).await?,
     }))
 }
 
@@ -421,6 +422,6 @@ pub(crate) async fn accept_invitation(
         .await?;
     Ok(Json(MeView {
         user: (&accepted.user).into(),
-        tenants: memberships(&state, accepted.user.id).await?,
+        tenants: memberships(&state, UserId(accepted.user.id)).await?,
     }))
 }

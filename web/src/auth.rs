@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use flagent_auth::sessions::Claims;
 use flagent_auth::{AuthError, Credentials, Need};
-use flagent_types::{Origin, Permission, TenantScope};
+use flagent_types::{Origin, Permission, TenantScope, UserId};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::net::IpAddr;
@@ -219,14 +219,16 @@ pub(crate) async fn authorize_in_environment<P: Permission>(
 pub struct SignedIn {
     /// The session's claims.
     pub claims: Claims,
+    /// The user the session is of.
+    user: UserId,
     /// Where the request came from.
     pub origin: Origin,
 }
 
 impl SignedIn {
     /// The user's id.
-    pub fn user_id(&self) -> i64 {
-        self.claims.user_id().unwrap_or_default()
+    pub fn user_id(&self) -> UserId {
+        self.user
     }
 }
 
@@ -241,7 +243,12 @@ impl FromRequest for SignedIn {
         Box::pin(async move {
             let state = state?;
             let claims = state.auth.session(&presented.credentials()).await?;
-            Ok(SignedIn { claims, origin })
+            let user = claims.user_id()?;
+            Ok(SignedIn {
+                claims,
+                user,
+                origin,
+            })
         })
     }
 }

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, ServiceConfig};
 use flagent_tenants::members::{Invitation, Member, Role};
-use flagent_types::perm;
+use flagent_types::{UserId, perm};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -101,7 +101,7 @@ pub(crate) async fn change_member_role(
     let body = Json(body.checked()?);
     let member = state
         .members
-        .change_role(auth.scope(), *id, &body.role)
+        .change_role(auth.scope(), UserId(*id), &body.role)
         .await?;
     Ok(Json(member))
 }
@@ -114,7 +114,10 @@ pub(crate) async fn remove_member(
     state: Data<AppState>,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state.members.remove_member(auth.scope(), *id).await?;
+    state
+        .members
+        .remove_member(auth.scope(), UserId(*id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

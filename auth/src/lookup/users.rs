@@ -11,7 +11,7 @@ use crate::sessions::Claims;
 use crate::{Authenticated, Credentials, Need};
 use flagent_storage::entities::tenant;
 use flagent_types::{
-    EnvironmentId, Grant, Principal, ProjectId, TenantId, TenantScope, TenantStatus,
+    EnvironmentId, Grant, Principal, ProjectId, TenantId, TenantScope, TenantStatus, UserId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,7 +70,7 @@ impl Authenticator {
     ) -> Result<Authenticated, AuthError> {
         let user = claims.user_id()?;
         let tenant = self.choose_tenant(user, credentials.tenant).await?;
-        let entry = self.tenant_entry(tenant).await?;
+        let entry = self.tenant_entry(tenant.0).await?;
         match TenantStatus::parse(&entry.tenant.status) {
             Ok(TenantStatus::Active) => {}
             Ok(TenantStatus::Pending) => return Err(AuthError::TenantPending),
@@ -97,7 +97,7 @@ impl Authenticator {
         // A member's scope carries what their role grants, the per-environment part in this environment.
         #[allow(clippy::disallowed_methods)]
         let scope = TenantScope::assume_authenticated(
-            TenantId(tenant),
+            tenant,
             ProjectId(project),
             EnvironmentId(environment),
             principal,
@@ -114,17 +114,21 @@ impl Authenticator {
 
     /// The tenant a user's request acts in: the one named (by id or key) if they are a member, else
     /// their only one.
-    async fn choose_tenant(&self, user: i64, asked: Option<&str>) -> Result<i64, AuthError> {
+    async fn choose_tenant(
+        &self,
+        user: UserId,
+        asked: Option<&str>,
+    ) -> Result<TenantId, AuthError> {
         match asked.map(str::trim).filter(|t| !t.is_empty()) {
             Some(asked) => {
                 let id = match asked.parse::<i64>() {
-                    Ok(id) => Some(id),
+                    Ok(id) => Some(TenantId(id)),
                     Err(_) => self
                         .db
                         .system(&self.system)
                         .tenant_by_key(asked)
                         .await?
-                        .map(|t| t.id),
+                        .map(|t| TenantId(t.id)),
                 };
                 match id {
                     Some(id) if self.policy.role_of(user, id).await.is_some() => Ok(id),

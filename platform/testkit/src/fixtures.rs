@@ -132,7 +132,7 @@ impl Tenant {
         self.mint(
             environment,
             Principal::User {
-                id: 1,
+                id: flagent_types::UserId(1),
                 email: "member@example.com".to_owned(),
             },
             Grant::Member {

@@ -48,4 +48,8 @@ id_type!(
     TagId,
     /// A saved flag snapshot.
     SnapshotId,
+    /// A person with an account; one user may be a member of several tenants.
+    UserId,
+    /// A sign-in session of a user.
+    SessionId,
 );

@@ -14,8 +14,8 @@ mod vocabulary;
 
 pub use counts::ShardedCounts;
 pub use ids::{
-    ConstraintId, DistributionId, EnvironmentId, FlagId, ProjectId, SegmentId, SnapshotId, TagId,
-    TenantId, VariantId,
+    ConstraintId, DistributionId, EnvironmentId, FlagId, ProjectId, SegmentId, SessionId,
+    SnapshotId, TagId, TenantId, UserId, VariantId,
 };
 pub use key::{FlagKey, KeyError, valid_key};
 pub use plan::{Limit, LimitReached, Plan, PlanLimits};

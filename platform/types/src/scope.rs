@@ -293,8 +293,8 @@ pub enum Principal {
     },
     /// A signed-in user, acting in a tenant they are a member of.
     User {
-        /// The user's row id.
-        id: i64,
+        /// The user.
+        id: crate::UserId,
         /// The user's email address.
         email: String,
     },
@@ -327,7 +327,8 @@ impl Principal {
     /// The principal's id, as the audit log records it.
     pub fn actor_id(&self) -> String {
         match self {
-            Principal::ApiKey { id, .. } | Principal::User { id, .. } => id.to_string(),
+            Principal::ApiKey { id, .. } => id.to_string(),
+            Principal::User { id, .. } => id.to_string(),
             Principal::System { name } => name.clone(),
         }
     }

@@ -6,7 +6,7 @@
 
 use super::*;
 use flagent_types::ActorType;
-use flagent_types::AuditAction;
+use flagent_types::{AuditAction, TenantId, UserId};
 
 impl Members {
     /// Invites `email` with `role` and mails them a link; the link works for [`INVITATION_LIFETIME`].
@@ -197,7 +197,7 @@ impl Members {
         .await?;
         tx.commit().await?;
         self.policy
-            .set_membership(row.tenant_id, user.id, &row.role)
+            .set_membership(TenantId(row.tenant_id), UserId(user.id), &row.role)
             .await?;
         Ok(Accepted {
             tenant_id: row.tenant_id,

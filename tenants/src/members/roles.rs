@@ -121,7 +121,7 @@ impl Members {
         .await?;
         tx.commit().await?;
         self.policy
-            .set_custom_role(scope.tenant_id().0, key, &grants)
+            .set_custom_role(scope.tenant_id(), key, &grants)
             .await?;
         Ok(view)
     }
@@ -155,7 +155,7 @@ impl Members {
         .await?;
         tx.commit().await?;
         self.policy
-            .set_custom_role(scope.tenant_id().0, key, &[])
+            .set_custom_role(scope.tenant_id(), key, &[])
             .await?;
         Ok(())
     }

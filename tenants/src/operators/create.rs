@@ -13,7 +13,7 @@ use crate::signup::tenant_key_from;
 use flagent_auth::{NewKey, create_key};
 use flagent_storage::entities::membership;
 use flagent_storage::{NewAuditEvent, StorageError};
-use flagent_types::{ActorType, AuditAction, BuiltInRole, Scope, ScopeSet, TenantId};
+use flagent_types::{ActorType, AuditAction, BuiltInRole, Scope, ScopeSet, TenantId, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -78,7 +78,7 @@ impl Operators {
                 // The rows span the global tenants table and the tenant's own tables, which no single
                 // transaction here covers: undo by deleting the tenant, which takes its rows with it.
                 if let Some(user) = owner {
-                    let _ = self.policy.remove_membership(tenant.0, user).await;
+                    let _ = self.policy.remove_membership(tenant, UserId(user)).await;
                 }
                 let _ = system.delete_tenant(tenant.0).await;
                 Err(error)
@@ -176,7 +176,7 @@ impl Operators {
         tx.commit().await?;
         if let Some(user_id) = owner {
             self.policy
-                .set_membership(tenant.0, user_id, BuiltInRole::Owner.as_str())
+                .set_membership(tenant, UserId(user_id), BuiltInRole::Owner.as_str())
                 .await?;
         }
         Ok(CreatedTenant {

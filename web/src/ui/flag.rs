@@ -294,7 +294,7 @@ pub(super) async fn debug(
         let allowed = state
             .auth
             .policy()
-            .allows(*id, viewer.scope.tenant_id().0, perm::Evaluate::NAME, None)
+            .allows(*id, viewer.scope.tenant_id(), perm::Evaluate::NAME, None)
             .await;
         if !allowed {
             return Err(Refusal::problem(

@@ -113,7 +113,7 @@ impl Viewer {
                 Refusal::problem(404, "No such environment", "The environment was not found.")
             })?;
         let policy = state.auth.policy();
-        let tenant_id = scope.tenant_id().0;
+        let tenant_id = scope.tenant_id();
         let here = Some(environment.key.as_str());
         let can_write = policy
             .allows(user, tenant_id, perm::Write::NAME, here)
@@ -127,7 +127,7 @@ impl Viewer {
         let mut settings = Vec::new();
         for (page, permission) in SETTINGS {
             if policy
-                .allows(user, scope.tenant_id().0, permission, None)
+                .allows(user, scope.tenant_id(), permission, None)
                 .await
             {
                 settings.push(page);

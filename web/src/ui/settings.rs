@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use flagent_auth::Need;
 use flagent_tenants::audit::AuditFilter;
-use flagent_types::{Permission, Principal, Scope, perm};
+use flagent_types::{Permission, Principal, Scope, UserId, perm};
 use flagent_ui::{
     AuditFilters, AuditLogPage, AuditRow, InvitationRow, KeyRow, KeysPage, MemberRow, MembersPage,
     Moment, RoleOption,
@@ -29,11 +29,11 @@ pub(super) async fn allows(state: &AppState, viewer: &Viewer, permission: &str) 
     state
         .auth
         .policy()
-        .allows(*id, viewer.scope.tenant_id().0, permission, None)
+        .allows(*id, viewer.scope.tenant_id(), permission, None)
         .await
 }
 
-fn viewer_id(viewer: &Viewer) -> Option<i64> {
+fn viewer_id(viewer: &Viewer) -> Option<UserId> {
     match viewer.scope.principal() {
         Principal::User { id, .. } => Some(*id),
         Principal::ApiKey { .. } | Principal::System { .. } => None,
@@ -101,7 +101,7 @@ pub(super) async fn members(
         .map_err(refuse)?
         .into_iter()
         .map(|m| MemberRow {
-            is_viewer: Some(m.user_id) == me,
+            is_viewer: Some(UserId(m.user_id)) == me,
             user_id: m.user_id,
             email: m.email,
             name: m.name,
