@@ -15,6 +15,7 @@ mod manage;
 pub mod password;
 mod principals;
 pub mod rbac;
+pub mod secrets;
 pub mod sessions;
 
 pub use error::AuthError;

@@ -102,6 +102,26 @@ impl Sessions {
         user: &user::Model,
         origin: &Origin,
     ) -> Result<IssuedToken, AuthError> {
+        self.start_session(user, origin, None).await
+    }
+
+    /// Starts a session for `user` signed in through identity provider `provider`, which the session
+    /// records (disabling or deleting the provider ends it).
+    pub async fn start_through_provider(
+        &self,
+        user: &user::Model,
+        origin: &Origin,
+        provider: i64,
+    ) -> Result<IssuedToken, AuthError> {
+        self.start_session(user, origin, Some(provider)).await
+    }
+
+    async fn start_session(
+        &self,
+        user: &user::Model,
+        origin: &Origin,
+        provider: Option<i64>,
+    ) -> Result<IssuedToken, AuthError> {
         let now = now_millis();
         let row = self
             .db
@@ -114,6 +134,7 @@ impl Sessions {
                 revoked_at: None,
                 ip: origin.ip.clone(),
                 user_agent: origin.user_agent.clone(),
+                sso_provider_id: provider,
             })
             .await?;
         self.sign(&row, UserId(user.id), &user.email)

@@ -14,6 +14,7 @@ mod m20261124_000006_row_level_security;
 mod m20261125_000007_variant_counts;
 mod m20261206_000009_environment_revised_at;
 mod m20261207_000010_job_leases;
+mod m20261207_000011_sso;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -29,6 +30,7 @@ use sea_orm_migration::prelude::*;
 pub fn row_level_security_tables() -> Vec<&'static str> {
     let mut tables = m20261124_000006_row_level_security::TENANT_TABLES.to_vec();
     tables.push(m20261125_000007_variant_counts::TABLE);
+    tables.extend(m20261207_000011_sso::TABLES);
     tables
 }
 
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_variant_counts::Migration),
             Box::new(m20261206_000009_environment_revised_at::Migration),
             Box::new(m20261207_000010_job_leases::Migration),
+            Box::new(m20261207_000011_sso::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ mod projects;
 mod rls_tests;
 mod row;
 mod scoped;
+mod sso;
 mod system;
 mod tenancy;
 mod usage;

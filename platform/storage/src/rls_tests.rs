@@ -77,6 +77,9 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     id(conn, format!("INSERT INTO invitations (tenant_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES ({t}, 'x@example.com', 'viewer', 'invite-{key}', 'seed', 0, 1) RETURNING id")).await;
     id(conn, format!("INSERT INTO usage_counters (tenant_id, period, evaluations) VALUES ({t}, '2026-11', 5) RETURNING id")).await;
     id(conn, format!("INSERT INTO variant_counts (tenant_id, environment_id, flag_id, hour, segment_id, variant_id, evaluations) VALUES ({t}, {e}, {f}, 0, {s}, {v}, 3) RETURNING id")).await;
+    let sp = id(conn, format!("INSERT INTO sso_providers (tenant_id, name, kind, enabled, config, secret, default_role, role_rules, resync_roles, created_at, updated_at) VALUES ({t}, 'Okta', 'oidc', true, '{{}}', NULL, 'viewer', '[]', false, 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO sso_identities (tenant_id, provider_id, subject, user_id, created_at, last_login_at) VALUES ({t}, {sp}, 'sub-{key}', {u}, 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO sso_logins (tenant_id, provider_id, state, nonce, verifier, binding, next, created_at, expires_at) VALUES ({t}, {sp}, 'state-{key}', 'n', 'v', 'b', '/ui', 0, 1) RETURNING id")).await;
     t
 }
 

@@ -79,6 +79,9 @@ rows!(
     membership,
     role,
     invitation,
+    sso_provider,
+    sso_identity,
+    sso_login,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

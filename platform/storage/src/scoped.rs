@@ -65,6 +65,9 @@ tenant_owned!(
     invitation,
     usage_counter,
     variant_count,
+    sso_provider,
+    sso_identity,
+    sso_login,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

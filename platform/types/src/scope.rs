@@ -175,6 +175,8 @@ pub mod perm {
         ReadAudit => Admin, "audit:read", false;
         /// Manage the tenant itself: plan, billing, deletion.
         ManageTenant => Admin, "tenant:manage", false;
+        /// Connect and change identity providers, claimed email domains and SSO enforcement.
+        ManageSso => Admin, "sso:manage", false;
     }
 }
 

@@ -178,6 +178,16 @@ vocabulary! {
         TenantStatus => "tenant.status",
         /// A tenant's plan changed.
         TenantPlan => "tenant.plan",
+        /// An identity provider was connected.
+        SsoProviderCreate => "sso.provider.created",
+        /// An identity provider changed (including being disabled).
+        SsoProviderUpdate => "sso.provider.updated",
+        /// An identity provider was deleted.
+        SsoProviderDelete => "sso.provider.deleted",
+        /// Somebody signed in through an identity provider.
+        SsoLogin => "sso.login",
+        /// A sign-in through an identity provider was refused (the reason is in `after`).
+        SsoLoginFailed => "sso.login_failed",
     }
 }
 

@@ -22,6 +22,9 @@ pub mod project;
 pub mod role;
 pub mod segment;
 pub mod session;
+pub mod sso_identity;
+pub mod sso_login;
+pub mod sso_provider;
 pub mod system_setting;
 pub mod tag;
 pub mod tenant;
@@ -65,6 +68,9 @@ pub const TENANT_TABLES: &[&str] = &[
     "invitations",
     "usage_counters",
     "variant_counts",
+    "sso_providers",
+    "sso_identities",
+    "sso_logins",
 ];
 
 #[cfg(test)]
@@ -102,6 +108,9 @@ mod tests {
             table::<invitation::Entity>(),
             table::<usage_counter::Entity>(),
             table::<variant_count::Entity>(),
+            table::<sso_provider::Entity>(),
+            table::<sso_identity::Entity>(),
+            table::<sso_login::Entity>(),
         ])
     }
 

@@ -14,6 +14,8 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     pub ip: String,
     pub user_agent: String,
+    /// The identity provider the session was signed in through, if any.
+    pub sso_provider_id: Option<i64>,
 }
 
 /// No relations are declared: joins are written in the repositories.
