@@ -26,6 +26,7 @@ pub fn permission_summary(permission: &str) -> Option<&'static str> {
         "members:manage" => "invite and remove members, change roles, define custom roles",
         "audit:read" => "read and export the audit log",
         "tenant:manage" => "manage the organisation itself: plan, billing, deletion",
+        "sso:manage" => "connect identity providers, claim email domains, enforce single sign-on",
         _ => return None,
     })
 }

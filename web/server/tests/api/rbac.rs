@@ -145,6 +145,7 @@ fn markers() -> Vec<(&'static str, Scope)> {
         marker::<perm::ManageMembers>(),
         marker::<perm::ReadAudit>(),
         marker::<perm::ManageTenant>(),
+        marker::<perm::ManageSso>(),
     ]
 }
 
