@@ -45,6 +45,9 @@ pub enum SecretError {
     /// The value names a key that is not configured (removed too early from `auth.secret_keys`).
     #[error("sealed with secret key {0:?}, which is not configured")]
     UnknownKey(String),
+    /// The value is too long to seal.
+    #[error("the value is too long to seal")]
+    TooLong,
     /// The value is not a sealed value, or was altered, or belongs elsewhere.
     #[error("the sealed value does not open")]
     Corrupt,
@@ -100,7 +103,7 @@ impl SecretBox {
     }
 
     /// Seals `plain` for the place `context` names.
-    pub fn seal(&self, plain: &str, context: &str) -> String {
+    pub fn seal(&self, plain: &str, context: &str) -> Result<String, SecretError> {
         let (id, cipher) = &self.keys[0];
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let payload = Payload {
@@ -108,10 +111,12 @@ impl SecretBox {
             aad: context.as_bytes(),
         };
         // Encryption fails only for messages longer than the cipher's limit (256 GiB).
-        let sealed = cipher.encrypt(&nonce, payload).unwrap_or_default();
+        let sealed = cipher
+            .encrypt(&nonce, payload)
+            .map_err(|_| SecretError::TooLong)?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        format!("{VERSION}.{id}.{}", URL_SAFE_NO_PAD.encode(bytes))
+        Ok(format!("{VERSION}.{id}.{}", URL_SAFE_NO_PAD.encode(bytes)))
     }
 
     /// Opens a value sealed for `context`.
@@ -163,12 +168,16 @@ mod tests {
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {
         let secrets = SecretBox::from_config(&[key("k1")]).unwrap();
-        let sealed = secrets.seal("client-secret-123", "tenant:1:sso_provider");
+        let sealed = secrets
+            .seal("client-secret-123", "tenant:1:sso_provider")
+            .unwrap();
         assert!(sealed.starts_with("v1.k1."), "{sealed}");
         assert!(!sealed.contains("client-secret-123"));
         assert_ne!(
             sealed,
-            secrets.seal("client-secret-123", "tenant:1:sso_provider")
+            secrets
+                .seal("client-secret-123", "tenant:1:sso_provider")
+                .unwrap()
         );
         assert_eq!(
             secrets.open(&sealed, "tenant:1:sso_provider").unwrap(),
@@ -200,11 +209,11 @@ mod tests {
     fn a_new_first_key_seals_while_old_keys_still_open() {
         let (old, new) = (key("2025"), key("2026"));
         let before = SecretBox::from_config(std::slice::from_ref(&old)).unwrap();
-        let sealed = before.seal("s3cret", "c");
+        let sealed = before.seal("s3cret", "c").unwrap();
         let rotated = SecretBox::from_config(&[new, old]).unwrap();
         assert_eq!(rotated.open(&sealed, "c").unwrap(), "s3cret");
         assert!(!rotated.is_current(&sealed));
-        let again = rotated.seal("s3cret", "c");
+        let again = rotated.seal("s3cret", "c").unwrap();
         assert!(again.starts_with("v1.2026."));
         assert!(rotated.is_current(&again));
         let dropped = SecretBox::from_config(&[key("2027")]).unwrap();
