@@ -17,6 +17,7 @@ mod principals;
 pub mod rbac;
 pub mod secrets;
 pub mod sessions;
+pub mod sso;
 
 pub use error::AuthError;
 pub use keys::{CreatedKey, NewKey, create_key, hash_key};

@@ -203,6 +203,27 @@ impl Sessions {
         Ok(())
     }
 
+    /// Ends every session started through identity provider `provider` (disabled or deleted).
+    pub async fn end_all_through_provider(&self, provider: i64) -> Result<(), AuthError> {
+        let through = |s: &CachedSession| s.row.sso_provider_id == Some(provider);
+        let sids: Vec<i64> = self
+            .cache
+            .read()
+            .map(|c| c.values().filter(|s| through(s)).map(|s| s.row.id).collect())
+            .unwrap_or_default();
+        if let Ok(mut ended) = self.ended.write() {
+            ended.extend(sids.iter().copied());
+        }
+        if let Ok(mut cache) = self.cache.write() {
+            cache.retain(|_, s| !through(s));
+        }
+        self.db
+            .system(&self.system)
+            .revoke_sessions_of_provider(provider, now_millis())
+            .await?;
+        Ok(())
+    }
+
     fn sign(
         &self,
         row: &session::Model,

@@ -38,8 +38,7 @@ pub(crate) async fn check_limit(
 
 /// Members plus pending invitations of the tenant of `tx`.
 async fn count_seats(tx: &Scoped<impl Connection>) -> Result<u64, StorageError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    Ok(tx.count_memberships().await? + tx.count_pending_invitations(now).await?)
+    tx.seats_in_use(chrono::Utc::now().timestamp_millis()).await
 }
 
 /// How many seats the tenant of `tx` uses: its members plus its pending invitations.

@@ -215,15 +215,10 @@ fn time(seconds: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The session's cookies and body.
-async fn session_reply(
-    state: &AppState,
-    user: &User,
-    issued: IssuedToken,
-) -> Result<HttpResponse, ApiError> {
+/// The cookies of a session: its token (HttpOnly) and its CSRF value (readable by the page's script).
+pub(crate) fn session_cookies(secure: bool, issued: &IssuedToken) -> [Cookie<'static>; 2] {
     let max_age =
         CookieDuration::seconds((issued.claims.exp - chrono::Utc::now().timestamp()).max(0));
-    let secure = state.session_cookies.secure;
     let session = Cookie::build(SESSION_COOKIE, issued.token.clone())
         .path("/")
         .http_only(true)
@@ -237,6 +232,16 @@ async fn session_reply(
         .same_site(SameSite::Lax)
         .max_age(max_age)
         .finish();
+    [session, csrf]
+}
+
+/// The session's cookies and body.
+async fn session_reply(
+    state: &AppState,
+    user: &User,
+    issued: IssuedToken,
+) -> Result<HttpResponse, ApiError> {
+    let [session, csrf] = session_cookies(state.session_cookies.secure, &issued);
     let body = SessionView {
         token: issued.token,
         csrf_token: issued.claims.csrf.clone(),

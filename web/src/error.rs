@@ -52,6 +52,15 @@ error_codes! {
     InvalidCredentials => "invalid_credentials", UNAUTHORIZED;
     InvalidSession => "invalid_session", UNAUTHORIZED;
     PlanLimitReached => "plan_limit_reached", PAYMENT_REQUIRED;
+    SsoStateMismatch => "sso_state_mismatch", BAD_REQUEST;
+    SsoNonceMismatch => "sso_nonce_mismatch", BAD_REQUEST;
+    SsoInvalidToken => "sso_invalid_token", UNAUTHORIZED;
+    SsoIdpRefused => "sso_idp_refused", UNAUTHORIZED;
+    SsoProviderDisabled => "sso_provider_disabled", FORBIDDEN;
+    SsoAccountRefused => "sso_account_refused", FORBIDDEN;
+    SsoNotConfigured => "sso_not_configured", NOT_FOUND;
+    SsoProviderNotFound => "sso_provider_not_found", NOT_FOUND;
+    SsoIdpUnavailable => "sso_idp_unavailable", BAD_GATEWAY;
     Forbidden => "forbidden", FORBIDDEN;
     CsrfFailed => "csrf_failed", FORBIDDEN;
     EmailNotVerified => "email_not_verified", FORBIDDEN;
@@ -260,6 +269,20 @@ impl From<LimitReached> for ApiError {
     }
 }
 
+impl From<flagent_types::FeatureNotIncluded> for ApiError {
+    fn from(err: flagent_types::FeatureNotIncluded) -> Self {
+        let limit = LimitDetail {
+            limit: err.feature.as_str(),
+            plan: err.plan.clone(),
+            allowed: 0,
+        };
+        ApiError {
+            limit: Some(Box::new(limit)),
+            ..ApiError::new(ErrorCode::PlanLimitReached, err.to_string())
+        }
+    }
+}
+
 fn not_found(resource: Resource) -> ErrorCode {
     match resource {
         Resource::Flag => ErrorCode::FlagNotFound,
@@ -385,6 +408,31 @@ impl From<flagent_tenants::TenantsError> for ApiError {
                 ApiError::from(FlagsError::from(flagent_storage_error))
             }
         }
+    }
+}
+
+impl From<flagent_auth::sso::SsoError> for ApiError {
+    fn from(err: flagent_auth::sso::SsoError) -> Self {
+        let message = err.to_string();
+        let code = match err {
+            flagent_auth::sso::SsoError::NotFound(_) => ErrorCode::SsoProviderNotFound,
+            flagent_auth::sso::SsoError::Invalid { field, reason } => return ApiError::invalid(field, reason),
+            flagent_auth::sso::SsoError::Denied(denied) => return ApiError::from(denied),
+            flagent_auth::sso::SsoError::NotInPlan(missing) => return ApiError::from(missing),
+            flagent_auth::sso::SsoError::NotConfigured => ErrorCode::SsoNotConfigured,
+            flagent_auth::sso::SsoError::ProviderDisabled => ErrorCode::SsoProviderDisabled,
+            flagent_auth::sso::SsoError::StateMismatch => ErrorCode::SsoStateMismatch,
+            flagent_auth::sso::SsoError::NonceMismatch => ErrorCode::SsoNonceMismatch,
+            flagent_auth::sso::SsoError::InvalidToken(_) => ErrorCode::SsoInvalidToken,
+            flagent_auth::sso::SsoError::IdpRefused(_) => ErrorCode::SsoIdpRefused,
+            flagent_auth::sso::SsoError::IdpUnavailable(_) => ErrorCode::SsoIdpUnavailable,
+            flagent_auth::sso::SsoError::AccountRefused(_) => ErrorCode::SsoAccountRefused,
+            flagent_auth::sso::SsoError::Unavailable(source) => {
+                return ApiError::from(flagent_flags::FlagsError::from(source));
+            }
+            flagent_auth::sso::SsoError::Unexpected(source) => return ApiError::internal(AnyError(source)),
+        };
+        ApiError::new(code, message)
     }
 }
 

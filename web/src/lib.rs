@@ -7,7 +7,8 @@
 //! import/export, plan usage (`/api/v1/usage`), accounts and sessions (`/api/v1/auth…`, `/api/v1/signup`),
 //! members, invitations and roles, the platform API (`/api/v1/admin…`), and operations (`/health`,
 //! `/metrics`, `/api/v1/info`, `/api/v1/openapi.json`); and the OpenFeature Remote Evaluation Protocol
-//! (`/ofrep/v1`); the client-side snapshot (`/api/v1/snapshot`).
+//! (`/ofrep/v1`); the client-side snapshot (`/api/v1/snapshot`); single sign-on (`/api/v1/sso…` and the
+//! browser's `/sso…`).
 
 mod account;
 mod audit;
@@ -27,6 +28,7 @@ mod operators;
 mod ops;
 mod projects;
 mod snapshot;
+mod sso;
 mod state;
 mod stream;
 mod transfer;
@@ -62,9 +64,11 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(projects::configure_projects)
             .configure(transfer::configure_transfer)
             .configure(usage::configure_usage)
+            .configure(sso::configure_sso_api)
             .configure(ops::configure_api_ops),
     )
     .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep))
+    .configure(sso::configure_sso_browser)
     .configure(ops::configure_root_ops)
     .configure(ui::configure_ui);
 }

@@ -5,7 +5,7 @@
 
 use crate::{
     account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, snapshot,
-    stream, transfer, usage,
+    sso, stream, transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         operators::create_tenant, operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
         operators::set_tenant_plan, operators::delete_tenant,
         usage::get_usage,
+        sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
+        sso::start_sign_in, sso::oidc_callback,
         ops::health, ops::info,
     ),
     modifiers(&Security)

@@ -4,6 +4,7 @@
 use crate::KeyedLimit;
 use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
+use flagent_auth::sso::Sso;
 use flagent_evaluation::{Evaluator, ReasonCounter};
 use flagent_flags::Flags;
 use flagent_telemetry::Metrics;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub signups: Signups,
     /// Platform administration.
     pub operators: Operators,
+    /// Single sign-on: identity providers and sign-ins through them.
+    pub sso: Arc<Sso>,
     /// Signup switch and rate limits.
     pub signup: SignupLimits,
     /// How session cookies are set.

@@ -52,6 +52,13 @@ pub struct AuthSettings {
     /// database when not set.
     #[serde(default, skip_serializing)]
     pub session_secret: Option<SecretString>,
+    /// The keys that seal secrets kept in the database (identity providers' client secrets and private
+    /// keys), each `<id>:<base64 of 32 random bytes>`, the first one current; in the environment a
+    /// comma-separated list (`FLAGENT_AUTH__SECRET_KEYS`). To rotate, put a new key first and keep the
+    /// old ones until every secret was sealed again. When empty, one key is generated and kept in the
+    /// database, which then protects the secrets no better than the database itself.
+    #[serde(default, skip_serializing, deserialize_with = "keys_from_list_or_text")]
+    pub secret_keys: Vec<SecretString>,
     /// How long one session token is valid, in seconds (clients refresh before it runs out).
     pub token_ttl_secs: u64,
     /// How long a session lasts at most, in seconds.
@@ -67,6 +74,29 @@ pub struct AuthSettings {
     pub signups_per_ip_per_hour: u32,
     /// Signups accepted per email domain per hour.
     pub signups_per_domain_per_hour: u32,
+}
+
+/// A list of keys, from a list or from one comma-separated text (as environment variables give it).
+fn keys_from_list_or_text<'de, D>(deserializer: D) -> Result<Vec<SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Keys {
+        Text(String),
+        List(Vec<String>),
+    }
+    let keys = match Keys::deserialize(deserializer)? {
+        Keys::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Keys::List(list) => list,
+    };
+    Ok(keys.into_iter().map(SecretString::from).collect())
 }
 
 /// Outgoing mail settings.
@@ -198,6 +228,7 @@ impl Default for Settings {
             },
             auth: AuthSettings {
                 session_secret: None,
+                secret_keys: Vec::new(),
                 token_ttl_secs: 15 * 60,
                 session_max_age_secs: 7 * 24 * 3600,
                 secure_cookies: true,
@@ -258,6 +289,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail dictates the closure's error type.
@@ -273,6 +305,11 @@ mod tests {
                 .expect_err("bad port must fail")
                 .to_string();
             assert!(err.contains("port"), "{err}");
+            jail.set_env("FLAGENT_SERVER__PORT", "19000");
+            jail.set_env("FLAGENT_AUTH__SECRET_KEYS", "new:bmV3, old:b2xk");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            let keys: Vec<&str> = s.auth.secret_keys.iter().map(|k| k.expose_secret()).collect();
+            assert_eq!(keys, ["new:bmV3", "old:b2xk"]);
             Ok(())
         });
     }

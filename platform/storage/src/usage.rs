@@ -72,6 +72,11 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?)
     }
 
+    /// The seats this tenant uses at `now`: its members plus its pending invitations.
+    pub async fn seats_in_use(&self, now: Millis) -> Result<u64, StorageError> {
+        Ok(self.count_memberships().await? + self.count_pending_invitations(now).await?)
+    }
+
     /// The evaluations recorded for this tenant in `period` (`YYYY-MM`), 0 when none were.
     pub async fn evaluations_in(&self, period: &str) -> Result<u64, StorageError> {
         let row = self

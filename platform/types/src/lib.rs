@@ -18,7 +18,7 @@ pub use ids::{
     SnapshotId, TagId, TenantId, UserId, VariantId,
 };
 pub use key::{FlagKey, KeyError, valid_key};
-pub use plan::{Limit, LimitReached, Plan, PlanLimits};
+pub use plan::{Feature, FeatureNotIncluded, Limit, LimitReached, Plan, PlanLimits};
 pub use scope::{
     Denied, Grant, Origin, Permission, Permissions, Principal, Scope, ScopeSet, SystemScope,
     TenantScope, perm,

@@ -1,5 +1,6 @@
 //! Plans as values: a tenant's [`Plan`] with its [`PlanLimits`] (read from the `plans` table), the
-//! countable [`Limit`]s, and [`LimitReached`], the refusal every crate that creates things returns.
+//! countable [`Limit`]s, and [`LimitReached`], the refusal every crate that creates things returns; and
+//! the [`Feature`]s a plan includes or not, refused with [`FeatureNotIncluded`].
 //!
 //! Invariant: `None` is unlimited. A check only ever refuses something being added (`adding > 0`), so a
 //! tenant already over a limit (after moving to a smaller plan) keeps everything it has and can still
@@ -172,6 +173,59 @@ impl fmt::Display for LimitReached {
     }
 }
 
+/// A feature a plan may include or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    /// Single sign-on: identity providers, SCIM provisioning and enforced SSO.
+    Sso,
+}
+
+impl Feature {
+    /// The feature's name on the wire (`sso`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Sso => "sso",
+        }
+    }
+
+    /// What the feature is, in a sentence.
+    fn noun(self) -> &'static str {
+        match self {
+            Feature::Sso => "single sign-on",
+        }
+    }
+}
+
+impl Plan {
+    /// Refuses what needs `feature` when the plan does not include it.
+    pub fn require(&self, feature: Feature) -> Result<(), FeatureNotIncluded> {
+        let included = match feature {
+            Feature::Sso => self.limits.sso,
+        };
+        if included {
+            Ok(())
+        } else {
+            Err(FeatureNotIncluded {
+                feature,
+                plan: self.key.clone(),
+                plan_name: self.name.clone(),
+            })
+        }
+    }
+}
+
+/// A refusal: the tenant's plan does not include a feature. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plan limit reached: the {plan_name} plan does not include {}; upgrade the plan to use it", .feature.noun())]
+pub struct FeatureNotIncluded {
+    /// Which feature.
+    pub feature: Feature,
+    /// The plan's key.
+    pub plan: String,
+    /// The plan's display name.
+    pub plan_name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +239,20 @@ mod tests {
                 ..PlanLimits::default()
             },
         }
+    }
+
+    #[test]
+    fn a_feature_is_refused_by_a_plan_without_it() {
+        let free = plan(None);
+        let err = free.require(Feature::Sso).unwrap_err();
+        assert_eq!((err.feature, err.plan.as_str()), (Feature::Sso, "free"));
+        assert_eq!(
+            err.to_string(),
+            "plan limit reached: the Free plan does not include single sign-on; upgrade the plan to use it"
+        );
+        let mut enterprise = plan(None);
+        enterprise.limits.sso = true;
+        assert_eq!(enterprise.require(Feature::Sso), Ok(()));
     }
 
     #[test]

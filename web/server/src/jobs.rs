@@ -9,6 +9,7 @@
 //! | `database-recovery` | 1 s, until it succeeds | a node started from its local copy | |
 //! | `local-copy` | 5 s | each node with `evaluation.local_copy` | |
 //! | `rate-limit-sweep` | 60 s | each node (its own signup limits) | |
+//! | `sso-sign-in-expiry` | 10 min | one node at a time (lease) | |
 //!
 //! Revision polling and the Redis announcements stay with `cluster.rs`: they react to the
 //! subscription's state, not only to a clock.
@@ -85,7 +86,35 @@ pub(crate) fn add_all(runner: &mut Runner, services: Services) {
     if let Some((path, flags)) = local_copy {
         runner.add(local_copy::Keeper::new(path, flags, auth));
     }
+    runner.add(SignInExpiry(state.clone()));
     runner.add(RateLimitSweep(state));
+}
+
+/// How often the SSO sign-ins that never came back are deleted.
+const SIGN_IN_EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How long one node holds the `sso-sign-in-expiry` lease.
+const SIGN_IN_EXPIRY_LEASE: Duration = Duration::from_secs(60);
+
+/// `sso-sign-in-expiry`: deletes the SSO sign-ins that went to an identity provider and expired
+/// there (a sign-in that comes back is deleted at once).
+struct SignInExpiry(actix_web::web::Data<AppState>);
+
+impl Job for SignInExpiry {
+    fn name(&self) -> &'static str {
+        "sso-sign-in-expiry"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(SIGN_IN_EXPIRY_INTERVAL).on_one_node(SIGN_IN_EXPIRY_LEASE)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move {
+            let gone = self.0.sso.delete_expired_sign_ins().await?;
+            Ok(Outcome::Ran(usize::try_from(gone).unwrap_or(usize::MAX)))
+        })
+    }
 }
 
 /// `rate-limit-sweep`: forgets the client addresses and email domains whose signup quota has

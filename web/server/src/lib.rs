@@ -18,6 +18,8 @@ use anyhow::Context;
 use flagent_auth::Authenticator;
 use flagent_auth::accounts::Accounts;
 use flagent_auth::rbac::Policy;
+use flagent_auth::secrets::SecretBox;
+use flagent_auth::sso::Sso;
 use flagent_auth::sessions::{SessionLifetimes, Sessions};
 use flagent_config::Settings;
 use flagent_evaluation::{EvalCache, Evaluator};
@@ -67,6 +69,8 @@ struct Database {
 struct Identity {
     sessions: Arc<Sessions>,
     accounts: Arc<Accounts>,
+    /// Seals the secrets kept in the database.
+    secrets: SecretBox,
 }
 
 /// Connects to the configured database (creating the SQLite file's folder) and runs every migration.
@@ -134,7 +138,7 @@ impl Application {
             auth.clone(),
             usage.clone(),
             metrics.clone(),
-        );
+        )?;
         let mut jobs = Runner::new(node)
             .with_leases(db.clone(), system("job leases"))
             .with_metrics(metrics);
@@ -309,9 +313,15 @@ impl Identity {
         startup: &SystemScope,
         settings: &Settings,
     ) -> anyhow::Result<Identity> {
-        let secret = match database.offline {
-            None => session_secret(&database.db, startup, settings).await?,
-            Some(_) => offline_session_secret(settings),
+        let (secret, secrets) = match database.offline {
+            None => (
+                session_secret(&database.db, startup, settings).await?,
+                secret_keys(&database.db, startup, settings).await?,
+            ),
+            Some(_) => (
+                offline_session_secret(settings),
+                offline_secret_keys(settings)?,
+            ),
         };
         let sessions = Arc::new(Sessions::new(
             database.db.clone(),
@@ -328,7 +338,11 @@ impl Identity {
             sessions.clone(),
             settings.auth.public_url.clone(),
         ));
-        Ok(Identity { sessions, accounts })
+        Ok(Identity {
+            sessions,
+            accounts,
+            secrets,
+        })
     }
 }
 
@@ -343,15 +357,26 @@ fn app_state(
     auth: Arc<Authenticator>,
     usage: Arc<Usage>,
     metrics: Metrics,
-) -> web::Data<AppState> {
-    let Identity { accounts, .. } = identity;
+) -> anyhow::Result<web::Data<AppState>> {
+    let Identity {
+        accounts, secrets, ..
+    } = identity;
+    let sso = Sso::new(
+        db.clone(),
+        system("single sign-on"),
+        secrets,
+        accounts.clone(),
+        policy.clone(),
+        &settings.auth.public_url,
+    )
+    .context("prepare single sign-on")?;
     let evaluator = Evaluator::new(
         flags.cache().clone(),
         usage.clone(),
         Arc::new(ReasonMetrics(metrics.clone())),
         settings.evaluation.max_batch_results,
     );
-    web::Data::new(AppState {
+    Ok(web::Data::new(AppState {
         flags: flags.clone(),
         evaluator,
         audit: flagent_tenants::audit::AuditLog::new(db.clone()),
@@ -393,6 +418,7 @@ fn app_state(
             policy.clone(),
             auth.clone(),
         ),
+        sso: Arc::new(sso),
         operators: flagent_tenants::operators::Operators::new(
             db.clone(),
             system("platform administration"),
@@ -412,7 +438,7 @@ fn app_state(
         trusted_proxies: settings.server.trusted_proxies.clone(),
         stream_heartbeat: Duration::from_secs(settings.evaluation.stream_heartbeat_secs.max(1)),
         public_url: settings.auth.public_url.trim_end_matches('/').to_owned(),
-    })
+    }))
 }
 
 /// Connects to the configured database on first use (a start from the local copy).
@@ -444,6 +470,48 @@ fn offline_session_secret(settings: &Settings) -> String {
             )
         }
     }
+}
+
+/// The keys that seal secrets in the database: configured, or generated once and kept in the database
+/// (with a warning: the database then holds the key to its own secrets).
+async fn secret_keys(
+    db: &Db,
+    system: &SystemScope,
+    settings: &Settings,
+) -> anyhow::Result<SecretBox> {
+    if !settings.auth.secret_keys.is_empty() {
+        return configured_secret_keys(settings);
+    }
+    let proposed = SecretBox::generate_key("generated");
+    let key = db
+        .system(system)
+        .setting_or_insert("secret_key", &proposed)
+        .await
+        .context("read or store the secret sealing key")?;
+    tracing::warn!(
+        "auth.secret_keys is not set: secrets are sealed with a key kept in the database; configure keys to keep them safe from a copy of the database"
+    );
+    SecretBox::from_config(&[key]).context("the stored secret sealing key")
+}
+
+/// The configured secret keys, or a throwaway one for a node started without its database (which
+/// then cannot open the secrets stored by others until it restarts with its database).
+fn offline_secret_keys(settings: &Settings) -> anyhow::Result<SecretBox> {
+    if settings.auth.secret_keys.is_empty() {
+        return SecretBox::from_config(&[SecretBox::generate_key("offline")])
+            .context("a throwaway secret key");
+    }
+    configured_secret_keys(settings)
+}
+
+fn configured_secret_keys(settings: &Settings) -> anyhow::Result<SecretBox> {
+    let keys: Vec<&str> = settings
+        .auth
+        .secret_keys
+        .iter()
+        .map(|k| k.expose_secret())
+        .collect();
+    SecretBox::from_config(&keys).context("auth.secret_keys")
 }
 
 /// Mints the system scope of one background job or service.

@@ -11,6 +11,7 @@ mod environments;
 mod evaluation;
 mod flags;
 mod health;
+mod idp;
 mod isolation;
 mod keys;
 mod ofrep;

@@ -1,0 +1,85 @@
+//! Single sign-on: a tenant's identity providers (OIDC and SAML 2.0), the sign-ins through them, and
+//! the people they provision.
+//!
+//! Invariant: a provider's secret (an OIDC client secret, a SAML signing key) is sealed by
+//! [`SecretBox`] for its tenant before it is written, and no view, log line or audit event carries it.
+//! Invariant: a session started through a provider records it, and disabling or deleting the provider
+//! ends those sessions.
+
+mod error;
+mod oidc;
+mod providers;
+pub mod rules;
+mod signin;
+
+pub use error::SsoError;
+pub use providers::{
+    OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest, DEFAULT_OIDC_SCOPES,
+};
+pub use rules::{RoleRule, RuleOp};
+pub use signin::{OidcReturn, SignedIn, StartedSignIn, safe_next};
+
+use crate::rbac::Policy;
+use crate::secrets::SecretBox;
+use crate::accounts::Accounts;
+use flagent_storage::Db;
+use flagent_types::SystemScope;
+use std::sync::Arc;
+
+/// Identity providers and sign-ins through them.
+pub struct Sso {
+    db: Db,
+    system: SystemScope,
+    secrets: SecretBox,
+    accounts: Arc<Accounts>,
+    policy: Arc<Policy>,
+    oidc: oidc::OidcClientCache,
+    /// The address browsers reach this server at, without a trailing `/` (redirect and ACS URLs).
+    public_url: String,
+}
+
+impl Sso {
+    /// SSO over `db`, sealing secrets with `secrets`; `public_url` is where browsers reach this server.
+    pub fn new(
+        db: Db,
+        system: SystemScope,
+        secrets: SecretBox,
+        accounts: Arc<Accounts>,
+        policy: Arc<Policy>,
+        public_url: &str,
+    ) -> Result<Self, SsoError> {
+        Ok(Sso {
+            db,
+            system,
+            secrets,
+            accounts,
+            policy,
+            oidc: oidc::OidcClientCache::new()?,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Forgets the sign-ins that went to an identity provider and never came back; returns how many.
+    pub async fn delete_expired_sign_ins(&self) -> Result<u64, SsoError> {
+        Ok(self
+            .db
+            .system(&self.system)
+            .delete_expired_sso_logins(crate::now_millis())
+            .await?)
+    }
+
+    /// Where a sign-in through provider `id` starts (`/sso/<id>/start`).
+    pub fn start_url(&self, id: i64) -> String {
+        format!("{}/sso/{id}/start", self.public_url)
+    }
+
+    /// The OIDC redirect URI of provider `id`, to register at the identity provider.
+    pub fn oidc_redirect_url(&self, id: i64) -> String {
+        format!("{}/sso/oidc/{id}/callback", self.public_url)
+    }
+}
+
+/// The context a provider's secret is sealed for: its tenant's providers.
+fn secret_context(tenant: flagent_types::TenantId) -> String {
+    format!("tenant:{}:sso_provider", tenant.0)
+}
