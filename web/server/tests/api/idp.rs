@@ -152,6 +152,18 @@ impl OidcIdp {
             .expect("a count")
     }
 
+    /// Registers `client` (as in the config's `clients`) from now on.
+    pub(crate) async fn add_client(&self, client: Value) {
+        let response = self
+            .http
+            .post(format!("{}/test/clients", self.issuer))
+            .body(client.to_string())
+            .send()
+            .await
+            .expect("a request to the IdP");
+        assert_eq!(response.status(), StatusCode::OK, "POST /test/clients");
+    }
+
     /// Makes the IdP sign with a newly generated RSA key (a new `kid`, which is returned) from now on.
     /// Its JWKS then lists only the new key, or with `keep_previous` the new key and the old ones.
     /// Sessions, codes and grants outlive the rotation; the issuer and port stay the same.

@@ -26,6 +26,7 @@ mod sdk;
 mod segments;
 mod signup;
 mod snapshot;
+mod sso;
 mod stream;
 mod tags_snapshots;
 mod tcp_proxy;

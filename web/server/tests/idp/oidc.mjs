@@ -34,6 +34,8 @@
 //
 //   GET  /test/jwks-hits            {"hits": N}: requests so far to the jwks_uri (/jwks)
 //   GET  /test/discovery-hits       {"hits": N}: requests so far to /.well-known/openid-configuration
+//   POST /test/clients              a JSON client (as in the config's `clients`) registered from now
+//                                   on, for clients whose redirect URI is known only after the start
 //   POST /test/rotate-keys[?keep=1] signs with a newly generated RSA key from now on and answers
 //                                   {"kid": "<its kid>"}; the JWKS then holds only the new key, or
 //                                   with keep=1 the new key followed by the previous ones
@@ -216,6 +218,12 @@ const server = http.createServer(async (req, res) => {
     }
     if (req.method === 'GET' && path === '/test/discovery-hits') {
       sendJson(res, 200, { hits: hits.discovery });
+      return;
+    }
+    if (req.method === 'POST' && path === '/test/clients') {
+      config.clients.push(JSON.parse(await body(req)));
+      serve(current.issuer);
+      sendJson(res, 200, { clients: config.clients.length });
       return;
     }
     if (req.method === 'POST' && path === '/test/rotate-keys') {

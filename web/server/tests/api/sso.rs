@@ -1,0 +1,428 @@
+//! Single sign-on against a real OpenID Connect provider (oidc-provider, `idp.rs`): a tenant's admin
+//! connects it, people sign in through it with the browser's redirects, are created just in time with
+//! the mapped role, and the sign-in refuses what does not belong to it.
+
+use crate::helpers::{TestApp, code, expect_error, read, spawn_app};
+use crate::idp::{OidcIdp, sign_in_at_idp};
+use flagent_types::SystemScope;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, Url, redirect};
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = "flagent-test";
+const CLIENT_SECRET: &str = "the-client-secret-0123456789";
+
+/// People at the IdP.
+fn accounts() -> Value {
+    json!({
+        "u-ada": {"email": "ada@acme.test", "email_verified": true, "name": "Ada Lovelace",
+                  "groups": ["engineering", "flag-admins"]},
+        "u-bob": {"email": "bob@acme.test", "email_verified": true, "name": "Bob", "groups": ["sales"]},
+    })
+}
+
+/// The provider settings an admin sends for `issuer`.
+fn provider_body(issuer: &str) -> Value {
+    json!({
+        "name": "Acme IdP",
+        "kind": "oidc",
+        "defaultRole": "viewer",
+        "roleRules": [{"claim": "groups", "op": "equals", "value": "flag-admins", "role": "admin"}],
+        "oidc": {"issuer": issuer, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+                 "scopes": ["openid", "email", "profile", "groups"]},
+    })
+}
+
+/// An IdP with [`accounts`], and a provider for it in tenant A whose redirect URI the IdP knows.
+async fn connected(app: &TestApp) -> (OidcIdp, Value) {
+    let idp = OidcIdp::start(json!({"clients": [], "accounts": accounts()})).await;
+    let (status, provider) = app.admin_post("/api/v1/sso/providers", provider_body(&idp.issuer)).await;
+    assert_eq!(status, 201, "{provider}");
+    idp.add_client(json!({
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uris": [provider["redirectURL"]],
+    }))
+    .await;
+    (idp, provider)
+}
+
+/// A browser: no redirects followed, this server's cookies kept by hand.
+struct Browser {
+    client: reqwest::Client,
+    sso_cookie: Option<String>,
+}
+
+/// Where a browser ended after coming back from the IdP: the redirect and the session cookie, if any.
+struct Landing {
+    location: String,
+    session: Option<String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            sso_cookie: None,
+        }
+    }
+
+    /// `GET` on this server at `url`'s path and query (the public URL names another host).
+    async fn get(&mut self, app: &TestApp, url: &str) -> reqwest::Response {
+        let url = Url::parse(url)
+            .or_else(|_| Url::parse(&app.address).and_then(|base| base.join(url)))
+            .expect("a URL");
+        let target = format!("{}{}?{}", app.address, url.path(), url.query().unwrap_or(""));
+        let mut request = self.client.get(target);
+        if let Some(cookie) = &self.sso_cookie {
+            request = request.header(COOKIE, format!("flagent_sso={cookie}"));
+        }
+        let response = request.send().await.expect("a request");
+        if let Some(value) = cookie(&response, "flagent_sso") {
+            self.sso_cookie = Some(value).filter(|v| !v.is_empty());
+        }
+        response
+    }
+
+    /// Starts a sign-in through `provider`; returns the IdP's authorize URL.
+    async fn start(&mut self, app: &TestApp, provider: &Value, next: &str) -> String {
+        let start = format!("{}?next={next}", provider["startURL"].as_str().expect("startURL"));
+        let response = self.get(app, &start).await;
+        assert_eq!(response.status(), 303, "start");
+        location(&response)
+    }
+
+    /// Comes back to this server at `callback`.
+    async fn come_back(&mut self, app: &TestApp, callback: &str) -> Landing {
+        let response = self.get(app, callback).await;
+        assert_eq!(response.status(), 303, "callback");
+        Landing {
+            location: location(&response),
+            session: cookie(&response, "flagent_session").filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// A whole sign-in as `account`.
+    async fn sign_in(&mut self, app: &TestApp, provider: &Value, account: &str) -> Landing {
+        let authorize = self.start(app, provider, "/ui/flags").await;
+        let callback = sign_in_at_idp(&self.client, &authorize, account).await;
+        self.come_back(app, &callback).await
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .expect("a Location")
+        .to_owned()
+}
+
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// The refusal code a browser was sent to the sign-in page with.
+fn sso_error(landing: &Landing) -> String {
+    assert!(landing.session.is_none(), "a refused sign-in set a session");
+    let url = Url::parse("http://x").unwrap().join(&landing.location).unwrap();
+    assert_eq!(url.path(), "/ui/login", "{}", landing.location);
+    url.query_pairs()
+        .find(|(k, _)| k == "sso_error")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no sso_error in {}", landing.location))
+}
+
+/// `GET /api/v1/auth/me` with a session token.
+async fn me(app: &TestApp, token: &str) -> (u16, Value) {
+    read(
+        app.client
+            .get(format!("{}/api/v1/auth/me", app.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
+/// Tenant A's audit events of `action`, newest first.
+async fn audit_events(app: &TestApp, action: &str) -> Vec<Value> {
+    let (status, body) = app.admin_get(&format!("/api/v1/audit?action={action}")).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array()
+        .or_else(|| body["events"].as_array())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["action"] == action)
+        .collect()
+}
+
+#[tokio::test]
+async fn people_sign_in_through_an_oidc_provider_and_get_the_mapped_role() {
+    let app = spawn_app().await;
+    let (idp, provider) = connected(&app).await;
+    let text = provider.to_string();
+    assert!(!text.contains(CLIENT_SECRET), "the secret is never returned: {text}");
+    assert_eq!(provider["oidc"]["clientSecretSet"], true);
+    assert_eq!(provider["kind"], "oidc");
+
+    // Sealed at rest: the stored value is not the secret and names the key that sealed it.
+    #[allow(clippy::disallowed_methods)]
+    let system = SystemScope::assume_system("test fixtures");
+    let row = app
+        .db
+        .system(&system)
+        .sso_provider(provider["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .expect("the provider row");
+    let sealed = row.secret.expect("a sealed secret");
+    assert!(sealed.starts_with("v1.generated.") && !sealed.contains(CLIENT_SECRET), "{sealed}");
+
+    let mut ada = Browser::new();
+    let landing = ada.sign_in(&app, &provider, "u-ada").await;
+    assert_eq!(landing.location, "/ui/flags");
+    let token = landing.session.expect("a session cookie");
+    let (status, me_ada) = me(&app, &token).await;
+    assert_eq!(status, 200, "{me_ada}");
+    assert_eq!(me_ada["user"]["email"], "ada@acme.test");
+    assert_eq!(me_ada["tenants"][0]["role"], "admin", "groups contains flag-admins: {me_ada}");
+
+    let mut bob = Browser::new();
+    let token_bob = bob.sign_in(&app, &provider, "u-bob").await.session.expect("session");
+    let (_, me_bob) = me(&app, &token_bob).await;
+    assert_eq!(me_bob["tenants"][0]["role"], "viewer", "no rule matches: {me_bob}");
+
+    // A second sign-in links to the same account.
+    let again = Browser::new().sign_in(&app, &provider, "u-ada").await;
+    let (_, me_again) = me(&app, &again.session.expect("session")).await;
+    assert_eq!(me_again["user"]["id"], me_ada["user"]["id"]);
+
+    // Metadata and keys were fetched once for three sign-ins.
+    assert_eq!(idp.discovery_hits().await, 1);
+    assert_eq!(idp.jwks_hits().await, 1);
+
+    let logins = audit_events(&app, "sso.login").await;
+    assert_eq!(logins.len(), 3, "{logins:?}");
+    let (_, members) = app.admin_get("/api/v1/members").await;
+    let emails: Vec<&str> = members
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    assert!(emails.contains(&"ada@acme.test") && emails.contains(&"bob@acme.test"), "{members}");
+}
+
+#[tokio::test]
+async fn a_sign_in_finishes_once_and_only_in_the_browser_that_started_it() {
+    let app = spawn_app().await;
+    let (_idp, provider) = connected(&app).await;
+
+    // The callback carried to another browser (login CSRF) is refused, and spends the state.
+    let mut victim = Browser::new();
+    let authorize = victim.start(&app, &provider, "/ui").await;
+    let callback = sign_in_at_idp(&victim.client, &authorize, "u-bob").await;
+    let mut attacker = Browser::new();
+    let landing = attacker.come_back(&app, &callback).await;
+    assert_eq!(sso_error(&landing), "sso_state_mismatch");
+
+    // A callback finishes once: the same URL again, in the same browser, is refused.
+    let mut browser = Browser::new();
+    let authorize = browser.start(&app, &provider, "/ui").await;
+    let callback = sign_in_at_idp(&browser.client, &authorize, "u-bob").await;
+    assert!(browser.come_back(&app, &callback).await.session.is_some());
+    let replay = browser.come_back(&app, &callback).await;
+    assert_eq!(sso_error(&replay), "sso_state_mismatch");
+
+    // A made-up state is refused.
+    let mut browser = Browser::new();
+    browser.start(&app, &provider, "/ui").await;
+    let id = &provider["id"];
+    let forged = browser.come_back(&app, &format!("/sso/oidc/{id}/callback?code=x&state=made-up")).await;
+    assert_eq!(sso_error(&forged), "sso_state_mismatch");
+
+    // A response naming another issuer (an IdP mix-up) is refused.
+    let mut browser = Browser::new();
+    let authorize = browser.start(&app, &provider, "/ui").await;
+    let callback = sign_in_at_idp(&browser.client, &authorize, "u-bob").await;
+    let mixed = callback.replace("iss=http", "iss=https");
+    assert_ne!(mixed, callback);
+    let landing = browser.come_back(&app, &mixed).await;
+    assert_eq!(sso_error(&landing), "sso_invalid_token");
+
+    let failures = audit_events(&app, "sso.login_failed").await;
+    assert_eq!(failures.len(), 4, "{failures:?}");
+    assert!(
+        failures.iter().any(|e| e["after"].to_string().contains("authorization response names issuer")),
+        "the failed check is in the audit event: {failures:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_open_redirect_through_next_is_not_possible() {
+    let app = spawn_app().await;
+    let (_idp, provider) = connected(&app).await;
+    let mut browser = Browser::new();
+    let authorize = browser.start(&app, &provider, "https://evil.example/ui").await;
+    let callback = sign_in_at_idp(&browser.client, &authorize, "u-bob").await;
+    let landing = browser.come_back(&app, &callback).await;
+    assert_eq!(landing.location, "/ui");
+    assert!(landing.session.is_some());
+}
+
+#[tokio::test]
+async fn a_rotated_signing_key_is_fetched_once_and_sign_ins_go_on() {
+    let app = spawn_app().await;
+    let (idp, provider) = connected(&app).await;
+    assert!(Browser::new().sign_in(&app, &provider, "u-ada").await.session.is_some());
+    assert_eq!(idp.jwks_hits().await, 1);
+    idp.rotate_keys(false).await;
+    assert!(Browser::new().sign_in(&app, &provider, "u-ada").await.session.is_some());
+    assert!(Browser::new().sign_in(&app, &provider, "u-bob").await.session.is_some());
+    assert_eq!(idp.jwks_hits().await, 2, "the unknown kid caused one fetch");
+    assert_eq!(idp.discovery_hits().await, 1);
+}
+
+#[tokio::test]
+async fn disabling_or_deleting_a_provider_ends_its_sessions() {
+    let app = spawn_app().await;
+    let (_idp, provider) = connected(&app).await;
+    let id = provider["id"].as_i64().unwrap();
+    let token = Browser::new().sign_in(&app, &provider, "u-ada").await.session.expect("session");
+    assert_eq!(me(&app, &token).await.0, 200);
+    let password_owner = app.owner_session().await;
+
+    let mut body = provider_body(&provider["oidc"]["issuer"].as_str().unwrap().to_owned());
+    body["enabled"] = json!(false);
+    body["oidc"].as_object_mut().unwrap().remove("clientSecret");
+    let (status, updated) = app.admin_put(&format!("/api/v1/sso/providers/{id}"), body.clone()).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["oidc"]["clientSecretSet"], true, "the secret is kept");
+    assert_eq!(me(&app, &token).await.0, 401, "the SSO session ended");
+    assert_eq!(me(&app, &password_owner.token).await.0, 200, "others' sessions go on");
+    let mut browser = Browser::new();
+    let start = browser.get(&app, provider["startURL"].as_str().unwrap()).await;
+    assert!(location(&start).contains("sso_error=sso_provider_disabled"));
+
+    body["enabled"] = json!(true);
+    let (status, _) = app.admin_put(&format!("/api/v1/sso/providers/{id}"), body).await;
+    assert_eq!(status, 200);
+    let token = Browser::new().sign_in(&app, &provider, "u-bob").await.session.expect("session");
+    let (status, _) = app.admin_delete(&format!("/api/v1/sso/providers/{id}")).await;
+    assert_eq!(status, 204);
+    assert_eq!(me(&app, &token).await.0, 401);
+    let reply = app.admin_get(&format!("/api/v1/sso/providers/{id}")).await;
+    expect_error(&reply, 404, "sso_provider_not_found");
+    let deleted = audit_events(&app, "sso.provider.deleted").await;
+    assert_eq!(deleted.len(), 1);
+    assert!(!deleted[0].to_string().contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated() {
+    let app = spawn_app().await;
+    let body = provider_body("https://idp.acme.test");
+
+    // A free tenant: 402 naming the feature, nothing written.
+    let free = app.tenant_on_plan("smallco", "free").await;
+    let reply = read(
+        app.request(Method::POST, "/api/v1/sso/providers", &free.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let error = expect_error(&reply, 402, "plan_limit_reached");
+    assert_eq!(error["error"]["limit"], "sso", "{error}");
+    let listed = read(
+        app.request(Method::GET, "/api/v1/sso/providers", &free.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed.1, json!([]));
+
+    // An editor may not; a read key may not.
+    let editor = app.member("ed@acme.test", "editor").await;
+    let reply = read(
+        app.as_user(&editor, Method::GET, "/api/v1/sso/providers", Some(app.a.id))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    expect_error(&reply, 403, "forbidden");
+    let reply = read(
+        app.request(Method::POST, "/api/v1/sso/providers", &app.a.read)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.0, 403, "{:?}", reply.1);
+
+    // Bad input: 400 with the field, nothing written.
+    for (field, change) in [
+        ("name", json!({"name": " "})),
+        ("defaultRole", json!({"defaultRole": "owner"})),
+        ("defaultRole", json!({"defaultRole": "no-such-role"})),
+        ("roleRules", json!({"roleRules": [{"claim": "groups", "op": "equals", "value": "x", "role": "owner"}]})),
+        ("roleRules", json!({"roleRules": [{"claim": "groups", "op": "matches", "value": "x", "role": "admin"}]})),
+        ("issuer", json!({"oidc": {"issuer": "http://idp.acme.test", "clientId": "c", "clientSecret": "s"}})),
+        ("clientSecret", json!({"oidc": {"issuer": "https://idp.acme.test", "clientId": "c"}})),
+        ("kind", json!({"kind": "ldap"})),
+    ] {
+        let mut bad = body.clone();
+        for (k, v) in change.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        let reply = app.admin_post("/api/v1/sso/providers", bad).await;
+        assert_eq!(reply.0, 400, "{field}: {}", reply.1);
+        assert_eq!(reply.1["error"]["field"], field, "{}", reply.1);
+    }
+    let (_, listed) = app.admin_get("/api/v1/sso/providers").await;
+    assert_eq!(listed, json!([]), "nothing was written");
+
+    // Another tenant's provider does not exist for this one.
+    let (status, created) = app.admin_post("/api/v1/sso/providers", body.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = &created["id"];
+    let other = app.tenant_on_plan("bigco", "enterprise").await;
+    for method in [Method::GET, Method::DELETE] {
+        let reply = read(
+            app.request(method.clone(), &format!("/api/v1/sso/providers/{id}"), &other.admin)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        expect_error(&reply, 404, "sso_provider_not_found");
+    }
+    let reply = read(
+        app.request(Method::PUT, &format!("/api/v1/sso/providers/{id}"), &other.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code(&reply.1), "sso_provider_not_found");
+    let (_, still) = app.admin_get(&format!("/api/v1/sso/providers/{id}")).await;
+    assert_eq!(still["name"], "Acme IdP");
+}
