@@ -209,7 +209,12 @@ impl Sessions {
         let sids: Vec<i64> = self
             .cache
             .read()
-            .map(|c| c.values().filter(|s| through(s)).map(|s| s.row.id).collect())
+            .map(|c| {
+                c.values()
+                    .filter(|s| through(s))
+                    .map(|s| s.row.id)
+                    .collect()
+            })
             .unwrap_or_default();
         if let Ok(mut ended) = self.ended.write() {
             ended.extend(sids.iter().copied());

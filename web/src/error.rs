@@ -416,7 +416,9 @@ impl From<flagent_auth::sso::SsoError> for ApiError {
         let message = err.to_string();
         let code = match err {
             flagent_auth::sso::SsoError::NotFound(_) => ErrorCode::SsoProviderNotFound,
-            flagent_auth::sso::SsoError::Invalid { field, reason } => return ApiError::invalid(field, reason),
+            flagent_auth::sso::SsoError::Invalid { field, reason } => {
+                return ApiError::invalid(field, reason);
+            }
             flagent_auth::sso::SsoError::Denied(denied) => return ApiError::from(denied),
             flagent_auth::sso::SsoError::NotInPlan(missing) => return ApiError::from(missing),
             flagent_auth::sso::SsoError::NotConfigured => ErrorCode::SsoNotConfigured,
@@ -430,7 +432,9 @@ impl From<flagent_auth::sso::SsoError> for ApiError {
             flagent_auth::sso::SsoError::Unavailable(source) => {
                 return ApiError::from(flagent_flags::FlagsError::from(source));
             }
-            flagent_auth::sso::SsoError::Unexpected(source) => return ApiError::internal(AnyError(source)),
+            flagent_auth::sso::SsoError::Unexpected(source) => {
+                return ApiError::internal(AnyError(source));
+            }
         };
         ApiError::new(code, message)
     }

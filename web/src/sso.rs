@@ -238,7 +238,10 @@ impl TryFrom<ProviderBody> for ProviderRequest {
                 oidc.client_secret,
             ),
             ("oidc", None) => {
-                return Err(ApiError::invalid("oidc", "an oidc provider needs oidc settings"));
+                return Err(ApiError::invalid(
+                    "oidc",
+                    "an oidc provider needs oidc settings",
+                ));
             }
             _ => return Err(ApiError::invalid("kind", "kind is oidc")),
         };
@@ -262,7 +265,9 @@ pub(crate) async fn list_providers(
     state: Data<AppState>,
 ) -> Result<Json<Vec<ProviderView>>, ApiError> {
     let providers = state.sso.list_providers(auth.scope()).await?;
-    Ok(Json(providers.into_iter().map(ProviderView::from).collect()))
+    Ok(Json(
+        providers.into_iter().map(ProviderView::from).collect(),
+    ))
 }
 
 /// Connects an identity provider (the `enterprise` and `self-hosted` plans); its client secret is
@@ -304,7 +309,10 @@ pub(crate) async fn put_provider(
     body: Body<ProviderBody>,
 ) -> Result<Json<ProviderView>, ApiError> {
     let request = ProviderRequest::try_from(body.checked()?)?;
-    let provider = state.sso.update_provider(auth.scope(), *id, request).await?;
+    let provider = state
+        .sso
+        .update_provider(auth.scope(), *id, request)
+        .await?;
     Ok(Json(provider.into()))
 }
 
@@ -340,7 +348,11 @@ pub(crate) async fn start_sign_in(
     let browser = req.cookie(BROWSER_COOKIE);
     let started = state
         .sso
-        .start_sign_in(*id, query.next.as_deref(), browser.as_ref().map(|c| c.value()))
+        .start_sign_in(
+            *id,
+            query.next.as_deref(),
+            browser.as_ref().map(|c| c.value()),
+        )
         .await;
     match started {
         Ok(started) => {
@@ -390,7 +402,12 @@ pub(crate) async fn oidc_callback(
     let browser = req.cookie(BROWSER_COOKIE);
     let finished = state
         .sso
-        .finish_oidc(*id, answer, browser.as_ref().map(|c| c.value()), &origin(&req))
+        .finish_oidc(
+            *id,
+            answer,
+            browser.as_ref().map(|c| c.value()),
+            &origin(&req),
+        )
         .await;
     let mut spent = Cookie::build(BROWSER_COOKIE, "").path("/sso/").finish();
     spent.make_removal();

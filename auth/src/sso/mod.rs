@@ -14,14 +14,14 @@ mod signin;
 
 pub use error::SsoError;
 pub use providers::{
-    OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest, DEFAULT_OIDC_SCOPES,
+    DEFAULT_OIDC_SCOPES, OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest,
 };
 pub use rules::{RoleRule, RuleOp};
 pub use signin::{OidcReturn, SignedIn, StartedSignIn, safe_next};
 
+use crate::accounts::Accounts;
 use crate::rbac::Policy;
 use crate::secrets::SecretBox;
-use crate::accounts::Accounts;
 use flagent_storage::Db;
 use flagent_types::SystemScope;
 use std::sync::Arc;

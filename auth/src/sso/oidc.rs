@@ -15,21 +15,20 @@ use super::SsoError;
 use super::providers::OidcSettings;
 use super::rules::{Assertions, assertions_from_json};
 use chrono::{DateTime, Duration as Span, Utc};
+use openidconnect::ClaimsVerificationError as ClaimsError;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
-use openidconnect::ClaimsVerificationError as ClaimsError;
 use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, HttpRequest, HttpResponse, IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    HttpRequest, HttpResponse, IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -253,7 +252,10 @@ impl OidcClientCache {
         let subject = claims.subject().as_str().to_owned();
         if settings.use_userinfo {
             let userinfo = client
-                .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+                .user_info(
+                    tokens.access_token().clone(),
+                    Some(claims.subject().clone()),
+                )
                 .map_err(|e| SsoError::InvalidToken(format!("userinfo: {e}")))?
                 .request_async::<ExtraClaims, _, CoreGenderClaim>(&self.http)
                 .await
@@ -459,7 +461,9 @@ impl Http {
                 tracing::warn!(%error, "no trusted roots in the system store: using Mozilla's for identity providers");
                 hyper_rustls::HttpsConnectorBuilder::new()
                     .with_provider_and_webpki_roots(provider)
-                    .map_err(|e| SsoError::Unexpected(anyhow::anyhow!("TLS for identity providers: {e}")))?
+                    .map_err(|e| {
+                        SsoError::Unexpected(anyhow::anyhow!("TLS for identity providers: {e}"))
+                    })?
             }
         };
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();

@@ -9,7 +9,7 @@
 
 use super::error::invalid;
 use super::rules::RoleRule;
-use super::{SsoError, Sso, secret_context};
+use super::{Sso, SsoError, secret_context};
 use crate::now_millis;
 use flagent_storage::entities::sso_provider;
 use flagent_storage::{NewAuditEvent, TenantTx};
@@ -213,7 +213,15 @@ impl Sso {
             .await?;
         let provider = self.view(&row)?;
         let after = audited(&provider, true);
-        audit(&tx, scope, AuditAction::SsoProviderCreate, provider.id, None, Some(after)).await?;
+        audit(
+            &tx,
+            scope,
+            AuditAction::SsoProviderCreate,
+            provider.id,
+            None,
+            Some(after),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(provider_id = provider.id, kind = %row.kind, "identity provider created");
         Ok(provider)
@@ -276,7 +284,11 @@ impl Sso {
         if before.enabled && !after.enabled {
             self.end_sessions_of(id).await?;
         }
-        tracing::info!(provider_id = id, enabled = after.enabled, "identity provider updated");
+        tracing::info!(
+            provider_id = id,
+            enabled = after.enabled,
+            "identity provider updated"
+        );
         Ok(after)
     }
 
@@ -310,7 +322,10 @@ impl Sso {
 
     /// Ends every session started through provider `id`, on this node at once.
     async fn end_sessions_of(&self, id: i64) -> Result<(), SsoError> {
-        self.accounts.sessions().end_all_through_provider(id).await?;
+        self.accounts
+            .sessions()
+            .end_all_through_provider(id)
+            .await?;
         Ok(())
     }
 
@@ -327,7 +342,10 @@ impl Sso {
         }
         check_role(tx, "defaultRole", &request.default_role).await?;
         if request.role_rules.len() > MAX_RULES {
-            return Err(invalid("roleRules", "a provider has at most 50 mapping rules"));
+            return Err(invalid(
+                "roleRules",
+                "a provider has at most 50 mapping rules",
+            ));
         }
         for rule in &request.role_rules {
             let text_ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= MAX_RULE_TEXT;
@@ -351,7 +369,10 @@ impl Sso {
                         "the client secret has 1 to 2048 bytes",
                     ));
                 }
-                Some(self.secrets.seal(secret, &secret_context(scope.tenant_id()))?)
+                Some(
+                    self.secrets
+                        .seal(secret, &secret_context(scope.tenant_id()))?,
+                )
             }
         };
         Ok(Checked {
@@ -373,7 +394,8 @@ impl Sso {
         };
         let protocol = match ProviderKind::parse(&row.kind) {
             Some(ProviderKind::Oidc) => Protocol::Oidc(
-                serde_json::from_str(&row.config).map_err(|e| corrupt("settings", e.to_string()))?,
+                serde_json::from_str(&row.config)
+                    .map_err(|e| corrupt("settings", e.to_string()))?,
             ),
             _ => return Err(corrupt("kind", row.kind.clone())),
         };
@@ -416,7 +438,10 @@ fn check_oidc(oidc: &OidcSettings) -> Result<String, SsoError> {
         return Err(invalid("clientId", "the client id has 1 to 2048 bytes"));
     }
     let mut scopes: Vec<String> = if oidc.scopes.is_empty() {
-        DEFAULT_OIDC_SCOPES.iter().map(|s| (*s).to_owned()).collect()
+        DEFAULT_OIDC_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
     } else {
         oidc.scopes.clone()
     };
@@ -427,7 +452,8 @@ fn check_oidc(oidc: &OidcSettings) -> Result<String, SsoError> {
     let token_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 100
-            && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     };
     if scopes.len() > MAX_SCOPES || !scopes.iter().all(|s| token_ok(s)) {
         return Err(invalid(
@@ -479,11 +505,8 @@ async fn audit(
     after: Option<Audited<'_>>,
 ) -> Result<(), SsoError> {
     let json = |v: Option<Audited<'_>>| {
-        v.map_or_else(
-            || Ok("null".to_owned()),
-            |v| serde_json::to_string(&v),
-        )
-        .map_err(|e| SsoError::Unexpected(e.into()))
+        v.map_or_else(|| Ok("null".to_owned()), |v| serde_json::to_string(&v))
+            .map_err(|e| SsoError::Unexpected(e.into()))
     };
     let event = NewAuditEvent::by(
         scope,

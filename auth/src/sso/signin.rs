@@ -13,7 +13,7 @@
 
 use super::oidc::{Callback, Identity};
 use super::rules::{RoleRule, mapped_role};
-use super::{Protocol, SsoError, Sso, secret_context};
+use super::{Protocol, Sso, SsoError, secret_context};
 use crate::accounts::NewUser;
 use crate::now_millis;
 use crate::sessions::IssuedToken;
@@ -140,7 +140,9 @@ impl Sso {
         origin: &Origin,
         asserted: &mut Option<Identity>,
     ) -> Result<SignedIn, SsoError> {
-        let login = self.take_login(row, tenant, answer.state.as_deref(), browser).await?;
+        let login = self
+            .take_login(row, tenant, answer.state.as_deref(), browser)
+            .await?;
         if let Some(error) = answer.error {
             return Err(SsoError::IdpRefused(error.chars().take(200).collect()));
         }
@@ -166,7 +168,9 @@ impl Sso {
             )
             .await?;
         *asserted = Some(identity.clone());
-        let user = self.provision(row, tenant, &identity, &provider.role_rules, origin).await?;
+        let user = self
+            .provision(row, tenant, &identity, &provider.role_rules, origin)
+            .await?;
         let token = self
             .accounts
             .sessions()
@@ -257,18 +261,18 @@ impl Sso {
         origin: &Origin,
     ) -> Result<user::Model, SsoError> {
         if identity.subject.is_empty() || identity.subject.len() > 512 {
-            return Err(SsoError::InvalidToken("the subject is empty or too long".into()));
+            return Err(SsoError::InvalidToken(
+                "the subject is empty or too long".into(),
+            ));
         }
         // Accounts are global rows, read and created before the transaction (SQLite's pool has one
         // connection, which the transaction holds).
         let linked = tenant.sso_identity(row.id, &identity.subject).await?;
         let (user, created) = match &linked {
             Some(link) => {
-                let user = self
-                    .accounts
-                    .user(UserId(link.user_id))
-                    .await?
-                    .ok_or(SsoError::AccountRefused("the linked account no longer exists".into()))?;
+                let user = self.accounts.user(UserId(link.user_id)).await?.ok_or(
+                    SsoError::AccountRefused("the linked account no longer exists".into()),
+                )?;
                 (user, false)
             }
             None => self.first_sign_in(tenant, identity).await?,
@@ -358,8 +362,9 @@ impl Sso {
         let email = identity.email.as_deref().ok_or_else(|| {
             SsoError::AccountRefused("the identity provider sent no email address".into())
         })?;
-        let email = crate::accounts::normalize_email(email)
-            .map_err(|_| SsoError::AccountRefused("the asserted email address is not valid".into()))?;
+        let email = crate::accounts::normalize_email(email).map_err(|_| {
+            SsoError::AccountRefused("the asserted email address is not valid".into())
+        })?;
         if let Some(existing) = self.accounts.user_by_email(&email).await? {
             let domain = crate::accounts::email_domain(&email);
             if identity.email_verified && self.domain_verified(tenant, domain).await? {
@@ -414,8 +419,14 @@ impl Sso {
         });
         let written = async {
             let tx = tenant.begin().await?;
-            tx.append_audit(event(row, origin, AuditAction::SsoLoginFailed, (&who, ""), details))
-                .await?;
+            tx.append_audit(event(
+                row,
+                origin,
+                AuditAction::SsoLoginFailed,
+                (&who, ""),
+                details,
+            ))
+            .await?;
             tx.commit().await
         };
         if let Err(e) = written.await {
@@ -434,7 +445,11 @@ fn event(
 ) -> NewAuditEvent {
     NewAuditEvent {
         occurred_at: now_millis(),
-        actor: if actor.is_empty() { "unknown".to_owned() } else { actor.to_owned() },
+        actor: if actor.is_empty() {
+            "unknown".to_owned()
+        } else {
+            actor.to_owned()
+        },
         actor_type: ActorType::User.as_str().to_owned(),
         actor_id: actor_id.to_owned(),
         ip: origin.ip.clone(),

@@ -308,7 +308,12 @@ mod tests {
             jail.set_env("FLAGENT_SERVER__PORT", "19000");
             jail.set_env("FLAGENT_AUTH__SECRET_KEYS", "new:bmV3, old:b2xk");
             let s = Settings::load().map_err(|e| e.to_string())?;
-            let keys: Vec<&str> = s.auth.secret_keys.iter().map(|k| k.expose_secret()).collect();
+            let keys: Vec<&str> = s
+                .auth
+                .secret_keys
+                .iter()
+                .map(|k| k.expose_secret())
+                .collect();
             assert_eq!(keys, ["new:bmV3", "old:b2xk"]);
             Ok(())
         });

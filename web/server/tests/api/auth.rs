@@ -406,8 +406,10 @@ async fn every_secured_operation_without_key_returns_401() {
             "GET /api/v1/info",
             "POST /api/v1/invitations/accept",
             "POST /api/v1/signup",
+            "GET /sso/1/start",
+            "GET /sso/oidc/1/callback",
         ],
-        "only health, info and the ways in (signup, sign-in, mailed links) are public"
+        "only health, info and the ways in (signup, sign-in, mailed links, SSO) are public"
     );
     for (method, path, _) in ops.iter().filter(|(_, _, secured)| *secured) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();

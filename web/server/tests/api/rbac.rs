@@ -196,6 +196,10 @@ pub(crate) fn body_for(method: &Method, template: &str, n: usize) -> Option<Valu
             json!({"key": unique, "name": "Probe", "permissions": ["flags:read"]})
         }
         _ if ends("/roles/{roleKey}") => json!({"name": "Probe", "permissions": ["flags:read"]}),
+        _ if ends("/sso/providers") || ends("/sso/providers/{providerID}") => json!({
+            "name": unique, "kind": "oidc",
+            "oidc": {"issuer": "https://idp.example.test", "clientId": unique, "clientSecret": "probe-secret"},
+        }),
         _ if ends("/plan") => json!({"plan": "self-hosted"}),
         _ if ends("/status") => json!({"status": "active"}),
         _ => json!({}),
@@ -263,6 +267,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
     ("POST", "/api/v1/invitations/accept"),
+    ("GET", "/sso/{providerID}/start"),
+    ("GET", "/sso/oidc/{providerID}/callback"),
 ];
 
 /// The routes of a signed-in user's own account, in whatever tenant.

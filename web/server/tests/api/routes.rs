@@ -59,11 +59,12 @@ fn erase_parameters(path: &str) -> String {
 }
 
 /// The scope `flagent_web::configure` mounts a registration in: OFREP under `/ofrep/v1`, the root
-/// operations at the root, everything else under `/api/v1`.
+/// operations and the browser's SSO routes at the root, everything else under `/api/v1`.
 fn prefix(file: &Path, function: &str) -> &'static str {
     match (file.file_name().and_then(|n| n.to_str()), function) {
         (Some("ofrep.rs"), _) => "/ofrep/v1",
         (Some("ops.rs"), "configure_root_ops") => "",
+        (Some("sso.rs"), "configure_sso_browser") => "",
         _ => "/api/v1",
     }
 }

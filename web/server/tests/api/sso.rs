@@ -36,7 +36,9 @@ fn provider_body(issuer: &str) -> Value {
 /// An IdP with [`accounts`], and a provider for it in tenant A whose redirect URI the IdP knows.
 async fn connected(app: &TestApp) -> (OidcIdp, Value) {
     let idp = OidcIdp::start(json!({"clients": [], "accounts": accounts()})).await;
-    let (status, provider) = app.admin_post("/api/v1/sso/providers", provider_body(&idp.issuer)).await;
+    let (status, provider) = app
+        .admin_post("/api/v1/sso/providers", provider_body(&idp.issuer))
+        .await;
     assert_eq!(status, 201, "{provider}");
     idp.add_client(json!({
         "client_id": CLIENT_ID,
@@ -75,7 +77,12 @@ impl Browser {
         let url = Url::parse(url)
             .or_else(|_| Url::parse(&app.address).and_then(|base| base.join(url)))
             .expect("a URL");
-        let target = format!("{}{}?{}", app.address, url.path(), url.query().unwrap_or(""));
+        let target = format!(
+            "{}{}?{}",
+            app.address,
+            url.path(),
+            url.query().unwrap_or("")
+        );
         let mut request = self.client.get(target);
         if let Some(cookie) = &self.sso_cookie {
             request = request.header(COOKIE, format!("flagent_sso={cookie}"));
@@ -89,7 +96,10 @@ impl Browser {
 
     /// Starts a sign-in through `provider`; returns the IdP's authorize URL.
     async fn start(&mut self, app: &TestApp, provider: &Value, next: &str) -> String {
-        let start = format!("{}?next={next}", provider["startURL"].as_str().expect("startURL"));
+        let start = format!(
+            "{}?next={next}",
+            provider["startURL"].as_str().expect("startURL")
+        );
         let response = self.get(app, &start).await;
         assert_eq!(response.status(), 303, "start");
         location(&response)
@@ -135,7 +145,10 @@ fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 /// The refusal code a browser was sent to the sign-in page with.
 fn sso_error(landing: &Landing) -> String {
     assert!(landing.session.is_none(), "a refused sign-in set a session");
-    let url = Url::parse("http://x").unwrap().join(&landing.location).unwrap();
+    let url = Url::parse("http://x")
+        .unwrap()
+        .join(&landing.location)
+        .unwrap();
     assert_eq!(url.path(), "/ui/login", "{}", landing.location);
     url.query_pairs()
         .find(|(k, _)| k == "sso_error")
@@ -158,7 +171,9 @@ async fn me(app: &TestApp, token: &str) -> (u16, Value) {
 
 /// Tenant A's audit events of `action`, newest first.
 async fn audit_events(app: &TestApp, action: &str) -> Vec<Value> {
-    let (status, body) = app.admin_get(&format!("/api/v1/audit?action={action}")).await;
+    let (status, body) = app
+        .admin_get(&format!("/api/v1/audit?action={action}"))
+        .await;
     assert_eq!(status, 200, "{body}");
     body.as_array()
         .or_else(|| body["events"].as_array())
@@ -174,7 +189,10 @@ async fn people_sign_in_through_an_oidc_provider_and_get_the_mapped_role() {
     let app = spawn_app().await;
     let (idp, provider) = connected(&app).await;
     let text = provider.to_string();
-    assert!(!text.contains(CLIENT_SECRET), "the secret is never returned: {text}");
+    assert!(
+        !text.contains(CLIENT_SECRET),
+        "the secret is never returned: {text}"
+    );
     assert_eq!(provider["oidc"]["clientSecretSet"], true);
     assert_eq!(provider["kind"], "oidc");
 
@@ -189,7 +207,10 @@ async fn people_sign_in_through_an_oidc_provider_and_get_the_mapped_role() {
         .unwrap()
         .expect("the provider row");
     let sealed = row.secret.expect("a sealed secret");
-    assert!(sealed.starts_with("v1.generated.") && !sealed.contains(CLIENT_SECRET), "{sealed}");
+    assert!(
+        sealed.starts_with("v1.generated.") && !sealed.contains(CLIENT_SECRET),
+        "{sealed}"
+    );
 
     let mut ada = Browser::new();
     let landing = ada.sign_in(&app, &provider, "u-ada").await;
@@ -198,12 +219,22 @@ async fn people_sign_in_through_an_oidc_provider_and_get_the_mapped_role() {
     let (status, me_ada) = me(&app, &token).await;
     assert_eq!(status, 200, "{me_ada}");
     assert_eq!(me_ada["user"]["email"], "ada@acme.test");
-    assert_eq!(me_ada["tenants"][0]["role"], "admin", "groups contains flag-admins: {me_ada}");
+    assert_eq!(
+        me_ada["tenants"][0]["role"], "admin",
+        "groups contains flag-admins: {me_ada}"
+    );
 
     let mut bob = Browser::new();
-    let token_bob = bob.sign_in(&app, &provider, "u-bob").await.session.expect("session");
+    let token_bob = bob
+        .sign_in(&app, &provider, "u-bob")
+        .await
+        .session
+        .expect("session");
     let (_, me_bob) = me(&app, &token_bob).await;
-    assert_eq!(me_bob["tenants"][0]["role"], "viewer", "no rule matches: {me_bob}");
+    assert_eq!(
+        me_bob["tenants"][0]["role"], "viewer",
+        "no rule matches: {me_bob}"
+    );
 
     // A second sign-in links to the same account.
     let again = Browser::new().sign_in(&app, &provider, "u-ada").await;
@@ -223,7 +254,10 @@ async fn people_sign_in_through_an_oidc_provider_and_get_the_mapped_role() {
         .iter()
         .filter_map(|m| m["email"].as_str())
         .collect();
-    assert!(emails.contains(&"ada@acme.test") && emails.contains(&"bob@acme.test"), "{members}");
+    assert!(
+        emails.contains(&"ada@acme.test") && emails.contains(&"bob@acme.test"),
+        "{members}"
+    );
 }
 
 #[tokio::test]
@@ -251,7 +285,12 @@ async fn a_sign_in_finishes_once_and_only_in_the_browser_that_started_it() {
     let mut browser = Browser::new();
     browser.start(&app, &provider, "/ui").await;
     let id = &provider["id"];
-    let forged = browser.come_back(&app, &format!("/sso/oidc/{id}/callback?code=x&state=made-up")).await;
+    let forged = browser
+        .come_back(
+            &app,
+            &format!("/sso/oidc/{id}/callback?code=x&state=made-up"),
+        )
+        .await;
     assert_eq!(sso_error(&forged), "sso_state_mismatch");
 
     // A response naming another issuer (an IdP mix-up) is refused.
@@ -266,7 +305,9 @@ async fn a_sign_in_finishes_once_and_only_in_the_browser_that_started_it() {
     let failures = audit_events(&app, "sso.login_failed").await;
     assert_eq!(failures.len(), 4, "{failures:?}");
     assert!(
-        failures.iter().any(|e| e["after"].to_string().contains("authorization response names issuer")),
+        failures.iter().any(|e| e["after"]
+            .to_string()
+            .contains("authorization response names issuer")),
         "the failed check is in the audit event: {failures:?}"
     );
 }
@@ -276,7 +317,9 @@ async fn an_open_redirect_through_next_is_not_possible() {
     let app = spawn_app().await;
     let (_idp, provider) = connected(&app).await;
     let mut browser = Browser::new();
-    let authorize = browser.start(&app, &provider, "https://evil.example/ui").await;
+    let authorize = browser
+        .start(&app, &provider, "https://evil.example/ui")
+        .await;
     let callback = sign_in_at_idp(&browser.client, &authorize, "u-bob").await;
     let landing = browser.come_back(&app, &callback).await;
     assert_eq!(landing.location, "/ui");
@@ -287,11 +330,29 @@ async fn an_open_redirect_through_next_is_not_possible() {
 async fn a_rotated_signing_key_is_fetched_once_and_sign_ins_go_on() {
     let app = spawn_app().await;
     let (idp, provider) = connected(&app).await;
-    assert!(Browser::new().sign_in(&app, &provider, "u-ada").await.session.is_some());
+    assert!(
+        Browser::new()
+            .sign_in(&app, &provider, "u-ada")
+            .await
+            .session
+            .is_some()
+    );
     assert_eq!(idp.jwks_hits().await, 1);
     idp.rotate_keys(false).await;
-    assert!(Browser::new().sign_in(&app, &provider, "u-ada").await.session.is_some());
-    assert!(Browser::new().sign_in(&app, &provider, "u-bob").await.session.is_some());
+    assert!(
+        Browser::new()
+            .sign_in(&app, &provider, "u-ada")
+            .await
+            .session
+            .is_some()
+    );
+    assert!(
+        Browser::new()
+            .sign_in(&app, &provider, "u-bob")
+            .await
+            .session
+            .is_some()
+    );
     assert_eq!(idp.jwks_hits().await, 2, "the unknown kid caused one fetch");
     assert_eq!(idp.discovery_hits().await, 1);
 }
@@ -301,27 +362,50 @@ async fn disabling_or_deleting_a_provider_ends_its_sessions() {
     let app = spawn_app().await;
     let (_idp, provider) = connected(&app).await;
     let id = provider["id"].as_i64().unwrap();
-    let token = Browser::new().sign_in(&app, &provider, "u-ada").await.session.expect("session");
+    let token = Browser::new()
+        .sign_in(&app, &provider, "u-ada")
+        .await
+        .session
+        .expect("session");
     assert_eq!(me(&app, &token).await.0, 200);
     let password_owner = app.owner_session().await;
 
-    let mut body = provider_body(&provider["oidc"]["issuer"].as_str().unwrap().to_owned());
+    let mut body = provider_body(provider["oidc"]["issuer"].as_str().unwrap());
     body["enabled"] = json!(false);
     body["oidc"].as_object_mut().unwrap().remove("clientSecret");
-    let (status, updated) = app.admin_put(&format!("/api/v1/sso/providers/{id}"), body.clone()).await;
+    let (status, updated) = app
+        .admin_put(&format!("/api/v1/sso/providers/{id}"), body.clone())
+        .await;
     assert_eq!(status, 200, "{updated}");
-    assert_eq!(updated["oidc"]["clientSecretSet"], true, "the secret is kept");
+    assert_eq!(
+        updated["oidc"]["clientSecretSet"], true,
+        "the secret is kept"
+    );
     assert_eq!(me(&app, &token).await.0, 401, "the SSO session ended");
-    assert_eq!(me(&app, &password_owner.token).await.0, 200, "others' sessions go on");
+    assert_eq!(
+        me(&app, &password_owner.token).await.0,
+        200,
+        "others' sessions go on"
+    );
     let mut browser = Browser::new();
-    let start = browser.get(&app, provider["startURL"].as_str().unwrap()).await;
+    let start = browser
+        .get(&app, provider["startURL"].as_str().unwrap())
+        .await;
     assert!(location(&start).contains("sso_error=sso_provider_disabled"));
 
     body["enabled"] = json!(true);
-    let (status, _) = app.admin_put(&format!("/api/v1/sso/providers/{id}"), body).await;
+    let (status, _) = app
+        .admin_put(&format!("/api/v1/sso/providers/{id}"), body)
+        .await;
     assert_eq!(status, 200);
-    let token = Browser::new().sign_in(&app, &provider, "u-bob").await.session.expect("session");
-    let (status, _) = app.admin_delete(&format!("/api/v1/sso/providers/{id}")).await;
+    let token = Browser::new()
+        .sign_in(&app, &provider, "u-bob")
+        .await
+        .session
+        .expect("session");
+    let (status, _) = app
+        .admin_delete(&format!("/api/v1/sso/providers/{id}"))
+        .await;
     assert_eq!(status, 204);
     assert_eq!(me(&app, &token).await.0, 401);
     let reply = app.admin_get(&format!("/api/v1/sso/providers/{id}")).await;
@@ -360,10 +444,15 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
     // An editor may not; a read key may not.
     let editor = app.member("ed@acme.test", "editor").await;
     let reply = read(
-        app.as_user(&editor, Method::GET, "/api/v1/sso/providers", Some(app.a.id))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            &editor,
+            Method::GET,
+            "/api/v1/sso/providers",
+            Some(app.a.id),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     expect_error(&reply, 403, "forbidden");
@@ -382,10 +471,22 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
         ("name", json!({"name": " "})),
         ("defaultRole", json!({"defaultRole": "owner"})),
         ("defaultRole", json!({"defaultRole": "no-such-role"})),
-        ("roleRules", json!({"roleRules": [{"claim": "groups", "op": "equals", "value": "x", "role": "owner"}]})),
-        ("roleRules", json!({"roleRules": [{"claim": "groups", "op": "matches", "value": "x", "role": "admin"}]})),
-        ("issuer", json!({"oidc": {"issuer": "http://idp.acme.test", "clientId": "c", "clientSecret": "s"}})),
-        ("clientSecret", json!({"oidc": {"issuer": "https://idp.acme.test", "clientId": "c"}})),
+        (
+            "roleRules",
+            json!({"roleRules": [{"claim": "groups", "op": "equals", "value": "x", "role": "owner"}]}),
+        ),
+        (
+            "roleRules",
+            json!({"roleRules": [{"claim": "groups", "op": "matches", "value": "x", "role": "admin"}]}),
+        ),
+        (
+            "issuer",
+            json!({"oidc": {"issuer": "http://idp.acme.test", "clientId": "c", "clientSecret": "s"}}),
+        ),
+        (
+            "clientSecret",
+            json!({"oidc": {"issuer": "https://idp.acme.test", "clientId": "c"}}),
+        ),
         ("kind", json!({"kind": "ldap"})),
     ] {
         let mut bad = body.clone();
@@ -406,20 +507,28 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
     let other = app.tenant_on_plan("bigco", "enterprise").await;
     for method in [Method::GET, Method::DELETE] {
         let reply = read(
-            app.request(method.clone(), &format!("/api/v1/sso/providers/{id}"), &other.admin)
-                .send()
-                .await
-                .unwrap(),
+            app.request(
+                method.clone(),
+                &format!("/api/v1/sso/providers/{id}"),
+                &other.admin,
+            )
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         expect_error(&reply, 404, "sso_provider_not_found");
     }
     let reply = read(
-        app.request(Method::PUT, &format!("/api/v1/sso/providers/{id}"), &other.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
+        app.request(
+            Method::PUT,
+            &format!("/api/v1/sso/providers/{id}"),
+            &other.admin,
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(code(&reply.1), "sso_provider_not_found");
