@@ -73,6 +73,10 @@ pub enum AuthError {
         "a request that changes data with the session cookie must send the session's X-CSRF-Token"
     )]
     CsrfFailed,
+    /// The tenant enforces single sign-on and this session did not come through its provider (or the
+    /// password sign-in is for someone every one of whose tenants enforces it).
+    #[error("{0}")]
+    SsoEnforced(String),
     /// The caller may not do this, although it is authenticated.
     #[error("{0}")]
     Forbidden(String),

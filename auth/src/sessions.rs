@@ -10,7 +10,7 @@ use crate::AuthError;
 use crate::now_millis;
 use flagent_storage::Db;
 use flagent_storage::entities::{session, user};
-use flagent_types::{Origin, SessionId, SystemScope, UserId};
+use flagent_types::{Origin, SessionId, SystemScope, TenantId, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -35,6 +35,10 @@ pub struct Claims {
     pub exp: i64,
     /// The value a cookie-authenticated request must echo in `X-CSRF-Token`.
     pub csrf: String,
+    /// The tenant whose identity provider the session was signed in through, if any: it may act there
+    /// while the tenant enforces single sign-on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_tenant: Option<i64>,
 }
 
 impl Claims {
@@ -105,22 +109,24 @@ impl Sessions {
         self.start_session(user, origin, None).await
     }
 
-    /// Starts a session for `user` signed in through identity provider `provider`, which the session
-    /// records (disabling or deleting the provider ends it).
+    /// Starts a session for `user` signed in through identity provider `provider` of `tenant`, which
+    /// the session records (disabling or deleting the provider ends it).
     pub async fn start_through_provider(
         &self,
         user: &user::Model,
         origin: &Origin,
         provider: i64,
+        tenant: TenantId,
     ) -> Result<IssuedToken, AuthError> {
-        self.start_session(user, origin, Some(provider)).await
+        self.start_session(user, origin, Some((provider, tenant)))
+            .await
     }
 
     async fn start_session(
         &self,
         user: &user::Model,
         origin: &Origin,
-        provider: Option<i64>,
+        provider: Option<(i64, TenantId)>,
     ) -> Result<IssuedToken, AuthError> {
         let now = now_millis();
         let row = self
@@ -134,10 +140,15 @@ impl Sessions {
                 revoked_at: None,
                 ip: origin.ip.clone(),
                 user_agent: origin.user_agent.clone(),
-                sso_provider_id: provider,
+                sso_provider_id: provider.map(|(id, _)| id),
             })
             .await?;
-        self.sign(&row, UserId(user.id), &user.email)
+        self.sign(
+            &row,
+            UserId(user.id),
+            &user.email,
+            provider.map(|(_, tenant)| tenant.0),
+        )
     }
 
     /// Checks a presented token: signature, expiry, and that its session is live.
@@ -158,7 +169,7 @@ impl Sessions {
     /// Issues a fresh token (new expiry, new CSRF value) for the live session of `claims`.
     pub async fn refresh(&self, claims: &Claims) -> Result<IssuedToken, AuthError> {
         let row = self.check_live(claims).await?;
-        self.sign(&row, claims.user_id()?, &claims.email)
+        self.sign(&row, claims.user_id()?, &claims.email, claims.sso_tenant)
     }
 
     /// Ends session `sid` (logout); its tokens are refused from now on.
@@ -234,6 +245,7 @@ impl Sessions {
         row: &session::Model,
         user: UserId,
         email: &str,
+        sso_tenant: Option<i64>,
     ) -> Result<IssuedToken, AuthError> {
         let now = now_millis();
         let exp = (now + self.lifetimes.token.as_millis() as i64).min(row.expires_at);
@@ -244,6 +256,7 @@ impl Sessions {
             iat: now / 1000,
             exp: exp / 1000,
             csrf: crate::keys::random_base62(),
+            sso_tenant,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| {

@@ -15,6 +15,7 @@ mod m20261125_000007_variant_counts;
 mod m20261206_000009_environment_revised_at;
 mod m20261207_000010_job_leases;
 mod m20261207_000011_sso;
+mod m20261207_000012_sso_domains;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -31,6 +32,7 @@ pub fn row_level_security_tables() -> Vec<&'static str> {
     let mut tables = m20261124_000006_row_level_security::TENANT_TABLES.to_vec();
     tables.push(m20261125_000007_variant_counts::TABLE);
     tables.extend(m20261207_000011_sso::TABLES);
+    tables.extend(m20261207_000012_sso_domains::TABLES);
     tables
 }
 
@@ -50,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_environment_revised_at::Migration),
             Box::new(m20261207_000010_job_leases::Migration),
             Box::new(m20261207_000011_sso::Migration),
+            Box::new(m20261207_000012_sso_domains::Migration),
         ]
     }
 }

@@ -149,6 +149,8 @@ pub(crate) async fn create_tenant_in_status(
             created_at: now,
             audit_seq: 0,
             audit_head: String::new(),
+            sso_enforced: false,
+            sso_break_glass: "[]".to_owned(),
         })
         .await?;
     let tdb = db.scoped_for_system(system, TenantId(tenant.id));

@@ -61,6 +61,10 @@ error_codes! {
     SsoNotConfigured => "sso_not_configured", NOT_FOUND;
     SsoProviderNotFound => "sso_provider_not_found", NOT_FOUND;
     SsoIdpUnavailable => "sso_idp_unavailable", BAD_GATEWAY;
+    SsoEnforced => "sso_enforced", FORBIDDEN;
+    SsoDomainNotFound => "sso_domain_not_found", NOT_FOUND;
+    SsoDomainUnverified => "sso_domain_unverified", BAD_REQUEST;
+    SsoDomainTaken => "sso_domain_taken", CONFLICT;
     Forbidden => "forbidden", FORBIDDEN;
     CsrfFailed => "csrf_failed", FORBIDDEN;
     EmailNotVerified => "email_not_verified", FORBIDDEN;
@@ -368,6 +372,7 @@ impl From<AuthError> for ApiError {
             AuthError::ProjectNotFound(_) => ApiError::new(ErrorCode::ProjectNotFound, message),
             AuthError::Conflict(_) => ApiError::new(ErrorCode::EmailTaken, message),
             AuthError::CsrfFailed => ApiError::new(ErrorCode::CsrfFailed, message),
+            AuthError::SsoEnforced(_) => ApiError::new(ErrorCode::SsoEnforced, message),
             AuthError::Unavailable(source) => ApiError::new(
                 ErrorCode::DatabaseUnavailable,
                 "authentication is temporarily unavailable",
@@ -421,6 +426,9 @@ impl From<flagent_auth::sso::SsoError> for ApiError {
             }
             flagent_auth::sso::SsoError::Denied(denied) => return ApiError::from(denied),
             flagent_auth::sso::SsoError::NotInPlan(missing) => return ApiError::from(missing),
+            flagent_auth::sso::SsoError::DomainNotFound(_) => ErrorCode::SsoDomainNotFound,
+            flagent_auth::sso::SsoError::DomainUnverified(_) => ErrorCode::SsoDomainUnverified,
+            flagent_auth::sso::SsoError::DomainTaken(_) => ErrorCode::SsoDomainTaken,
             flagent_auth::sso::SsoError::NotConfigured => ErrorCode::SsoNotConfigured,
             flagent_auth::sso::SsoError::ProviderDisabled => ErrorCode::SsoProviderDisabled,
             flagent_auth::sso::SsoError::StateMismatch => ErrorCode::SsoStateMismatch,

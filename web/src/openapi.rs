@@ -40,6 +40,8 @@ use utoipa::{Modify, OpenApi};
         operators::set_tenant_plan, operators::delete_tenant,
         usage::get_usage,
         sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
+        sso::list_domains, sso::claim_domain, sso::verify_domain, sso::remove_domain,
+        sso::get_enforcement, sso::put_enforcement, sso::discover,
         sso::start_sign_in, sso::oidc_callback,
         ops::health, ops::info,
     ),

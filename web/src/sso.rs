@@ -38,7 +38,20 @@ pub(crate) fn configure_sso_api(cfg: &mut ServiceConfig) {
             .route(web::get().to(get_provider))
             .route(web::put().to(put_provider))
             .route(web::delete().to(delete_provider)),
-    );
+    )
+    .service(
+        web::resource("/sso/domains")
+            .route(web::get().to(list_domains))
+            .route(web::post().to(claim_domain)),
+    )
+    .service(web::resource("/sso/domains/{domainID}").route(web::delete().to(remove_domain)))
+    .service(web::resource("/sso/domains/{domainID}/verify").route(web::post().to(verify_domain)))
+    .service(
+        web::resource("/sso/enforcement")
+            .route(web::get().to(get_enforcement))
+            .route(web::put().to(put_enforcement)),
+    )
+    .service(web::resource("/sso/discover").route(web::post().to(discover)));
 }
 
 /// Registers the browser's sign-in routes at the root.
@@ -327,6 +340,191 @@ pub(crate) async fn delete_provider(
 ) -> Result<HttpResponse, ApiError> {
     state.sso.delete_provider(auth.scope(), *id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /sso/domains`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DomainBody {
+    /// The email domain (`acme.com`).
+    #[serde(default)]
+    domain: String,
+}
+
+/// A claimed email domain and the DNS TXT record that proves it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DomainView {
+    id: i64,
+    domain: String,
+    verified: bool,
+    verified_at: Option<String>,
+    /// The name to put the TXT record under.
+    txt_name: String,
+    /// The TXT record's value.
+    txt_value: String,
+    created_at: String,
+}
+
+impl From<flagent_auth::sso::Domain> for DomainView {
+    fn from(d: flagent_auth::sso::Domain) -> Self {
+        DomainView {
+            id: d.id,
+            domain: d.domain,
+            verified: d.verified_at.is_some(),
+            verified_at: d.verified_at.map(time),
+            txt_name: d.txt_name,
+            txt_value: d.txt_value,
+            created_at: time(d.created_at),
+        }
+    }
+}
+
+/// Lists the tenant's claimed email domains.
+#[utoipa::path(get, path = "/api/v1/sso/domains", tag = "sso",
+    responses((status = 200, body = Vec<DomainView>)), security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn list_domains(
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+) -> Result<Json<Vec<DomainView>>, ApiError> {
+    let domains = state.sso.list_domains(auth.scope()).await?;
+    Ok(Json(domains.into_iter().map(DomainView::from).collect()))
+}
+
+/// Claims an email domain; it counts once its TXT record is verified.
+#[utoipa::path(post, path = "/api/v1/sso/domains", tag = "sso", request_body = DomainBody,
+    responses((status = 201, body = DomainView)), security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn claim_domain(
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+    body: Body<DomainBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.checked()?;
+    let domain = state.sso.claim_domain(auth.scope(), &body.domain).await?;
+    Ok(HttpResponse::Created().json(DomainView::from(domain)))
+}
+
+/// Reads the domain's TXT record from DNS and, when it holds the token, marks the domain verified.
+#[utoipa::path(post, path = "/api/v1/sso/domains/{domainID}/verify", tag = "sso", params(("domainID" = i64, Path)),
+    responses((status = 200, body = DomainView), (status = 400, description = "`sso_domain_unverified`: the record was not found"),
+        (status = 409, description = "`sso_domain_taken`: another organisation verified it")),
+    security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn verify_domain(
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<Json<DomainView>, ApiError> {
+    Ok(Json(
+        state.sso.verify_domain(auth.scope(), *id).await?.into(),
+    ))
+}
+
+/// Removes a claimed domain.
+#[utoipa::path(delete, path = "/api/v1/sso/domains/{domainID}", tag = "sso", params(("domainID" = i64, Path)),
+    responses((status = 204)), security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn remove_domain(
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    state.sso.remove_domain(auth.scope(), *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /sso/enforcement`, and its answer.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct EnforcementBody {
+    /// Whether members must sign in through the tenant's identity providers.
+    enforced: bool,
+    /// The user ids who keep password sign-in (at most 20 members).
+    #[serde(default, rename = "breakGlass")]
+    break_glass: Vec<i64>,
+}
+
+/// Whether the tenant enforces single sign-on, and who keeps their password.
+#[utoipa::path(get, path = "/api/v1/sso/enforcement", tag = "sso",
+    responses((status = 200, body = EnforcementBody)), security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn get_enforcement(
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+) -> Result<Json<EnforcementBody>, ApiError> {
+    let e = state.sso.enforcement(auth.scope()).await?;
+    Ok(Json(EnforcementBody {
+        enforced: e.enforced,
+        break_glass: e.break_glass,
+    }))
+}
+
+/// Switches password sign-in off (or on) for the tenant's members, except those named; owners only.
+/// Sessions not signed in through the tenant's providers are refused in it at once.
+#[utoipa::path(put, path = "/api/v1/sso/enforcement", tag = "sso", request_body = EnforcementBody,
+    responses((status = 200, body = EnforcementBody)), security(("api_key" = ["admin"]), ("session" = ["tenant:manage"])))]
+pub(crate) async fn put_enforcement(
+    auth: Auth<perm::ManageTenant>,
+    state: Data<AppState>,
+    body: Body<EnforcementBody>,
+) -> Result<Json<EnforcementBody>, ApiError> {
+    let body = body.checked()?;
+    let e = state
+        .sso
+        .set_enforcement(auth.scope(), body.enforced, body.break_glass)
+        .await?;
+    state.auth.tenant_changed(auth.scope().tenant_id());
+    Ok(Json(EnforcementBody {
+        enforced: e.enforced,
+        break_glass: e.break_glass,
+    }))
+}
+
+/// `POST /sso/discover`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DiscoverBody {
+    /// The email address typed on the sign-in page.
+    #[serde(default)]
+    email: String,
+}
+
+/// The identity providers the sign-in page offers for an email address.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Discovered {
+    providers: Vec<OfferedView>,
+}
+
+/// One provider to sign in through.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OfferedView {
+    id: i64,
+    name: String,
+    /// `oidc` or `saml`.
+    kind: &'static str,
+    /// Where the sign-in starts.
+    #[serde(rename = "startURL")]
+    start_url: String,
+}
+
+/// The identity providers of the organisation that verified the email's domain; none otherwise (the
+/// same answer for an unknown domain and one without single sign-on).
+#[utoipa::path(post, path = "/api/v1/sso/discover", tag = "sso", request_body = DiscoverBody,
+    responses((status = 200, body = Discovered)))]
+pub(crate) async fn discover(
+    state: Data<AppState>,
+    body: Body<DiscoverBody>,
+) -> Result<Json<Discovered>, ApiError> {
+    let body = body.checked()?;
+    let offered = state.sso.discover(&body.email).await?;
+    Ok(Json(Discovered {
+        providers: offered
+            .into_iter()
+            .map(|o| OfferedView {
+                id: o.id,
+                name: o.name,
+                kind: o.kind,
+                start_url: o.start_url,
+            })
+            .collect(),
+    }))
 }
 
 /// `GET /sso/{providerID}/start`.

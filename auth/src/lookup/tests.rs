@@ -131,6 +131,8 @@ fn tenant_entry(id: i64, fetched: Instant) -> Arc<TenantEntry> {
             created_at: 0,
             audit_seq: 0,
             audit_head: String::new(),
+            sso_enforced: false,
+            sso_break_glass: "[]".to_owned(),
         },
         projects: Vec::new(),
         fetched,

@@ -76,6 +76,16 @@ impl Authenticator {
             Ok(TenantStatus::Pending) => return Err(AuthError::TenantPending),
             _ => return Err(AuthError::Suspended),
         }
+        let through_its_provider = claims.sso_tenant == Some(tenant.0);
+        if entry.tenant.sso_enforced
+            && !through_its_provider
+            && !crate::accounts::break_glass(&entry.tenant).contains(&user.0)
+        {
+            return Err(AuthError::SsoEnforced(format!(
+                "{} signs in through its identity provider: sign in with single sign-on to work here",
+                entry.tenant.name
+            )));
+        }
         let (project, env_key, environment) = choose_place(&entry, credentials)?;
         let granted = self.policy.granted(user, tenant, &env_key).await;
         if !granted.contains_index(need.index) {

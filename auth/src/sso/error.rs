@@ -23,6 +23,15 @@ pub enum SsoError {
     /// The tenant's plan does not include single sign-on.
     #[error(transparent)]
     NotInPlan(#[from] FeatureNotIncluded),
+    /// No claimed domain with this id exists in the caller's tenant.
+    #[error("domain {0} not found")]
+    DomainNotFound(i64),
+    /// The domain's DNS record was not found.
+    #[error("{0}")]
+    DomainUnverified(String),
+    /// The domain is claimed here already, or verified by another tenant.
+    #[error("{0}")]
+    DomainTaken(String),
     /// The provider named in a sign-in does not exist.
     #[error("single sign-on is not configured for this link")]
     NotConfigured,
@@ -63,6 +72,9 @@ impl SsoError {
             SsoError::Invalid { .. } => "validation_failed",
             SsoError::Denied(_) => "forbidden",
             SsoError::NotInPlan(_) => "plan_limit_reached",
+            SsoError::DomainNotFound(_) => "sso_domain_not_found",
+            SsoError::DomainUnverified(_) => "sso_domain_unverified",
+            SsoError::DomainTaken(_) => "sso_domain_taken",
             SsoError::NotConfigured => "sso_not_configured",
             SsoError::ProviderDisabled => "sso_provider_disabled",
             SsoError::StateMismatch => "sso_state_mismatch",

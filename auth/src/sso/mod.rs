@@ -6,12 +6,16 @@
 //! Invariant: a session started through a provider records it, and disabling or deleting the provider
 //! ends those sessions.
 
+mod domains;
+mod enforcement;
 mod error;
 mod oidc;
 mod providers;
 pub mod rules;
 mod signin;
 
+pub use domains::{Domain, Offered, TXT_LABEL, TXT_PREFIX};
+pub use enforcement::Enforcement;
 pub use error::SsoError;
 pub use providers::{
     DEFAULT_OIDC_SCOPES, OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest,
@@ -34,12 +38,14 @@ pub struct Sso {
     accounts: Arc<Accounts>,
     policy: Arc<Policy>,
     oidc: oidc::OidcClientCache,
+    dns: domains::Dns,
     /// The address browsers reach this server at, without a trailing `/` (redirect and ACS URLs).
     public_url: String,
 }
 
 impl Sso {
-    /// SSO over `db`, sealing secrets with `secrets`; `public_url` is where browsers reach this server.
+    /// SSO over `db`, sealing secrets with `secrets`; `public_url` is where browsers reach this server;
+    /// domains are verified through `dns_server`, or the system's resolver.
     pub fn new(
         db: Db,
         system: SystemScope,
@@ -47,6 +53,7 @@ impl Sso {
         accounts: Arc<Accounts>,
         policy: Arc<Policy>,
         public_url: &str,
+        dns_server: Option<std::net::SocketAddr>,
     ) -> Result<Self, SsoError> {
         Ok(Sso {
             db,
@@ -55,6 +62,7 @@ impl Sso {
             accounts,
             policy,
             oidc: oidc::OidcClientCache::new()?,
+            dns: domains::Dns::new(dns_server)?,
             public_url: public_url.trim_end_matches('/').to_owned(),
         })
     }

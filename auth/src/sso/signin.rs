@@ -174,7 +174,7 @@ impl Sso {
         let token = self
             .accounts
             .sessions()
-            .start_through_provider(&user, origin, row.id)
+            .start_through_provider(&user, origin, row.id, tenant.tenant_id())
             .await?;
         Ok(SignedIn {
             user,
@@ -391,12 +391,6 @@ impl Sso {
             })
             .await?;
         Ok((created, true))
-    }
-
-    /// Whether `domain` is one of the tenant's verified email domains.
-    async fn domain_verified(&self, _tenant: &TenantDb, _domain: &str) -> Result<bool, SsoError> {
-        // No tenant has claimed a domain until domain verification exists: never link by email.
-        Ok(false)
     }
 
     /// Records a refused sign-in in the provider's tenant; a failure to record it is logged.

@@ -59,6 +59,10 @@ pub struct AuthSettings {
     /// database, which then protects the secrets no better than the database itself.
     #[serde(default, skip_serializing, deserialize_with = "keys_from_list_or_text")]
     pub secret_keys: Vec<SecretString>,
+    /// The DNS server that claimed email domains are verified through (`127.0.0.1:53`); the system's
+    /// resolver when unset.
+    #[serde(default)]
+    pub dns_server: Option<std::net::SocketAddr>,
     /// How long one session token is valid, in seconds (clients refresh before it runs out).
     pub token_ttl_secs: u64,
     /// How long a session lasts at most, in seconds.
@@ -229,6 +233,7 @@ impl Default for Settings {
             auth: AuthSettings {
                 session_secret: None,
                 secret_keys: Vec::new(),
+                dns_server: None,
                 token_ttl_secs: 15 * 60,
                 session_max_age_secs: 7 * 24 * 3600,
                 secure_cookies: true,

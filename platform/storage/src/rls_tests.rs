@@ -80,6 +80,7 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     let sp = id(conn, format!("INSERT INTO sso_providers (tenant_id, name, kind, enabled, config, secret, default_role, role_rules, resync_roles, created_at, updated_at) VALUES ({t}, 'Okta', 'oidc', true, '{{}}', NULL, 'viewer', '[]', false, 0, 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_identities (tenant_id, provider_id, subject, user_id, created_at, last_login_at) VALUES ({t}, {sp}, 'sub-{key}', {u}, 0, 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_logins (tenant_id, provider_id, state, nonce, verifier, binding, next, created_at, expires_at) VALUES ({t}, {sp}, 'state-{key}', 'n', 'v', 'b', '/ui', 0, 1) RETURNING id")).await;
+    id(conn, format!("INSERT INTO sso_domains (tenant_id, domain, token, verified_at, verified_domain, created_at) VALUES ({t}, '{key}.example', 'tok', 1, '{key}.example', 0) RETURNING id")).await;
     t
 }
 

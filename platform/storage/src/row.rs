@@ -82,6 +82,7 @@ rows!(
     sso_provider,
     sso_identity,
     sso_login,
+    sso_domain,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

@@ -68,6 +68,7 @@ tenant_owned!(
     sso_provider,
     sso_identity,
     sso_login,
+    sso_domain,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

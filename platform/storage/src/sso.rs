@@ -26,6 +26,39 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(gone > 0)
     }
 
+    /// This tenant's claimed email domains, in the order claimed.
+    pub async fn sso_domains(&self) -> Result<Vec<sso_domain::Model>, StorageError> {
+        Ok(self
+            .select::<sso_domain::Entity>()
+            .order_by_asc(sso_domain::Column::Id)
+            .all(&self.conn)
+            .await?)
+    }
+
+    /// Deletes claimed domain `id`; returns whether it existed.
+    pub async fn delete_sso_domain(&self, id: i64) -> Result<bool, StorageError> {
+        let gone = self
+            .delete_where::<sso_domain::Entity>(Condition::all().add(sso_domain::Column::Id.eq(id)))
+            .await?;
+        Ok(gone > 0)
+    }
+
+    /// Sets whether this tenant enforces single sign-on, and its exceptions (a JSON array of user ids).
+    pub async fn set_sso_enforcement(
+        &self,
+        enforced: bool,
+        break_glass: &str,
+    ) -> Result<(), StorageError> {
+        use sea_orm::EntityTrait;
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::SsoEnforced, Expr::value(enforced))
+            .col_expr(tenant::Column::SsoBreakGlass, Expr::value(break_glass))
+            .filter(tenant::Column::Id.eq(self.tenant_id().0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// The user linked to `subject` at provider `provider`.
     pub async fn sso_identity(
         &self,
@@ -66,6 +99,20 @@ impl SystemDb<'_> {
     pub async fn sso_provider(&self, id: i64) -> Result<Option<sso_provider::Model>, StorageError> {
         use sea_orm::EntityTrait;
         Ok(sso_provider::Entity::find_by_id(id)
+            .one(&self.db.conn)
+            .await?)
+    }
+
+    /// The verified claim of `domain`, whichever tenant holds it: the sign-in page routes an email
+    /// address to that tenant's providers.
+    #[allow(clippy::disallowed_methods)] // A lookup by domain across tenants, to learn the tenant.
+    pub async fn verified_sso_domain(
+        &self,
+        domain: &str,
+    ) -> Result<Option<sso_domain::Model>, StorageError> {
+        use sea_orm::EntityTrait;
+        Ok(sso_domain::Entity::find()
+            .filter(sso_domain::Column::VerifiedDomain.eq(domain))
             .one(&self.db.conn)
             .await?)
     }

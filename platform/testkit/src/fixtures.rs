@@ -88,6 +88,8 @@ impl Tenant {
                 created_at: 0,
                 audit_seq: 0,
                 audit_head: String::new(),
+                sso_enforced: false,
+                sso_break_glass: "[]".to_owned(),
             })
             .await
             .expect("insert the tenant");

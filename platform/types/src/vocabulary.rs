@@ -188,6 +188,14 @@ vocabulary! {
         SsoLogin => "sso.login",
         /// A sign-in through an identity provider was refused (the reason is in `after`).
         SsoLoginFailed => "sso.login_failed",
+        /// An email domain was claimed for single sign-on.
+        SsoDomainClaim => "sso.domain.claimed",
+        /// A claimed email domain was proven by its DNS record.
+        SsoDomainVerify => "sso.domain.verified",
+        /// A claimed email domain was removed.
+        SsoDomainRemove => "sso.domain.removed",
+        /// Password sign-in was switched off or on for the tenant's members, or its exceptions changed.
+        SsoEnforcementChange => "sso.enforcement.changed",
     }
 }
 

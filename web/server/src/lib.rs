@@ -368,6 +368,7 @@ fn app_state(
         accounts.clone(),
         policy.clone(),
         &settings.auth.public_url,
+        settings.auth.dns_server,
     )
     .context("prepare single sign-on")?;
     let evaluator = Evaluator::new(

@@ -96,6 +96,33 @@ struct LoginQuery {
     verified: Option<String>,
     #[serde(default)]
     reset: Option<String>,
+    /// The code of a refused single sign-on.
+    #[serde(default)]
+    sso_error: Option<String>,
+    /// The support code logged with it.
+    #[serde(default)]
+    support: Option<String>,
+}
+
+/// What the sign-in page says about a refused single sign-on, by its code (the details are in the
+/// organisation's audit log).
+fn sso_reason(code: &str) -> &'static str {
+    match code {
+        "sso_state_mismatch" => {
+            "That sign-in was started in another browser or has expired. Please try again."
+        }
+        "sso_provider_disabled" => "Your organisation's identity provider is switched off here.",
+        "sso_not_configured" => "This single sign-on link is not set up.",
+        "sso_idp_unavailable" => {
+            "Your identity provider could not be reached. Please try again shortly."
+        }
+        "sso_idp_refused" => "Your identity provider did not sign you in.",
+        "sso_account_refused" => {
+            "Your account cannot be signed in this way. Ask your administrator."
+        }
+        "plan_limit_reached" => "Single sign-on is not included in your organisation's plan.",
+        _ => "Single sign-on did not succeed. Please try again or ask your administrator.",
+    }
 }
 
 async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse {
@@ -113,6 +140,16 @@ async fn login(state: Data<AppState>, query: Query<LoginQuery>) -> HttpResponse 
             signup_enabled: state.signup.enabled,
             verified: query.verified.is_some(),
             reset: query.reset.is_some(),
+            sso_error: query.sso_error.as_deref().map(|code| {
+                let support: String = query
+                    .support
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(16)
+                    .collect();
+                (sso_reason(code), support)
+            }),
             assets: asset_version(),
         },
         None,

@@ -136,6 +136,8 @@ pub struct LoginPage {
     pub verified: bool,
     /// Whether the visitor just changed their password.
     pub reset: bool,
+    /// Why a single sign-on came back refused, and the support code the server logged with it.
+    pub sso_error: Option<(&'static str, String)>,
     /// [`crate::asset_version`].
     pub assets: &'static str,
 }

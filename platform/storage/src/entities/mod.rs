@@ -22,6 +22,7 @@ pub mod project;
 pub mod role;
 pub mod segment;
 pub mod session;
+pub mod sso_domain;
 pub mod sso_identity;
 pub mod sso_login;
 pub mod sso_provider;
@@ -71,6 +72,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "sso_providers",
     "sso_identities",
     "sso_logins",
+    "sso_domains",
 ];
 
 #[cfg(test)]
@@ -111,6 +113,7 @@ mod tests {
             table::<sso_provider::Entity>(),
             table::<sso_identity::Entity>(),
             table::<sso_login::Entity>(),
+            table::<sso_domain::Entity>(),
         ])
     }
 

@@ -15,6 +15,9 @@ pub struct Model {
     pub created_at: i64,
     pub audit_seq: i64,
     pub audit_head: String,
+    pub sso_enforced: bool,
+    /// A JSON array of user ids.
+    pub sso_break_glass: String,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.

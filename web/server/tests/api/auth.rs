@@ -406,6 +406,7 @@ async fn every_secured_operation_without_key_returns_401() {
             "GET /api/v1/info",
             "POST /api/v1/invitations/accept",
             "POST /api/v1/signup",
+            "POST /api/v1/sso/discover",
             "GET /sso/1/start",
             "GET /sso/oidc/1/callback",
         ],

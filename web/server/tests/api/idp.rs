@@ -179,6 +179,30 @@ impl OidcIdp {
         let body: Value = response.json().await.expect("JSON from the IdP");
         body["kid"].as_str().expect("the new kid").to_owned()
     }
+
+    /// Makes the IdP misbehave once: the next successful token response carries its ID token
+    /// changed as `spec` says, `{claims?: {"<name>": value, or null to delete it}, sign?: "idp" |
+    /// "foreign" | "none" | "hs256", kid?, header?: {...}}` (see `POST /test/tamper` at the top of
+    /// `tests/idp/oidc.mjs`).
+    pub(crate) async fn tamper(&self, spec: Value) {
+        let response = self
+            .http
+            .post(format!("{}/test/tamper", self.issuer))
+            .body(spec.to_string())
+            .send()
+            .await
+            .expect("a request to the IdP");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::OK, "POST /test/tamper {spec}: {body}");
+    }
+
+    /// How many token responses the IdP has tampered with so far.
+    pub(crate) async fn tampered(&self) -> u64 {
+        self.get_json("/test/tamper").await["applied"]
+            .as_u64()
+            .expect("a count")
+    }
 }
 
 impl Drop for OidcIdp {

@@ -27,6 +27,8 @@ mod segments;
 mod signup;
 mod snapshot;
 mod sso;
+mod sso_attacks;
+mod sso_domains;
 mod stream;
 mod tags_snapshots;
 mod tcp_proxy;

@@ -200,6 +200,9 @@ pub(crate) fn body_for(method: &Method, template: &str, n: usize) -> Option<Valu
             "name": unique, "kind": "oidc",
             "oidc": {"issuer": "https://idp.example.test", "clientId": unique, "clientSecret": "probe-secret"},
         }),
+        _ if ends("/sso/domains") => json!({"domain": format!("{unique}.example")}),
+        _ if ends("/sso/enforcement") => json!({"enforced": false}),
+        _ if ends("/sso/discover") => json!({"email": "probe@example.com"}),
         _ if ends("/plan") => json!({"plan": "self-hosted"}),
         _ if ends("/status") => json!({"status": "active"}),
         _ => json!({}),
@@ -267,6 +270,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
     ("POST", "/api/v1/invitations/accept"),
+    ("POST", "/api/v1/sso/discover"),
     ("GET", "/sso/{providerID}/start"),
     ("GET", "/sso/oidc/{providerID}/callback"),
 ];

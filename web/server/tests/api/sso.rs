@@ -9,8 +9,8 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, Url, redirect};
 use serde_json::{Value, json};
 
-const CLIENT_ID: &str = "flagent-test";
-const CLIENT_SECRET: &str = "the-client-secret-0123456789";
+pub(crate) const CLIENT_ID: &str = "flagent-test";
+pub(crate) const CLIENT_SECRET: &str = "the-client-secret-0123456789";
 
 /// People at the IdP.
 fn accounts() -> Value {
@@ -34,7 +34,7 @@ fn provider_body(issuer: &str) -> Value {
 }
 
 /// An IdP with [`accounts`], and a provider for it in tenant A whose redirect URI the IdP knows.
-async fn connected(app: &TestApp) -> (OidcIdp, Value) {
+pub(crate) async fn connected(app: &TestApp) -> (OidcIdp, Value) {
     let idp = OidcIdp::start(json!({"clients": [], "accounts": accounts()})).await;
     let (status, provider) = app
         .admin_post("/api/v1/sso/providers", provider_body(&idp.issuer))
@@ -50,19 +50,19 @@ async fn connected(app: &TestApp) -> (OidcIdp, Value) {
 }
 
 /// A browser: no redirects followed, this server's cookies kept by hand.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     sso_cookie: Option<String>,
 }
 
 /// Where a browser ended after coming back from the IdP: the redirect and the session cookie, if any.
-struct Landing {
-    location: String,
-    session: Option<String>,
+pub(crate) struct Landing {
+    pub(crate) location: String,
+    pub(crate) session: Option<String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
@@ -73,7 +73,7 @@ impl Browser {
     }
 
     /// `GET` on this server at `url`'s path and query (the public URL names another host).
-    async fn get(&mut self, app: &TestApp, url: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, app: &TestApp, url: &str) -> reqwest::Response {
         let url = Url::parse(url)
             .or_else(|_| Url::parse(&app.address).and_then(|base| base.join(url)))
             .expect("a URL");
@@ -95,7 +95,7 @@ impl Browser {
     }
 
     /// Starts a sign-in through `provider`; returns the IdP's authorize URL.
-    async fn start(&mut self, app: &TestApp, provider: &Value, next: &str) -> String {
+    pub(crate) async fn start(&mut self, app: &TestApp, provider: &Value, next: &str) -> String {
         let start = format!(
             "{}?next={next}",
             provider["startURL"].as_str().expect("startURL")
@@ -106,7 +106,7 @@ impl Browser {
     }
 
     /// Comes back to this server at `callback`.
-    async fn come_back(&mut self, app: &TestApp, callback: &str) -> Landing {
+    pub(crate) async fn come_back(&mut self, app: &TestApp, callback: &str) -> Landing {
         let response = self.get(app, callback).await;
         assert_eq!(response.status(), 303, "callback");
         Landing {
@@ -116,7 +116,12 @@ impl Browser {
     }
 
     /// A whole sign-in as `account`.
-    async fn sign_in(&mut self, app: &TestApp, provider: &Value, account: &str) -> Landing {
+    pub(crate) async fn sign_in(
+        &mut self,
+        app: &TestApp,
+        provider: &Value,
+        account: &str,
+    ) -> Landing {
         let authorize = self.start(app, provider, "/ui/flags").await;
         let callback = sign_in_at_idp(&self.client, &authorize, account).await;
         self.come_back(app, &callback).await
@@ -143,7 +148,7 @@ fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// The refusal code a browser was sent to the sign-in page with.
-fn sso_error(landing: &Landing) -> String {
+pub(crate) fn sso_error(landing: &Landing) -> String {
     assert!(landing.session.is_none(), "a refused sign-in set a session");
     let url = Url::parse("http://x")
         .unwrap()
@@ -157,7 +162,7 @@ fn sso_error(landing: &Landing) -> String {
 }
 
 /// `GET /api/v1/auth/me` with a session token.
-async fn me(app: &TestApp, token: &str) -> (u16, Value) {
+pub(crate) async fn me(app: &TestApp, token: &str) -> (u16, Value) {
     read(
         app.client
             .get(format!("{}/api/v1/auth/me", app.address))
@@ -170,7 +175,7 @@ async fn me(app: &TestApp, token: &str) -> (u16, Value) {
 }
 
 /// Tenant A's audit events of `action`, newest first.
-async fn audit_events(app: &TestApp, action: &str) -> Vec<Value> {
+pub(crate) async fn audit_events(app: &TestApp, action: &str) -> Vec<Value> {
     let (status, body) = app
         .admin_get(&format!("/api/v1/audit?action={action}"))
         .await;

@@ -39,6 +39,32 @@
 //   POST /test/rotate-keys[?keep=1] signs with a newly generated RSA key from now on and answers
 //                                   {"kid": "<its kid>"}; the JWKS then holds only the new key, or
 //                                   with keep=1 the new key followed by the previous ones
+//   POST /test/tamper               JSON {claims?, sign?, kid?, header?}: arms a one-shot tamper of
+//                                   the next successful token endpoint response (/token, the
+//                                   discovery's token_endpoint): its id_token is decoded, its claims
+//                                   changed, and it is signed again, for tests of a client's ID token
+//                                   checks with a real IdP that misbehaves on purpose. Answers
+//                                   {"armed": true}.
+//                                     claims   {"<name>": value}: sets each claim, or deletes it when
+//                                              the value is null
+//                                     sign     "idp" (the default): RS256 with the IdP's current
+//                                              signing key, so the token is validly signed;
+//                                              "foreign": RS256 with a freshly generated RSA key that
+//                                              no JWKS lists, under the real kid unless `kid` is given;
+//                                              "none": `alg: none` and an empty signature;
+//                                              "hs256": HMAC-SHA256 keyed by the secret of the client
+//                                              the token was issued to (algorithm confusion), no kid
+//                                              unless `kid` is given
+//                                     kid      the header's kid
+//                                     header   more header fields, set last (they may replace `alg`)
+//   GET  /test/tamper               {"armed": bool, "applied": N}: whether a tamper waits for the
+//                                   next token response, and how many were applied so far
+//
+// Tampering: the HTTP server below hands the token endpoint's requests to the Provider as any
+// other, but while a tamper is armed it wraps the response's `write` and `end` to buffer the body.
+// Koa sends its headers with the body, in `end`, so the body can still be rewritten there and its
+// Content-Length set again. Only a 200 whose JSON has an `id_token` uses the tamper up; a refused
+// code leaves it armed.
 //
 // Key rotation without a restart: oidc-provider reads its keys once, when a Provider is made, and
 // has no public way to change them. So the HTTP server below sends each request to the current
@@ -54,6 +80,7 @@ import * as http from 'node:http';
 import Provider from 'oidc-provider';
 
 const JWKS_PATH = '/jwks';
+const TOKEN_PATH = '/token';
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 /** The config from the file named as the first argument, or else all of stdin. */
@@ -143,7 +170,7 @@ function makeProvider(issuer, keys) {
     cookies: {
       keys: ['flagent-test-idp-cookie-key-1', 'flagent-test-idp-cookie-key-2'],
     },
-    routes: { jwks: JWKS_PATH },
+    routes: { jwks: JWKS_PATH, token: TOKEN_PATH },
   });
   // The provider's own errors, and why it refused a token request, go to stderr: the test's log.
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error:', err));
@@ -194,6 +221,126 @@ async function login(provider, req, res) {
 
 const hits = { jwks: 0, discovery: 0 };
 let keys = [newSigningKey()];
+/** The tamper armed for the next successful token response (see POST /test/tamper), if any. */
+let tamper = null;
+/** How many token responses were tampered with. */
+let tampered = 0;
+
+const SIGNING_MODES = ['idp', 'foreign', 'none', 'hs256'];
+
+/** A JSON object as one base64url part of a JWT. */
+function jwtPart(value) {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** One base64url part of a JWT as the JSON object it holds. */
+function jwtJson(part) {
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+}
+
+/** The reason `spec` is not a tamper (see POST /test/tamper), or null when it is one. */
+function tamperProblem(spec) {
+  const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(spec)) return 'a tamper is a JSON object';
+  if (spec.claims !== undefined && !isObject(spec.claims)) return '"claims" is an object';
+  if (spec.header !== undefined && !isObject(spec.header)) return '"header" is an object';
+  if (spec.kid !== undefined && typeof spec.kid !== 'string') return '"kid" is a string';
+  if (spec.sign !== undefined && !SIGNING_MODES.includes(spec.sign)) {
+    return `"sign" is one of ${SIGNING_MODES.join(', ')}`;
+  }
+  return null;
+}
+
+/** The secret of the client an ID token with `claims` was issued to. */
+function clientSecretFor(claims) {
+  const clientId = claims.azp ?? (Array.isArray(claims.aud) ? claims.aud[0] : claims.aud);
+  const client = config.clients.find((c) => c.client_id === clientId);
+  if (!client?.client_secret) throw new Error(`no client secret for ${clientId}`);
+  return client.client_secret;
+}
+
+/** `idToken` with `spec`'s claims, signed again as `spec` says. */
+function tamperedIdToken(idToken, spec) {
+  const [headerPart, payloadPart] = idToken.split('.');
+  const issued = jwtJson(headerPart);
+  const original = jwtJson(payloadPart);
+  const claims = { ...original };
+  for (const [name, value] of Object.entries(spec.claims ?? {})) {
+    if (value === null) delete claims[name];
+    else claims[name] = value;
+  }
+  let header;
+  let signature;
+  switch (spec.sign ?? 'idp') {
+    case 'idp': {
+      const key = keys[0];
+      const privateKey = crypto.createPrivateKey({ key, format: 'jwk' });
+      header = { ...issued, alg: 'RS256', kid: key.kid };
+      signature = (input) => crypto.sign('sha256', input, privateKey);
+      break;
+    }
+    case 'foreign': {
+      const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      header = { ...issued, alg: 'RS256' };
+      signature = (input) => crypto.sign('sha256', input, privateKey);
+      break;
+    }
+    case 'none': {
+      header = { ...issued, alg: 'none' };
+      signature = () => Buffer.alloc(0);
+      break;
+    }
+    case 'hs256': {
+      const secret = clientSecretFor(original);
+      header = { ...issued, alg: 'HS256' };
+      delete header.kid;
+      signature = (input) => crypto.createHmac('sha256', secret).update(input).digest();
+      break;
+    }
+  }
+  if (spec.kid !== undefined) header.kid = spec.kid;
+  Object.assign(header, spec.header ?? {});
+  const input = `${jwtPart(header)}.${jwtPart(claims)}`;
+  return `${input}.${signature(Buffer.from(input)).toString('base64url')}`;
+}
+
+/** Buffers the body of `res`, a token endpoint response, and lets it through the armed tamper. */
+function interceptTokenResponse(res) {
+  const { write, end } = res;
+  const chunks = [];
+  const chunk = (data, encoding) =>
+    Buffer.isBuffer(data) ? data : Buffer.from(data, typeof encoding === 'string' ? encoding : 'utf8');
+  res.write = (data, encoding, callback) => {
+    chunks.push(chunk(data, encoding));
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (done) process.nextTick(done);
+    return true;
+  };
+  res.end = (data, encoding, callback) => {
+    res.write = write;
+    res.end = end;
+    if (typeof data === 'function') [data, callback] = [undefined, data];
+    else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding];
+    if (data !== undefined && data !== null) chunks.push(chunk(data, encoding));
+    let text = Buffer.concat(chunks);
+    if (tamper && res.statusCode === 200) {
+      try {
+        const tokens = JSON.parse(text.toString('utf8'));
+        if (typeof tokens.id_token === 'string') {
+          if (res.headersSent) throw new Error('the headers were sent before the body');
+          tokens.id_token = tamperedIdToken(tokens.id_token, tamper);
+          text = Buffer.from(JSON.stringify(tokens));
+          res.setHeader('content-length', text.length);
+          tamper = null;
+          tampered += 1;
+        }
+      } catch (err) {
+        console.error('tamper: the token response was sent as is:', err);
+      }
+    }
+    return end.call(res, text, callback);
+  };
+}
 /** The Provider that serves requests, and its request handler. */
 let provider;
 let handle;
@@ -226,6 +373,21 @@ const server = http.createServer(async (req, res) => {
       sendJson(res, 200, { clients: config.clients.length });
       return;
     }
+    if (req.method === 'POST' && path === '/test/tamper') {
+      const spec = JSON.parse(await body(req));
+      const problem = tamperProblem(spec);
+      if (problem) {
+        sendJson(res, 400, { error: 'invalid_request', error_description: problem });
+        return;
+      }
+      tamper = spec;
+      sendJson(res, 200, { armed: true });
+      return;
+    }
+    if (req.method === 'GET' && path === '/test/tamper') {
+      sendJson(res, 200, { armed: tamper !== null, applied: tampered });
+      return;
+    }
     if (req.method === 'POST' && path === '/test/rotate-keys') {
       const key = newSigningKey();
       keys = url.searchParams.get('keep') === '1' ? [key, ...keys] : [key];
@@ -248,6 +410,7 @@ const server = http.createServer(async (req, res) => {
       sendHtml(res, 405, '<p>method not allowed</p>');
       return;
     }
+    if (tamper && req.method === 'POST' && path === TOKEN_PATH) interceptTokenResponse(res);
     currentHandle(req, res);
   } catch (err) {
     // A missing or expired interaction ends up here; say what went wrong.

@@ -1,0 +1,365 @@
+//! Claimed email domains proven by DNS (through a real DNS server, dnsmasq, answering the TXT record),
+//! the sign-in page's discovery, linking an existing account on a verified domain, and enforced SSO.
+
+use crate::helpers::{TEST_PASSWORD, TestApp, expect_error, read, spawn_app_with};
+use crate::sso::{Browser, audit_events, connected, me, sso_error};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+
+/// dnsmasq on 127.0.0.1 answering the given TXT records (and nothing else), stopped when dropped.
+struct Dns {
+    child: Child,
+}
+
+impl Dns {
+    fn serve(address: SocketAddr, records: &[(&str, &str)]) -> Dns {
+        let mut command = Command::new("dnsmasq");
+        command.args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--conf-file=/dev/null",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            "--user=root",
+            "--pid-file=",
+            &format!("--port={}", address.port()),
+        ]);
+        for (name, value) in records {
+            command.arg(format!("--txt-record={name},{value}"));
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq (Debian's dnsmasq-base) runs");
+        // dnsmasq binds before it reads any query; wait until it answers.
+        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe
+            .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .unwrap();
+        // A minimal DNS query for `ready.` (type TXT), retried until an answer arrives.
+        let query = [
+            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'r', b'e', b'a', b'd', b'y', 0, 0, 16, 0,
+            1,
+        ];
+        let mut buf = [0u8; 512];
+        for _ in 0..100 {
+            probe.send_to(&query, address).unwrap();
+            if probe.recv_from(&mut buf).is_ok() {
+                return Dns { child };
+            }
+        }
+        panic!("dnsmasq did not answer on {address}");
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free UDP port on 127.0.0.1 for dnsmasq.
+fn free_address() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn discover(app: &TestApp, email: &str) -> Value {
+    let (status, body) = read(
+        app.client
+            .post(format!("{}/api/v1/sso/discover", app.address))
+            .json(&json!({"email": email}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_providers() {
+    let dns_at = free_address();
+    let app = spawn_app_with(|s| s.auth.dns_server = Some(dns_at)).await;
+    let (_idp, provider) = connected(&app).await;
+    let (status, claimed) = app
+        .admin_post("/api/v1/sso/domains", json!({"domain": "ACME.test."}))
+        .await;
+    assert_eq!(status, 201, "{claimed}");
+    assert_eq!(claimed["domain"], "acme.test");
+    assert_eq!(claimed["verified"], false);
+    assert_eq!(claimed["txtName"], "_flagent-challenge.acme.test");
+    let value = claimed["txtValue"].as_str().unwrap().to_owned();
+    assert!(value.starts_with("flagent-domain-verification="), "{value}");
+    let id = claimed["id"].as_i64().unwrap();
+    let verify = format!("/api/v1/sso/domains/{id}/verify");
+
+    // Unverified: discovery offers nothing, and a wrong record does not verify it.
+    assert_eq!(
+        discover(&app, "ada@acme.test").await,
+        json!({"providers": []})
+    );
+    let wrong = Dns::serve(
+        dns_at,
+        &[(
+            "_flagent-challenge.acme.test",
+            "flagent-domain-verification=guess",
+        )],
+    );
+    expect_error(
+        &app.admin_post(&verify, json!({})).await,
+        400,
+        "sso_domain_unverified",
+    );
+    drop(wrong);
+
+    let dns = Dns::serve(
+        dns_at,
+        &[
+            ("_flagent-challenge.acme.test", value.as_str()),
+            (
+                "_flagent-challenge.other.test",
+                "flagent-domain-verification=x",
+            ),
+        ],
+    );
+    let (status, verified) = app.admin_post(&verify, json!({})).await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["verified"], true);
+    assert_eq!(audit_events(&app, "sso.domain.verified").await.len(), 1);
+
+    let found = discover(&app, "Ada@ACME.test").await;
+    assert_eq!(found["providers"][0]["id"], provider["id"], "{found}");
+    assert_eq!(found["providers"][0]["startURL"], provider["startURL"]);
+    assert_eq!(
+        discover(&app, "ada@other.test").await,
+        json!({"providers": []})
+    );
+    assert_eq!(
+        discover(&app, "not an email").await,
+        json!({"providers": []})
+    );
+
+    // Another tenant cannot take a verified domain, even with the record.
+    let rival = app.tenant_on_plan("rival", "enterprise").await;
+    let (status, theirs) = read(
+        app.request(Method::POST, "/api/v1/sso/domains", &rival.admin)
+            .json(&json!({"domain": "acme.test"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "claiming is allowed: {theirs}");
+    let reply = read(
+        app.request(
+            Method::POST,
+            &format!("/api/v1/sso/domains/{}/verify", theirs["id"]),
+            &rival.admin,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.0, 400, "their token is not in DNS: {:?}", reply.1);
+    drop(dns);
+    let _dns = Dns::serve(
+        dns_at,
+        &[(
+            "_flagent-challenge.acme.test",
+            theirs["txtValue"].as_str().unwrap(),
+        )],
+    );
+    let reply = read(
+        app.request(
+            Method::POST,
+            &format!("/api/v1/sso/domains/{}/verify", theirs["id"]),
+            &rival.admin,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    expect_error(&reply, 409, "sso_domain_taken");
+
+    // Removing the domain stops the routing.
+    let (status, _) = app.admin_delete(&format!("/api/v1/sso/domains/{id}")).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        discover(&app, "ada@acme.test").await,
+        json!({"providers": []})
+    );
+}
+
+#[tokio::test]
+async fn a_first_sign_in_links_an_existing_account_only_on_a_verified_domain() {
+    let dns_at = free_address();
+    let app = spawn_app_with(|s| s.auth.dns_server = Some(dns_at)).await;
+    let (_idp, provider) = connected(&app).await;
+    let ada = app.member("ada@acme.test", "editor").await;
+
+    let refused = Browser::new().sign_in(&app, &provider, "u-ada").await;
+    assert_eq!(sso_error(&refused), "sso_account_refused");
+
+    let (_, claimed) = app
+        .admin_post("/api/v1/sso/domains", json!({"domain": "acme.test"}))
+        .await;
+    let _dns = Dns::serve(
+        dns_at,
+        &[(
+            "_flagent-challenge.acme.test",
+            claimed["txtValue"].as_str().unwrap(),
+        )],
+    );
+    let (status, _) = app
+        .admin_post(
+            &format!("/api/v1/sso/domains/{}/verify", claimed["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let linked = Browser::new().sign_in(&app, &provider, "u-ada").await;
+    let (_, me_sso) = me(&app, &linked.session.expect("a session")).await;
+    assert_eq!(
+        me_sso["user"]["id"], ada.user_id,
+        "the same account: {me_sso}"
+    );
+    assert_eq!(
+        me_sso["tenants"][0]["role"], "editor",
+        "an existing member keeps their role without re-sync"
+    );
+}
+
+#[tokio::test]
+async fn enforced_sso_refuses_passwords_except_the_named_exceptions() {
+    let app = spawn_app_with(|_| {}).await;
+    let owner = app.owner_session().await;
+    let editor = app.member("ed@acme.test", "editor").await;
+    let put = |body: Value| {
+        app.as_user(
+            &owner,
+            Method::PUT,
+            "/api/v1/sso/enforcement",
+            Some(app.a.id),
+        )
+        .json(&body)
+        .send()
+    };
+
+    // Not without a provider to sign in through; not by an admin.
+    let reply = read(put(json!({"enforced": true})).await.unwrap()).await;
+    assert_eq!(reply.1["error"]["field"], "enforced", "{:?}", reply.1);
+    let (_idp, provider) = connected(&app).await;
+    let admin = app.member("adm@acme.test", "admin").await;
+    let reply = read(
+        app.as_user(
+            &admin,
+            Method::PUT,
+            "/api/v1/sso/enforcement",
+            Some(app.a.id),
+        )
+        .json(&json!({"enforced": true}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    expect_error(&reply, 403, "forbidden");
+    let reply = read(
+        put(json!({"enforced": true, "breakGlass": [editor.user_id + 1000]}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.1["error"]["field"], "breakGlass", "{:?}", reply.1);
+
+    let sso = Browser::new().sign_in(&app, &provider, "u-bob").await;
+    let sso_token = sso.session.expect("a session");
+    let (status, set) = read(
+        put(json!({"enforced": true, "breakGlass": [owner.user_id]}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(
+        set,
+        json!({"enforced": true, "breakGlass": [owner.user_id]})
+    );
+
+    // The editor's password session is refused in the tenant at once, and a new password sign-in too.
+    let reply = read(
+        app.as_user(&editor, Method::GET, "/api/v1/flags", Some(app.a.id))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    expect_error(&reply, 403, "sso_enforced");
+    expect_error(
+        &app.try_login("ed@acme.test", TEST_PASSWORD).await,
+        403,
+        "sso_enforced",
+    );
+
+    // The exception still signs in with a password; the SSO session works.
+    let owner_again = app.owner_session().await;
+    let reply = read(
+        app.as_user(&owner_again, Method::GET, "/api/v1/flags", Some(app.a.id))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.0, 200, "{:?}", reply.1);
+    let reply = read(
+        app.client
+            .get(format!("{}/api/v1/flags", app.address))
+            .bearer_auth(&sso_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.0, 200, "{:?}", reply.1);
+    assert_eq!(audit_events(&app, "sso.enforcement.changed").await.len(), 1);
+
+    // Switched off: passwords work again.
+    let (status, _) = read(put(json!({"enforced": false})).await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.try_login("ed@acme.test", TEST_PASSWORD).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_sign_in_page_says_why_a_single_sign_on_was_refused() {
+    let app = spawn_app_with(|_| {}).await;
+    let page = |query: &'static str| {
+        let url = format!("{}/ui/login?{query}", app.address);
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page("sso_error=sso_state_mismatch&support=Ab12cd34").await;
+    assert!(html.contains("started in another browser"), "{html}");
+    assert!(
+        html.contains("Support code: <code>Ab12cd34</code>"),
+        "{html}"
+    );
+    let html = page("sso_error=%3Cscript%3E&support=%3Cscript%3Ex").await;
+    assert!(html.contains("Single sign-on did not succeed"), "{html}");
+    assert!(
+        !html.contains("<script>x"),
+        "only letters and digits are echoed: {html}"
+    );
+    assert!(!page("").await.contains("Support code"));
+}
