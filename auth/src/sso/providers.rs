@@ -257,11 +257,20 @@ impl Sso {
         }
         let checked = self.check(&tx, scope, &request).await?;
         let secret_replaced = checked.secret.is_some();
+        let context = secret_context(scope.tenant_id());
+        // A secret sealed with an older key is sealed again with the current one.
+        let secret = match (checked.secret, before_row.secret.clone()) {
+            (None, Some(old)) if !self.secrets.is_current(&old) => Some(
+                self.secrets
+                    .seal(&self.secrets.open(&old, &context)?, &context)?,
+            ),
+            (new, old) => new.or(old),
+        };
         let after_row = sso_provider::Model {
             name: checked.name,
             enabled: request.enabled,
             config: checked.config,
-            secret: checked.secret.or(before_row.secret.clone()),
+            secret,
             default_role: request.default_role,
             role_rules: checked.role_rules,
             resync_roles: request.resync_roles,

@@ -29,6 +29,7 @@ mod snapshot;
 mod sso;
 mod sso_attacks;
 mod sso_domains;
+mod sso_secrets;
 mod stream;
 mod tags_snapshots;
 mod tcp_proxy;
