@@ -419,6 +419,26 @@ impl Accounts {
     }
 }
 
+/// The refusal of a password sign-in by `user` when every tenant they belong to enforces single
+/// sign-on without an exception for them; `None` when some tenant still takes their password (or they
+/// belong to none).
+fn sso_only(memberships: &[flagent_storage::UserMembership], user: i64) -> Option<AuthError> {
+    let takes_password = |m: &flagent_storage::UserMembership| {
+        !m.tenant.sso_enforced || break_glass(&m.tenant).contains(&user)
+    };
+    if memberships.is_empty() || memberships.iter().any(takes_password) {
+        return None;
+    }
+    Some(AuthError::SsoEnforced(
+        "your organisation signs in through its identity provider: use single sign-on".to_owned(),
+    ))
+}
+
+/// The members of `tenant` who keep password sign-in while it enforces single sign-on.
+pub fn break_glass(tenant: &flagent_storage::entities::tenant::Model) -> Vec<i64> {
+    serde_json::from_str(&tenant.sso_break_glass).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,24 +464,4 @@ mod tests {
         }
         assert_eq!(email_domain("ada@example.com"), "example.com");
     }
-}
-
-/// The refusal of a password sign-in by `user` when every tenant they belong to enforces single
-/// sign-on without an exception for them; `None` when some tenant still takes their password (or they
-/// belong to none).
-fn sso_only(memberships: &[flagent_storage::UserMembership], user: i64) -> Option<AuthError> {
-    let takes_password = |m: &flagent_storage::UserMembership| {
-        !m.tenant.sso_enforced || break_glass(&m.tenant).contains(&user)
-    };
-    if memberships.is_empty() || memberships.iter().any(takes_password) {
-        return None;
-    }
-    Some(AuthError::SsoEnforced(
-        "your organisation signs in through its identity provider: use single sign-on".to_owned(),
-    ))
-}
-
-/// The members of `tenant` who keep password sign-in while it enforces single sign-on.
-pub fn break_glass(tenant: &flagent_storage::entities::tenant::Model) -> Vec<i64> {
-    serde_json::from_str(&tenant.sso_break_glass).unwrap_or_default()
 }

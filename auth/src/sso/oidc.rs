@@ -222,6 +222,11 @@ impl OidcClientCache {
                 openidconnect::RequestTokenError::ServerResponse(answer) => SsoError::InvalidToken(
                     format!("the token endpoint refused the code: {}", answer.error()),
                 ),
+                // An answer that arrived but is not a valid token response (an ID token without
+                // `iss`, say) is the provider's answer refused, not the provider out of reach.
+                openidconnect::RequestTokenError::Parse(error, _) => {
+                    SsoError::InvalidToken(format!("the token response does not parse: {error}"))
+                }
                 other => SsoError::IdpUnavailable(format!("token endpoint: {other}")),
             })?;
         let id_token = tokens
@@ -245,6 +250,15 @@ impl OidcClientCache {
             }
             Err(e) => return Err(claims_error(e)),
         };
+        // `openidconnect` leaves `azp` to the client: when present it must be this client.
+        if let Some(azp) = claims.authorized_party()
+            && azp.as_str() != settings.client_id
+        {
+            return Err(SsoError::InvalidToken(format!(
+                "ID token: authorized party {:?} is not this client",
+                azp.as_str()
+            )));
+        }
         let mut all = serde_json::to_value(&claims)
             .ok()
             .and_then(|v| v.as_object().cloned())

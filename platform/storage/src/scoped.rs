@@ -314,6 +314,21 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(())
     }
 
+    /// Sets whether this tenant enforces single sign-on, and its exceptions (a JSON array of user ids).
+    pub async fn set_sso_enforcement(
+        &self,
+        enforced: bool,
+        break_glass: &str,
+    ) -> Result<(), StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::SsoEnforced, Expr::value(enforced))
+            .col_expr(tenant::Column::SsoBreakGlass, Expr::value(break_glass))
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Sets this tenant's status (`active`, `pending`, `suspended`): platform administration, which
     /// the system vouches for (a tenant's own members and keys cannot reach it).
     pub async fn set_tenant_status(

@@ -43,22 +43,6 @@ impl<C: ConnectionTrait> Scoped<C> {
         Ok(gone > 0)
     }
 
-    /// Sets whether this tenant enforces single sign-on, and its exceptions (a JSON array of user ids).
-    pub async fn set_sso_enforcement(
-        &self,
-        enforced: bool,
-        break_glass: &str,
-    ) -> Result<(), StorageError> {
-        use sea_orm::EntityTrait;
-        tenant::Entity::update_many()
-            .col_expr(tenant::Column::SsoEnforced, Expr::value(enforced))
-            .col_expr(tenant::Column::SsoBreakGlass, Expr::value(break_glass))
-            .filter(tenant::Column::Id.eq(self.tenant_id().0))
-            .exec(&self.conn)
-            .await?;
-        Ok(())
-    }
-
     /// The user linked to `subject` at provider `provider`.
     pub async fn sso_identity(
         &self,

@@ -9,6 +9,8 @@
 //   values as they are typed (JSON, semver, lists, regular expressions), and remembers what a form
 //   sent in this browser (data-remember). Each is described where it is implemented below.
 // - shows each <time>'s exact moment in the browser's time zone as its title.
+// - on the sign-in page, offers the identity providers of the organisation that verified the typed
+//   email's domain (data-sso-offer).
 
 const csrfToken = () => {
   const entry = document.cookie.split("; ").find((c) => c.startsWith("flagent_csrf="));
@@ -622,4 +624,41 @@ const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", time
 document.querySelectorAll("time[datetime][title]").forEach((el) => {
   const at = new Date(el.dateTime);
   if (!Number.isNaN(at.getTime())) el.title = localTime.format(at);
+});
+
+// Single sign-on on the sign-in page: once an email is typed, ask which identity providers its
+// domain signs in through, and offer each as a button to its start URL (with the page's next).
+document.querySelectorAll("[data-sso-offer]").forEach((offer) => {
+  const email = offer.closest("form")?.elements.namedItem("email");
+  if (!(email instanceof HTMLInputElement)) return;
+  let asked = "";
+  const ask = async () => {
+    const value = email.value.trim();
+    if (!value.includes("@") || value === asked) return;
+    asked = value;
+    let providers = [];
+    try {
+      const response = await fetch("/api/v1/sso/discover", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: value }),
+      });
+      if (response.ok) providers = (await response.json()).providers ?? [];
+    } catch {
+      providers = [];
+    }
+    if (asked !== value) return;
+    const buttons = offer.querySelector(".sso-buttons");
+    buttons.replaceChildren(...providers.map((provider) => {
+      const link = document.createElement("a");
+      const start = new URL(provider.startURL, window.location.href);
+      start.searchParams.set("next", offer.dataset.next || "/ui");
+      link.href = start.pathname + start.search;
+      link.textContent = `Continue with ${provider.name}`;
+      return link;
+    }));
+    offer.hidden = providers.length === 0;
+  };
+  email.addEventListener("change", ask);
+  email.addEventListener("blur", ask);
 });

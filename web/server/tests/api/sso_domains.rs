@@ -30,7 +30,7 @@ impl Dns {
         for (name, value) in records {
             command.arg(format!("--txt-record={name},{value}"));
         }
-        let child = command
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,6 +52,8 @@ impl Dns {
                 return Dns { child };
             }
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("dnsmasq did not answer on {address}");
     }
 }

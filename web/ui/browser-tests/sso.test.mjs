@@ -1,0 +1,86 @@
+// Single sign-on on the sign-in page: typing an email whose domain an organisation verified (through a
+// real DNS server, dnsmasq, answering the TXT record) offers that organisation's identity provider;
+// other emails are offered nothing; a refused sign-in comes back with its reason and support code.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Resolver } from 'node:dns/promises';
+import { createSocket } from 'node:dgram';
+import { after } from 'node:test';
+import { screenshot } from './browser.mjs';
+import { managementCall, messages, uiSuite } from './harness.mjs';
+
+/** A free UDP port on 127.0.0.1. */
+async function freeUdpPort() {
+  const socket = createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+const dnsPort = await freeUdpPort();
+const uiTest = uiSuite({ env: { FLAGENT_AUTH__DNS_SERVER: `127.0.0.1:${dnsPort}` } });
+let dnsmasq;
+
+/** dnsmasq answering `records` ([name, value] TXT records) on the chosen port, once it answers. */
+async function serveDns(records) {
+  const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces',
+    '--listen-address=127.0.0.1', '--user=root', '--pid-file=', `--port=${dnsPort}`,
+    ...records.map(([name, value]) => `--txt-record=${name},${value}`)];
+  const child = spawn('dnsmasq', args, { stdio: 'ignore' });
+  const resolver = new Resolver({ timeout: 200, tries: 1 });
+  resolver.setServers([`127.0.0.1:${dnsPort}`]);
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      await resolver.resolveTxt(records[0][0]);
+      return child;
+    } catch {
+      // Not listening yet.
+    }
+  }
+  child.kill();
+  throw new Error('dnsmasq did not answer');
+}
+
+after(() => dnsmasq?.kill());
+
+uiTest('an email of a verified domain is offered its organisation\'s identity provider', async (page, server) => {
+  const claimed = await managementCall(server, 'POST', '/api/v1/sso/domains', { domain: 'acme.test' });
+  assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
+  dnsmasq = await serveDns([[claimed.body.txtName, claimed.body.txtValue]]);
+  const verified = await managementCall(server, 'POST', `/api/v1/sso/domains/${claimed.body.id}/verify`);
+  assert.equal(verified.status, 200, JSON.stringify(verified.body));
+  const provider = await managementCall(server, 'POST', '/api/v1/sso/providers', {
+    name: 'Acme IdP', kind: 'oidc',
+    oidc: { issuer: 'https://idp.acme.test', clientId: 'flagent', clientSecret: 'browser-test-secret' },
+  });
+  assert.equal(provider.status, 201, JSON.stringify(provider.body));
+
+  await page.goto(`${server.url}/ui/login?next=/ui/settings`);
+  const email = page.getByLabel('Email', { exact: true });
+  await email.fill('someone@elsewhere.test');
+  await email.blur();
+  const offer = page.getByRole('link', { name: 'Continue with Acme IdP' });
+  await email.fill('Ada@acme.test');
+  await email.blur();
+  await offer.waitFor();
+  assert.equal(await offer.getAttribute('href'), `/sso/${provider.body.id}/start?next=%2Fui%2Fsettings`);
+  await screenshot(page, 'login-sso-offer');
+
+  await email.fill('ada@elsewhere.test');
+  await email.blur();
+  await offer.waitFor({ state: 'hidden' });
+  assert.ok(await page.getByLabel('Password', { exact: true }).isVisible(), 'the password stays available');
+});
+
+uiTest('a refused single sign-on is explained on the sign-in page', async (page, server) => {
+  await page.goto(`${server.url}/ui/login?sso_error=sso_state_mismatch&support=Ab12cd34`);
+  const alert = messages(page);
+  assert.equal(await alert.count(), 1);
+  const text = await alert.innerText();
+  assert.match(text, /started in another browser/);
+  assert.match(text, /Support code: Ab12cd34/);
+});
