@@ -427,23 +427,26 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
 
     // A free tenant: 402 naming the feature, nothing written.
     let free = app.tenant_on_plan("smallco", "free").await;
-    let reply = read(
-        app.request(Method::POST, "/api/v1/sso/providers", &free.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = app
+        .call(
+            &free.admin,
+            None,
+            Method::POST,
+            "/api/v1/sso/providers",
+            Some(body.clone()),
+        )
+        .await;
     let error = expect_error(&reply, 402, "plan_limit_reached");
     assert_eq!(error["error"]["limit"], "sso", "{error}");
-    let listed = read(
-        app.request(Method::GET, "/api/v1/sso/providers", &free.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let listed = app
+        .call(
+            &free.admin,
+            None,
+            Method::GET,
+            "/api/v1/sso/providers",
+            None,
+        )
+        .await;
     assert_eq!(listed.1, json!([]));
 
     // An editor may not; a read key may not.
@@ -461,14 +464,15 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
     )
     .await;
     expect_error(&reply, 403, "forbidden");
-    let reply = read(
-        app.request(Method::POST, "/api/v1/sso/providers", &app.a.read)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = app
+        .call(
+            &app.a.read,
+            None,
+            Method::POST,
+            "/api/v1/sso/providers",
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(reply.0, 403, "{:?}", reply.1);
 
     // Bad input: 400 with the field, nothing written.
@@ -511,31 +515,26 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
     let id = &created["id"];
     let other = app.tenant_on_plan("bigco", "enterprise").await;
     for method in [Method::GET, Method::DELETE] {
-        let reply = read(
-            app.request(
+        let reply = app
+            .call(
+                &other.admin,
+                None,
                 method.clone(),
                 &format!("/api/v1/sso/providers/{id}"),
-                &other.admin,
+                None,
             )
-            .send()
-            .await
-            .unwrap(),
-        )
-        .await;
+            .await;
         expect_error(&reply, 404, "sso_provider_not_found");
     }
-    let reply = read(
-        app.request(
+    let reply = app
+        .call(
+            &other.admin,
+            None,
             Method::PUT,
             &format!("/api/v1/sso/providers/{id}"),
-            &other.admin,
+            Some(body.clone()),
         )
-        .json(&body)
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+        .await;
     assert_eq!(code(&reply.1), "sso_provider_not_found");
     let (_, still) = app.admin_get(&format!("/api/v1/sso/providers/{id}")).await;
     assert_eq!(still["name"], "Acme IdP");
