@@ -2,7 +2,7 @@
 //! (`sso_domains`), and whether the tenant's members must sign in through its providers
 //! (`tenants.sso_enforced`, with the members still allowed a password: `tenants.sso_break_glass`).
 
-use crate::m20261124_000006_row_level_security::{run, secure, unsecure};
+use crate::m20261124_000006_row_level_security::{TENANT_ROLE, run, secure, unsecure};
 use crate::schema::{big, big_null, boolean, n, tenant_table, text, text_null, unique};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -59,12 +59,27 @@ impl MigrationTrait for Migration {
             for table in TABLES {
                 run(manager, secure(table)).await?;
             }
+            // An owner switches enforcement on their own tenant's row.
+            run(
+                manager,
+                vec![format!(
+                    "GRANT UPDATE (sso_enforced, sso_break_glass) ON TABLE tenants TO {TENANT_ROLE}"
+                )],
+            )
+            .await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DbBackend::Postgres {
+            run(
+                manager,
+                vec![format!(
+                    "REVOKE UPDATE (sso_enforced, sso_break_glass) ON TABLE tenants FROM {TENANT_ROLE}"
+                )],
+            )
+            .await?;
             for table in TABLES {
                 run(manager, unsecure(table)).await?;
             }
