@@ -45,8 +45,10 @@ pub enum TenantsError {
     /// The tenant already has a custom role with this key, or it names a built-in role.
     #[error("a role with key {0:?} already exists")]
     RoleKeyTaken(String),
-    /// Members still hold the role.
-    #[error("role {0:?} is held by members; give them another role first")]
+    /// Members, pending invitations or identity providers still grant the role.
+    #[error(
+        "role {0:?} is held by members, invitations or identity providers; give them another role first"
+    )]
     RoleInUse(String),
     /// The change would leave the tenant without an owner.
     #[error("a tenant keeps at least one owner")]

@@ -54,6 +54,18 @@ pub fn mapped_role<'a>(rules: &'a [RoleRule], default: &'a str, asserted: &Asser
         .map_or(default, |rule| rule.role.as_str())
 }
 
+/// Whether identity provider `provider` grants role `key`, as its default role or by a rule (so the
+/// role may not be deleted from under it).
+pub fn provider_grants(
+    provider: &flagent_storage::entities::sso_provider::Model,
+    key: &str,
+) -> bool {
+    provider.default_role == key
+        || serde_json::from_str::<Vec<RoleRule>>(&provider.role_rules)
+            .map(|rules| rules.iter().any(|r| r.role == key))
+            .unwrap_or(false)
+}
+
 /// The claims of an OIDC token or userinfo answer as [`Assertions`]: strings, numbers and booleans as
 /// text, lists by their scalar items; objects and nulls are left out.
 pub fn assertions_from_json(claims: &serde_json::Map<String, serde_json::Value>) -> Assertions {

@@ -140,6 +140,11 @@ impl Members {
                 .await?
                 .iter()
                 .any(|i| i.role == key)
+            || tx
+                .sso_providers()
+                .await?
+                .iter()
+                .any(|p| flagent_auth::sso::rules::provider_grants(p, key))
         {
             return Err(TenantsError::RoleInUse(key.to_owned()));
         }

@@ -539,3 +539,37 @@ async fn provider_management_is_for_admins_of_enterprise_tenants_and_validated()
     let (_, still) = app.admin_get(&format!("/api/v1/sso/providers/{id}")).await;
     assert_eq!(still["name"], "Acme IdP");
 }
+
+#[tokio::test]
+async fn a_custom_role_an_identity_provider_grants_cannot_be_deleted() {
+    let app = spawn_app().await;
+    app.create_role("release-manager", "Release manager", &["flags:read"])
+        .await;
+    let mut body = provider_body("https://idp.acme.test");
+    body["roleRules"][0]["role"] = json!("release-manager");
+    let (status, provider) = app.admin_post("/api/v1/sso/providers", body.clone()).await;
+    assert_eq!(status, 201, "{provider}");
+    let reply = app.admin_delete("/api/v1/roles/release-manager").await;
+    expect_error(&reply, 409, "role_in_use");
+
+    // Named as the default role it stays too; once nothing names it, it goes.
+    body["roleRules"] = json!([]);
+    body["defaultRole"] = json!("release-manager");
+    let id = provider["id"].as_i64().unwrap();
+    let (status, _) = app
+        .admin_put(&format!("/api/v1/sso/providers/{id}"), body.clone())
+        .await;
+    assert_eq!(status, 200);
+    expect_error(
+        &app.admin_delete("/api/v1/roles/release-manager").await,
+        409,
+        "role_in_use",
+    );
+    body["defaultRole"] = json!("viewer");
+    let (status, _) = app
+        .admin_put(&format!("/api/v1/sso/providers/{id}"), body)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.admin_delete("/api/v1/roles/release-manager").await;
+    assert_eq!(status, 204);
+}
