@@ -16,6 +16,7 @@ mod m20261206_000009_environment_revised_at;
 mod m20261207_000010_job_leases;
 mod m20261207_000011_sso;
 mod m20261207_000012_sso_domains;
+mod m20261208_000013_saml_assertions;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -33,6 +34,7 @@ pub fn row_level_security_tables() -> Vec<&'static str> {
     tables.push(m20261125_000007_variant_counts::TABLE);
     tables.extend(m20261207_000011_sso::TABLES);
     tables.extend(m20261207_000012_sso_domains::TABLES);
+    tables.extend(m20261208_000013_saml_assertions::TABLES);
     tables
 }
 
@@ -53,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_job_leases::Migration),
             Box::new(m20261207_000011_sso::Migration),
             Box::new(m20261207_000012_sso_domains::Migration),
+            Box::new(m20261208_000013_saml_assertions::Migration),
         ]
     }
 }

@@ -55,6 +55,10 @@ error_codes! {
     SsoStateMismatch => "sso_state_mismatch", BAD_REQUEST;
     SsoNonceMismatch => "sso_nonce_mismatch", BAD_REQUEST;
     SsoInvalidToken => "sso_invalid_token", UNAUTHORIZED;
+    SsoInvalidSignature => "sso_invalid_signature", UNAUTHORIZED;
+    SsoInvalidAssertion => "sso_invalid_assertion", UNAUTHORIZED;
+    SsoReplayed => "sso_replayed", UNAUTHORIZED;
+    SsoExpired => "sso_expired", UNAUTHORIZED;
     SsoIdpRefused => "sso_idp_refused", UNAUTHORIZED;
     SsoProviderDisabled => "sso_provider_disabled", FORBIDDEN;
     SsoAccountRefused => "sso_account_refused", FORBIDDEN;
@@ -434,6 +438,10 @@ impl From<flagent_auth::sso::SsoError> for ApiError {
             flagent_auth::sso::SsoError::StateMismatch => ErrorCode::SsoStateMismatch,
             flagent_auth::sso::SsoError::NonceMismatch => ErrorCode::SsoNonceMismatch,
             flagent_auth::sso::SsoError::InvalidToken(_) => ErrorCode::SsoInvalidToken,
+            flagent_auth::sso::SsoError::InvalidSignature => ErrorCode::SsoInvalidSignature,
+            flagent_auth::sso::SsoError::InvalidAssertion(_) => ErrorCode::SsoInvalidAssertion,
+            flagent_auth::sso::SsoError::Replayed => ErrorCode::SsoReplayed,
+            flagent_auth::sso::SsoError::Expired(_) => ErrorCode::SsoExpired,
             flagent_auth::sso::SsoError::IdpRefused(_) => ErrorCode::SsoIdpRefused,
             flagent_auth::sso::SsoError::IdpUnavailable(_) => ErrorCode::SsoIdpUnavailable,
             flagent_auth::sso::SsoError::AccountRefused(_) => ErrorCode::SsoAccountRefused,

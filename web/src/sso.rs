@@ -1,5 +1,6 @@
 //! Single sign-on routes: identity provider management (`/api/v1/sso/providers…`, `sso:manage`) and
-//! the browser's sign-in through a provider (`/sso/{providerID}/start`, `/sso/oidc/{providerID}/callback`).
+//! the browser's sign-in through a provider (`/sso/{providerID}/start`, `/sso/oidc/{providerID}/callback`,
+//! `/sso/saml/{providerID}/acs`), with each SAML provider's SP metadata (`/sso/saml/{providerID}/metadata`).
 //!
 //! Invariant: no view carries a provider's secret; a request may set it, never read it.
 //! Invariant: the browser routes never answer JSON errors: a refused sign-in ends on the sign-in page
@@ -17,7 +18,8 @@ use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use flagent_auth::sso::{
-    OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest, RoleRule, RuleOp, SsoError,
+    MetadataSource, OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest, RoleRule, RuleOp,
+    SamlPost, SamlSettings, SignedIn, SsoError,
 };
 use flagent_types::perm;
 use serde::{Deserialize, Serialize};
@@ -59,7 +61,9 @@ pub(crate) fn configure_sso_browser(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/sso/{providerID}/start").route(web::get().to(start_sign_in)))
         .service(
             web::resource("/sso/oidc/{providerID}/callback").route(web::get().to(oidc_callback)),
-        );
+        )
+        .service(web::resource("/sso/saml/{providerID}/metadata").route(web::get().to(saml_metadata)))
+        .service(web::resource("/sso/saml/{providerID}/acs").route(web::post().to(saml_acs)));
 }
 
 /// An identity provider to create, or the whole of one to replace.
@@ -69,7 +73,7 @@ pub(crate) struct ProviderBody {
     /// Display name (1 to 200 characters), shown on the sign-in page.
     #[serde(default)]
     name: String,
-    /// `oidc`.
+    /// `oidc` or `saml`.
     #[serde(default)]
     kind: String,
     /// Whether members may sign in through it (default true).
@@ -87,6 +91,50 @@ pub(crate) struct ProviderBody {
     /// OIDC settings (for `kind: oidc`).
     #[serde(default)]
     oidc: Option<OidcBody>,
+    /// SAML settings (for `kind: saml`).
+    #[serde(default)]
+    saml: Option<SamlBody>,
+}
+
+/// SAML settings as sent: the IdP's values from its metadata (`metadataXML` or `metadataURL`), or
+/// entered one by one (`idpEntityID`, `ssoURL`, `certificates`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SamlBody {
+    /// The IdP's metadata document; its entity id, HTTP-Redirect SSO URL and signing certificates
+    /// replace the three fields below.
+    #[serde(default, rename = "metadataXML")]
+    metadata_xml: Option<String>,
+    /// Where to fetch the IdP's metadata from (`https`), read when the provider is saved.
+    #[serde(default, rename = "metadataURL")]
+    metadata_url: Option<String>,
+    /// The IdP's entity id (the `Issuer` of its assertions).
+    #[serde(default, rename = "idpEntityID")]
+    idp_entity_id: String,
+    /// The IdP's single sign-on URL (HTTP-Redirect binding).
+    #[serde(default, rename = "ssoURL")]
+    sso_url: String,
+    /// The IdP's signing certificates, PEM or base64 DER; a signature by any of them is accepted, so a
+    /// rollover lists the old and the new one.
+    #[serde(default)]
+    certificates: Vec<String>,
+    /// The SP entity id the IdP knows this provider by (default: the SP metadata URL).
+    #[serde(default, rename = "spEntityID")]
+    sp_entity_id: Option<String>,
+    /// Whether AuthnRequests are signed (the SP key is generated and its certificate published in the
+    /// SP metadata).
+    #[serde(default)]
+    sign_requests: bool,
+    /// Whether sign-ins started at the IdP (with no AuthnRequest) are accepted (default false).
+    #[serde(default)]
+    allow_idp_initiated: bool,
+    /// The attribute holding the email address (default: `email`, `mail`, the usual claim URIs, or an
+    /// email NameID).
+    #[serde(default)]
+    email_attribute: Option<String>,
+    /// The attribute holding the display name (default: `name`, `displayName` or the usual URIs).
+    #[serde(default)]
+    name_attribute: Option<String>,
 }
 
 fn yes() -> bool {
@@ -139,14 +187,21 @@ pub(crate) struct RuleBody {
 pub(crate) struct ProviderView {
     id: i64,
     name: String,
-    /// `oidc`.
+    /// `oidc` or `saml`.
     kind: &'static str,
     enabled: bool,
     default_role: String,
     role_rules: Vec<RuleBody>,
     resync_roles: bool,
     /// OIDC settings (for `kind: oidc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     oidc: Option<OidcView>,
+    /// SAML settings (for `kind: saml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saml: Option<SamlView>,
+    /// SAML: the values to enter at the identity provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sp: Option<SpView>,
     /// Where a sign-in through this provider starts.
     #[serde(rename = "startURL")]
     start_url: String,
@@ -169,6 +224,45 @@ pub(crate) struct OidcView {
     client_secret_set: bool,
 }
 
+/// SAML settings as shown (the SP key only as its certificate).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SamlView {
+    #[serde(rename = "idpEntityID")]
+    idp_entity_id: String,
+    #[serde(rename = "ssoURL")]
+    sso_url: String,
+    /// Base64 DER.
+    certificates: Vec<String>,
+    /// Where the IdP metadata was read from, if from a URL.
+    #[serde(rename = "metadataURL")]
+    metadata_url: Option<String>,
+    /// The SP entity id set for this provider, or null for the default (the SP metadata URL).
+    #[serde(rename = "spEntityID")]
+    sp_entity_id: Option<String>,
+    sign_requests: bool,
+    allow_idp_initiated: bool,
+    email_attribute: Option<String>,
+    name_attribute: Option<String>,
+}
+
+/// A SAML provider's service-provider values.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SpView {
+    /// The SP entity id: the audience of every assertion.
+    #[serde(rename = "entityID")]
+    entity_id: String,
+    /// The assertion consumer service URL (HTTP-POST binding).
+    #[serde(rename = "acsURL")]
+    acs_url: String,
+    /// The SP metadata document.
+    #[serde(rename = "metadataURL")]
+    metadata_url: String,
+    /// The certificate AuthnRequests are signed with (base64 DER), when they are.
+    #[serde(rename = "signingCertificate")]
+    signing_certificate: Option<String>,
+}
+
 fn time(millis: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(millis)
         .unwrap_or_default()
@@ -177,11 +271,44 @@ fn time(millis: i64) -> String {
 
 impl From<Provider> for ProviderView {
     fn from(p: Provider) -> Self {
-        let Protocol::Oidc(oidc) = p.protocol;
+        let kind = p.protocol.kind().as_str();
+        let (oidc, saml, sp) = match p.protocol {
+            Protocol::Oidc(oidc) => (
+                Some(OidcView {
+                    issuer: oidc.issuer,
+                    client_id: oidc.client_id,
+                    scopes: oidc.scopes,
+                    use_userinfo: oidc.use_userinfo,
+                    client_secret_set: p.secret_set,
+                }),
+                None,
+                None,
+            ),
+            Protocol::Saml(saml) => {
+                let sp = p.sp.map(|sp| SpView {
+                    entity_id: sp.entity_id,
+                    acs_url: sp.acs_url,
+                    metadata_url: sp.metadata_url,
+                    signing_certificate: saml.sp_certificate.clone(),
+                });
+                let view = SamlView {
+                    idp_entity_id: saml.idp_entity_id,
+                    sso_url: saml.sso_url,
+                    certificates: saml.certificates,
+                    metadata_url: saml.metadata_url,
+                    sp_entity_id: saml.sp_entity_id,
+                    sign_requests: saml.sign_requests,
+                    allow_idp_initiated: saml.allow_idp_initiated,
+                    email_attribute: saml.email_attribute,
+                    name_attribute: saml.name_attribute,
+                };
+                (None, Some(view), sp)
+            }
+        };
         ProviderView {
             id: p.id,
             name: p.name,
-            kind: "oidc",
+            kind,
             enabled: p.enabled,
             default_role: p.default_role,
             role_rules: p
@@ -199,13 +326,9 @@ impl From<Provider> for ProviderView {
                 })
                 .collect(),
             resync_roles: p.resync_roles,
-            oidc: Some(OidcView {
-                issuer: oidc.issuer,
-                client_id: oidc.client_id,
-                scopes: oidc.scopes,
-                use_userinfo: oidc.use_userinfo,
-                client_secret_set: p.secret_set,
-            }),
+            oidc,
+            saml,
+            sp,
             start_url: p.start_url,
             redirect_url: p.redirect_url,
             created_at: time(p.created_at),
@@ -240,8 +363,8 @@ impl TryFrom<ProviderBody> for ProviderRequest {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let (protocol, secret) = match (body.kind.as_str(), body.oidc) {
-            ("oidc", Some(oidc)) => (
+        let (protocol, secret, saml_metadata) = match (body.kind.as_str(), body.oidc, body.saml) {
+            ("oidc", Some(oidc), None) => (
                 Protocol::Oidc(OidcSettings {
                     issuer: oidc.issuer,
                     client_id: oidc.client_id,
@@ -249,14 +372,47 @@ impl TryFrom<ProviderBody> for ProviderRequest {
                     use_userinfo: oidc.use_userinfo,
                 }),
                 oidc.client_secret,
+                None,
             ),
-            ("oidc", None) => {
+            ("saml", None, Some(saml)) => {
+                let metadata = match (saml.metadata_xml, saml.metadata_url) {
+                    (Some(_), Some(_)) => {
+                        return Err(ApiError::invalid(
+                            "saml",
+                            "send metadataXML or metadataURL, not both",
+                        ));
+                    }
+                    (Some(xml), None) => Some(MetadataSource::Xml(xml)),
+                    (None, Some(url)) => Some(MetadataSource::Url(url)),
+                    (None, None) => None,
+                };
+                let settings = SamlSettings {
+                    idp_entity_id: saml.idp_entity_id,
+                    sso_url: saml.sso_url,
+                    certificates: saml.certificates,
+                    metadata_url: None,
+                    sp_entity_id: saml.sp_entity_id,
+                    sign_requests: saml.sign_requests,
+                    sp_certificate: None,
+                    allow_idp_initiated: saml.allow_idp_initiated,
+                    email_attribute: saml.email_attribute,
+                    name_attribute: saml.name_attribute,
+                };
+                (Protocol::Saml(settings), None, metadata)
+            }
+            ("oidc", _, _) => {
                 return Err(ApiError::invalid(
                     "oidc",
-                    "an oidc provider needs oidc settings",
+                    "an oidc provider has oidc settings and no saml settings",
                 ));
             }
-            _ => return Err(ApiError::invalid("kind", "kind is oidc")),
+            ("saml", _, _) => {
+                return Err(ApiError::invalid(
+                    "saml",
+                    "a saml provider has saml settings and no oidc settings",
+                ));
+            }
+            _ => return Err(ApiError::invalid("kind", "kind is oidc or saml")),
         };
         Ok(ProviderRequest {
             name: body.name,
@@ -265,6 +421,7 @@ impl TryFrom<ProviderBody> for ProviderRequest {
             role_rules,
             resync_roles: body.resync_roles,
             protocol,
+            saml_metadata,
             secret,
         })
     }
@@ -554,11 +711,20 @@ pub(crate) async fn start_sign_in(
         .await;
     match started {
         Ok(started) => {
+            let secure = state.session_cookies.secure;
+            // A SAML IdP comes back with a cross-site POST, which carries only a SameSite=None cookie;
+            // browsers keep such a cookie only when it is Secure (over plain http, the IdP must share
+            // the site for the sign-in to finish).
+            let same_site = if started.cross_site_post && secure {
+                SameSite::None
+            } else {
+                SameSite::Lax
+            };
             let cookie = Cookie::build(BROWSER_COOKIE, started.browser)
                 .path("/sso/")
                 .http_only(true)
-                .secure(state.session_cookies.secure)
-                .same_site(SameSite::Lax)
+                .secure(secure)
+                .same_site(same_site)
                 .max_age(CookieDuration::minutes(10))
                 .finish();
             redirect(&started.redirect).cookie(cookie).finish()
@@ -607,6 +773,82 @@ pub(crate) async fn oidc_callback(
             &origin(&req),
         )
         .await;
+    finished_sign_in(&state, *id, finished)
+}
+
+/// SAML service-provider metadata of one provider, to configure the identity provider from.
+#[utoipa::path(get, path = "/sso/saml/{providerID}/metadata", tag = "sso", params(("providerID" = i64, Path)),
+    responses((status = 200, description = "the SP metadata (`application/samlmetadata+xml`)", content_type = "application/samlmetadata+xml", body = String),
+        (status = 404, description = "no SAML provider has this id")))]
+pub(crate) async fn saml_metadata(state: Data<AppState>, id: Path<i64>) -> Result<HttpResponse, ApiError> {
+    match state.sso.saml_metadata(*id).await {
+        Ok(xml) => Ok(HttpResponse::Ok()
+            .content_type("application/samlmetadata+xml; charset=utf-8")
+            .body(xml)),
+        Err(SsoError::NotConfigured) => Err(SsoError::NotFound(*id).into()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What an identity provider posts to the assertion consumer service (HTTP-POST binding).
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct AcsForm {
+    /// The base64 `samlp:Response`.
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    /// The sign-in it answers, or (IdP-initiated) where to go.
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// The SAML assertion consumer service: checks the response, signs the person in and redirects to
+/// where the sign-in was going.
+#[utoipa::path(post, path = "/sso/saml/{providerID}/acs", tag = "sso", params(("providerID" = i64, Path)),
+    request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "signed in, to `next`; or to the sign-in page with `sso_error`")))]
+pub(crate) async fn saml_acs(
+    req: HttpRequest,
+    state: Data<AppState>,
+    id: Path<i64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: AcsForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(form) => form,
+        Err(_) => AcsForm {
+            saml_response: None,
+            relay_state: None,
+        },
+    };
+    let finished = match form.saml_response {
+        Some(response) => {
+            let browser = req.cookie(BROWSER_COOKIE);
+            state
+                .sso
+                .finish_saml(
+                    *id,
+                    SamlPost {
+                        response,
+                        relay_state: form.relay_state,
+                    },
+                    browser.as_ref().map(|c| c.value()),
+                    &origin(&req),
+                )
+                .await
+        }
+        None => Err(SsoError::InvalidAssertion(
+            "the post has no SAMLResponse".into(),
+        )),
+    };
+    finished_sign_in(&state, *id, finished)
+}
+
+/// The end of a sign-in in the browser: the session's cookies and a redirect to `next`, or the
+/// sign-in page with the refusal; the sign-in's cookie is spent either way.
+fn finished_sign_in(
+    state: &AppState,
+    provider: i64,
+    finished: Result<SignedIn, SsoError>,
+) -> HttpResponse {
     let mut spent = Cookie::build(BROWSER_COOKIE, "").path("/sso/").finish();
     spent.make_removal();
     match finished {
@@ -619,7 +861,7 @@ pub(crate) async fn oidc_callback(
                 .finish()
         }
         Err(error) => {
-            let mut answer = refused(*id, &error);
+            let mut answer = refused(provider, &error);
             let _ = answer.add_cookie(&spent);
             answer
         }

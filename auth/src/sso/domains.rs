@@ -3,13 +3,13 @@
 //! `@acme.com` account.
 //!
 //! Invariant: a domain counts as the tenant's only once its TXT record
-//! (`_flagent-challenge.<domain>` = `flagent-domain-verification=<token>`) was read from DNS, and at
+//! (`_flagent-challenge.<domain>` = `flagent-verification=<token>`) was read from DNS, and at
 //! most one tenant holds a domain verified (a unique column).
 //! Invariant: discovery answers the same shape whether or not the domain belongs to anyone, and names
 //! only enabled providers of a tenant whose plan includes single sign-on.
 
 use super::error::invalid;
-use super::{Protocol, Sso, SsoError};
+use super::{Sso, SsoError};
 use crate::now_millis;
 use flagent_storage::NewAuditEvent;
 use flagent_storage::entities::sso_domain;
@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 /// The label the TXT record is put under.
 pub const TXT_LABEL: &str = "_flagent-challenge";
 /// What the TXT record's value starts with.
-pub const TXT_PREFIX: &str = "flagent-domain-verification=";
+pub const TXT_PREFIX: &str = "flagent-verification=";
 /// Most domains one tenant claims.
 const MAX_DOMAINS: usize = 50;
 
@@ -256,9 +256,7 @@ impl Sso {
                 Ok(Offered {
                     id: provider.id,
                     name: provider.name,
-                    kind: match provider.protocol {
-                        Protocol::Oidc(_) => "oidc",
-                    },
+                    kind: provider.protocol.kind().as_str(),
                     start_url: provider.start_url,
                 })
             })

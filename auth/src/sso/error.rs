@@ -47,6 +47,18 @@ pub enum SsoError {
     /// The identity provider's token or answer failed a check (named in the audit event).
     #[error("the identity provider's answer was not accepted")]
     InvalidToken(String),
+    /// A SAML response is not signed by a certificate of the provider, or its signature is broken.
+    #[error("the identity provider's answer was not accepted")]
+    InvalidSignature,
+    /// A SAML response failed a check other than its signature (named in the audit event).
+    #[error("the identity provider's answer was not accepted")]
+    InvalidAssertion(String),
+    /// A SAML assertion was used before.
+    #[error("this sign-in was used already; start again")]
+    Replayed,
+    /// A SAML assertion or response is too old or past its validity.
+    #[error("the identity provider's answer has expired; start again")]
+    Expired(String),
     /// The identity provider refused or failed the sign-in (its `error` parameter).
     #[error("the identity provider did not sign you in")]
     IdpRefused(String),
@@ -80,6 +92,10 @@ impl SsoError {
             SsoError::StateMismatch => "sso_state_mismatch",
             SsoError::NonceMismatch => "sso_nonce_mismatch",
             SsoError::InvalidToken(_) => "sso_invalid_token",
+            SsoError::InvalidSignature => "sso_invalid_signature",
+            SsoError::InvalidAssertion(_) => "sso_invalid_assertion",
+            SsoError::Replayed => "sso_replayed",
+            SsoError::Expired(_) => "sso_expired",
             SsoError::IdpRefused(_) => "sso_idp_refused",
             SsoError::IdpUnavailable(_) => "sso_idp_unavailable",
             SsoError::AccountRefused(_) => "sso_account_refused",
@@ -92,6 +108,8 @@ impl SsoError {
     pub fn audit_reason(&self) -> String {
         match self {
             SsoError::InvalidToken(check)
+            | SsoError::InvalidAssertion(check)
+            | SsoError::Expired(check)
             | SsoError::IdpRefused(check)
             | SsoError::IdpUnavailable(check) => format!("{}: {check}", self.code()),
             other => format!("{}: {other}", other.code()),

@@ -12,16 +12,18 @@ mod error;
 mod oidc;
 mod providers;
 pub mod rules;
+mod saml;
 mod signin;
 
 pub use domains::{Domain, Offered, TXT_LABEL, TXT_PREFIX};
 pub use enforcement::Enforcement;
 pub use error::SsoError;
 pub use providers::{
-    DEFAULT_OIDC_SCOPES, OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest,
+    DEFAULT_OIDC_SCOPES, OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest, SpValues,
 };
+pub use saml::{MetadataSource, SamlSettings};
 pub use rules::{RoleRule, RuleOp};
-pub use signin::{OidcReturn, SignedIn, StartedSignIn, safe_next};
+pub use signin::{OidcReturn, SamlPost, SignedIn, StartedSignIn, safe_next};
 
 use crate::accounts::Accounts;
 use crate::rbac::Policy;
@@ -67,13 +69,13 @@ impl Sso {
         })
     }
 
-    /// Forgets the sign-ins that went to an identity provider and never came back; returns how many.
+    /// Forgets the sign-ins that went to an identity provider and never came back, and the used SAML
+    /// assertions that could no longer be accepted anyway; returns how many rows went.
     pub async fn delete_expired_sign_ins(&self) -> Result<u64, SsoError> {
-        Ok(self
-            .db
-            .system(&self.system)
-            .delete_expired_sso_logins(crate::now_millis())
-            .await?)
+        let system = self.db.system(&self.system);
+        let now = crate::now_millis();
+        Ok(system.delete_expired_sso_logins(now).await?
+            + system.delete_expired_sso_assertions(now).await?)
     }
 
     /// Where a sign-in through provider `id` starts (`/sso/<id>/start`).
@@ -84,6 +86,24 @@ impl Sso {
     /// The OIDC redirect URI of provider `id`, to register at the identity provider.
     pub fn oidc_redirect_url(&self, id: i64) -> String {
         format!("{}/sso/oidc/{id}/callback", self.public_url)
+    }
+
+    /// The SAML assertion consumer service URL of provider `id`.
+    pub fn saml_acs_url(&self, id: i64) -> String {
+        format!("{}/sso/saml/{id}/acs", self.public_url)
+    }
+
+    /// Where provider `id`'s SAML SP metadata is served; also its SP entity id unless one is set.
+    pub fn saml_metadata_url(&self, id: i64) -> String {
+        format!("{}/sso/saml/{id}/metadata", self.public_url)
+    }
+
+    /// The SP entity id of SAML provider `id`.
+    fn sp_entity_id(&self, id: i64, settings: &SamlSettings) -> String {
+        settings
+            .sp_entity_id
+            .clone()
+            .unwrap_or_else(|| self.saml_metadata_url(id))
     }
 }
 

@@ -163,6 +163,26 @@ impl OidcClientCache {
         })
     }
 
+    /// The body of a `GET` of `url` (SAML IdP metadata), at most `limit` bytes of UTF-8; any answer
+    /// but `200` is a failure, described for the person who entered the URL.
+    pub(crate) async fn fetch_text(&self, url: &str, limit: usize) -> Result<String, String> {
+        use openidconnect::AsyncHttpClient as _;
+        let request = openidconnect::http::Request::builder()
+            .method(openidconnect::http::Method::GET)
+            .uri(url)
+            .header(openidconnect::http::header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml")
+            .body(Vec::new())
+            .map_err(|e| format!("{e}"))?;
+        let response = self.http.call(request).await.map_err(|e| e.to_string())?;
+        if response.status() != openidconnect::http::StatusCode::OK {
+            return Err(format!("the server answered {}", response.status()));
+        }
+        if response.body().len() > limit {
+            return Err(format!("the document is larger than {} KiB", limit / 1024));
+        }
+        String::from_utf8(response.into_body()).map_err(|_| "the document is not UTF-8".to_owned())
+    }
+
     /// Forgets what was learnt about provider `id` (its settings changed or it was deleted).
     pub(crate) fn forget(&self, id: i64) {
         if let Ok(mut providers) = self.providers.lock() {

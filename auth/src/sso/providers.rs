@@ -9,6 +9,7 @@
 
 use super::error::invalid;
 use super::rules::RoleRule;
+use super::saml::{self, MetadataSource, SamlSettings};
 use super::{Sso, SsoError, secret_context};
 use crate::now_millis;
 use flagent_storage::entities::sso_provider;
@@ -77,6 +78,8 @@ pub struct OidcSettings {
 pub enum Protocol {
     /// OpenID Connect.
     Oidc(OidcSettings),
+    /// SAML 2.0.
+    Saml(SamlSettings),
 }
 
 impl Protocol {
@@ -84,6 +87,7 @@ impl Protocol {
     pub fn kind(&self) -> ProviderKind {
         match self {
             Protocol::Oidc(_) => ProviderKind::Oidc,
+            Protocol::Saml(_) => ProviderKind::Saml,
         }
     }
 }
@@ -101,9 +105,13 @@ pub struct ProviderRequest {
     pub role_rules: Vec<RoleRule>,
     /// Whether members' roles are set again from the rules on every sign-in.
     pub resync_roles: bool,
-    /// The protocol and its settings.
+    /// The protocol and its settings. For SAML, `certificates` may be PEM or base64 DER, and
+    /// `spCertificate` is ignored (the server makes the SP key).
     pub protocol: Protocol,
-    /// The client secret: required on create; on update, `None` keeps the stored one.
+    /// SAML: IdP metadata to read the IdP's entity id, SSO URL and certificates from, in place of the
+    /// settings' own.
+    pub saml_metadata: Option<MetadataSource>,
+    /// The OIDC client secret: required on create; on update, `None` keeps the stored one.
     pub secret: Option<String>,
 }
 
@@ -132,10 +140,25 @@ pub struct Provider {
     pub start_url: String,
     /// The OIDC redirect URI to register at the identity provider.
     pub redirect_url: String,
+    /// SAML: the values to configure at the identity provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp: Option<SpValues>,
     /// Creation time, in milliseconds since the epoch.
     pub created_at: i64,
     /// Last change, in milliseconds since the epoch.
     pub updated_at: i64,
+}
+
+/// A SAML provider's service-provider values, to enter at the identity provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpValues {
+    /// The SP entity id (the audience of every assertion).
+    pub entity_id: String,
+    /// The assertion consumer service URL (HTTP-POST).
+    pub acs_url: String,
+    /// Where the SP metadata document is served.
+    pub metadata_url: String,
 }
 
 /// What the audit log keeps of a provider: its view with the protocol settings, and whether this change
@@ -148,6 +171,8 @@ struct Audited<'a> {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     oidc: Option<&'a OidcSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saml: Option<&'a SamlSettings>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     secret_replaced: bool,
 }
@@ -157,7 +182,17 @@ struct Checked {
     name: String,
     config: String,
     role_rules: String,
-    secret: Option<String>,
+    secret: SecretChange,
+}
+
+/// What saving a provider does to its sealed secret.
+enum SecretChange {
+    /// Keeps the stored one (sealed again if an older key sealed it).
+    Keep,
+    /// Replaces it with this sealed one.
+    Replace(String),
+    /// Removes it (a SAML provider that no longer signs its requests).
+    Clear,
 }
 
 impl Sso {
@@ -190,20 +225,23 @@ impl Sso {
         request: ProviderRequest,
     ) -> Result<Provider, SsoError> {
         scope.require::<perm::ManageSso>()?;
-        if request.secret.is_none() {
+        if matches!(request.protocol, Protocol::Oidc(_)) && request.secret.is_none() {
             return Err(invalid("clientSecret", "a client secret is required"));
         }
         let now = now_millis();
         let tx = self.db.scoped(scope).begin().await?;
         tx.tenant_plan().await?.require(Feature::Sso)?;
-        let checked = self.check(&tx, scope, &request).await?;
+        let checked = self.check(&tx, scope, &request, None).await?;
         let row = tx
             .insert_row(sso_provider::New {
                 name: checked.name,
                 kind: request.protocol.kind().as_str().to_owned(),
                 enabled: request.enabled,
                 config: checked.config,
-                secret: checked.secret,
+                secret: match checked.secret {
+                    SecretChange::Replace(sealed) => Some(sealed),
+                    SecretChange::Keep | SecretChange::Clear => None,
+                },
                 default_role: request.default_role,
                 role_rules: checked.role_rules,
                 resync_roles: request.resync_roles,
@@ -255,16 +293,18 @@ impl Sso {
         if request.enabled && !before_row.enabled {
             tx.tenant_plan().await?.require(Feature::Sso)?;
         }
-        let checked = self.check(&tx, scope, &request).await?;
-        let secret_replaced = checked.secret.is_some();
+        let checked = self.check(&tx, scope, &request, Some(&before_row)).await?;
+        let secret_replaced = matches!(checked.secret, SecretChange::Replace(_));
         let context = secret_context(scope.tenant_id());
-        // A secret sealed with an older key is sealed again with the current one.
         let secret = match (checked.secret, before_row.secret.clone()) {
-            (None, Some(old)) if !self.secrets.is_current(&old) => Some(
+            (SecretChange::Replace(sealed), _) => Some(sealed),
+            (SecretChange::Clear, _) => None,
+            // A secret sealed with an older key is sealed again with the current one.
+            (SecretChange::Keep, Some(old)) if !self.secrets.is_current(&old) => Some(
                 self.secrets
                     .seal(&self.secrets.open(&old, &context)?, &context)?,
             ),
-            (new, old) => new.or(old),
+            (SecretChange::Keep, old) => old,
         };
         let after_row = sso_provider::Model {
             name: checked.name,
@@ -338,12 +378,14 @@ impl Sso {
         Ok(())
     }
 
-    /// Validates `request` in the caller's tenant and seals its secret.
+    /// Validates `request` in the caller's tenant (replacing provider `before`, if any) and seals its
+    /// secret.
     async fn check(
         &self,
         tx: &TenantTx,
         scope: &TenantScope,
         request: &ProviderRequest,
+        before: Option<&sso_provider::Model>,
     ) -> Result<Checked, SsoError> {
         let name = request.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -366,22 +408,49 @@ impl Sso {
             }
             check_role(tx, "roleRules", &rule.role).await?;
         }
-        let config = match &request.protocol {
-            Protocol::Oidc(oidc) => check_oidc(oidc)?,
-        };
-        let secret = match &request.secret {
-            None => None,
-            Some(secret) => {
-                if secret.is_empty() || secret.len() > MAX_CREDENTIAL_BYTES {
-                    return Err(invalid(
-                        "clientSecret",
-                        "the client secret has 1 to 2048 bytes",
-                    ));
-                }
-                Some(
-                    self.secrets
-                        .seal(secret, &secret_context(scope.tenant_id()))?,
-                )
+        let context = secret_context(scope.tenant_id());
+        let (config, secret) = match &request.protocol {
+            Protocol::Oidc(oidc) => {
+                let secret = match &request.secret {
+                    None => SecretChange::Keep,
+                    Some(secret) => {
+                        if secret.is_empty() || secret.len() > MAX_CREDENTIAL_BYTES {
+                            return Err(invalid(
+                                "clientSecret",
+                                "the client secret has 1 to 2048 bytes",
+                            ));
+                        }
+                        SecretChange::Replace(self.secrets.seal(secret, &context)?)
+                    }
+                };
+                (check_oidc(oidc)?, secret)
+            }
+            Protocol::Saml(settings) => {
+                let previous = match before.map(|row| self.view(row)) {
+                    Some(Ok(Provider {
+                        protocol: Protocol::Saml(previous),
+                        ..
+                    })) => before.and_then(|row| row.secret.as_ref()).map(|_| previous),
+                    Some(Err(e)) => return Err(e),
+                    _ => None,
+                };
+                let mut stored = self
+                    .read_saml_settings(settings, request.saml_metadata.as_ref())
+                    .await?;
+                let secret = if !stored.sign_requests {
+                    stored.sp_certificate = None;
+                    SecretChange::Clear
+                } else if let Some(certificate) = previous.and_then(|p| p.sp_certificate) {
+                    stored.sp_certificate = Some(certificate);
+                    SecretChange::Keep
+                } else {
+                    let (key, certificate) = saml::generate_sp_key()?;
+                    stored.sp_certificate = Some(certificate);
+                    SecretChange::Replace(self.secrets.seal(&key, &context)?)
+                };
+                let config =
+                    serde_json::to_string(&stored).map_err(|e| SsoError::Unexpected(e.into()))?;
+                (config, secret)
             }
         };
         Ok(Checked {
@@ -401,12 +470,23 @@ impl Sso {
                 row.id
             ))
         };
+        let settings = |e: serde_json::Error| corrupt("settings", e.to_string());
         let protocol = match ProviderKind::parse(&row.kind) {
-            Some(ProviderKind::Oidc) => Protocol::Oidc(
-                serde_json::from_str(&row.config)
-                    .map_err(|e| corrupt("settings", e.to_string()))?,
-            ),
-            _ => return Err(corrupt("kind", row.kind.clone())),
+            Some(ProviderKind::Oidc) => {
+                Protocol::Oidc(serde_json::from_str(&row.config).map_err(settings)?)
+            }
+            Some(ProviderKind::Saml) => {
+                Protocol::Saml(serde_json::from_str(&row.config).map_err(settings)?)
+            }
+            None => return Err(corrupt("kind", row.kind.clone())),
+        };
+        let sp = match &protocol {
+            Protocol::Saml(saml) => Some(SpValues {
+                entity_id: self.sp_entity_id(row.id, saml),
+                acs_url: self.saml_acs_url(row.id),
+                metadata_url: self.saml_metadata_url(row.id),
+            }),
+            Protocol::Oidc(_) => None,
         };
         Ok(Provider {
             id: row.id,
@@ -420,9 +500,61 @@ impl Sso {
             secret_set: row.secret.is_some(),
             start_url: self.start_url(row.id),
             redirect_url: self.oidc_redirect_url(row.id),
+            sp,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
+    }
+}
+
+impl Sso {
+    /// The SAML settings to store for `settings`: the IdP's values read from `metadata` when given
+    /// (fetched when it is a URL), certificates as base64 DER, every value checked.
+    async fn read_saml_settings(
+        &self,
+        settings: &SamlSettings,
+        metadata: Option<&MetadataSource>,
+    ) -> Result<SamlSettings, SsoError> {
+        let mut stored = SamlSettings {
+            idp_entity_id: settings.idp_entity_id.trim().to_owned(),
+            sso_url: settings.sso_url.trim().to_owned(),
+            certificates: settings
+                .certificates
+                .iter()
+                .map(|c| saml::parse_certificate(c))
+                .collect::<Result<_, _>>()?,
+            metadata_url: None,
+            sp_entity_id: settings
+                .sp_entity_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            sign_requests: settings.sign_requests,
+            sp_certificate: None,
+            allow_idp_initiated: settings.allow_idp_initiated,
+            email_attribute: settings.email_attribute.clone(),
+            name_attribute: settings.name_attribute.clone(),
+        };
+        let xml = match metadata {
+            None => None,
+            Some(MetadataSource::Xml(xml)) => Some(xml.clone()),
+            Some(MetadataSource::Url(url)) => {
+                saml::check_url("metadataUrl", url)?;
+                stored.metadata_url = Some(url.clone());
+                Some(self.oidc.fetch_text(url, saml::MAX_METADATA_BYTES).await.map_err(
+                    |e| invalid("metadataUrl", format!("the IdP metadata could not be read: {e}")),
+                )?)
+            }
+        };
+        if let Some(xml) = xml {
+            let read = saml::parse_metadata(&xml)?;
+            stored.idp_entity_id = read.entity_id;
+            stored.sso_url = read.sso_url;
+            stored.certificates = read.certificates;
+        }
+        saml::check_settings(&stored)?;
+        Ok(stored)
     }
 }
 
@@ -500,6 +632,11 @@ fn audited(provider: &Provider, secret_replaced: bool) -> Audited<'_> {
         kind: provider.protocol.kind().as_str(),
         oidc: match &provider.protocol {
             Protocol::Oidc(oidc) => Some(oidc),
+            Protocol::Saml(_) => None,
+        },
+        saml: match &provider.protocol {
+            Protocol::Saml(saml) => Some(saml),
+            Protocol::Oidc(_) => None,
         },
         secret_replaced,
     }

@@ -13,6 +13,7 @@
 
 use super::oidc::{Callback, Identity};
 use super::rules::{RoleRule, mapped_role};
+use super::saml::{self, Expected, Sp};
 use super::{Protocol, Sso, SsoError, secret_context};
 use crate::accounts::NewUser;
 use crate::now_millis;
@@ -36,6 +37,18 @@ pub struct StartedSignIn {
     pub redirect: String,
     /// The value the browser keeps in its SSO cookie until it comes back.
     pub browser: String,
+    /// Whether the identity provider comes back with a cross-site `POST` (SAML), which carries the
+    /// cookie only when it is `SameSite=None` (and so `Secure`).
+    pub cross_site_post: bool,
+}
+
+/// What an identity provider posted to the SAML assertion consumer service.
+#[derive(Debug, Clone, Default)]
+pub struct SamlPost {
+    /// `SAMLResponse`: the base64 response document.
+    pub response: String,
+    /// `RelayState`: the sign-in it answers (SP-initiated), or where to go (IdP-initiated).
+    pub relay_state: Option<String>,
 }
 
 /// What came back to the OIDC redirect URI.
@@ -80,19 +93,48 @@ impl Sso {
             Some(value) if valid_browser_value(value) => value.to_owned(),
             _ => crate::random_token(),
         };
-        let secret = self.provider_secret(&row, &tenant)?;
-        let Protocol::Oidc(settings) = &provider.protocol;
-        let authorization = self
-            .oidc
-            .authorize(id, settings, &secret, &provider.redirect_url)
-            .await?;
+        let (redirect, state, nonce, verifier) = match &provider.protocol {
+            Protocol::Oidc(settings) => {
+                let secret = self.provider_secret(&row, &tenant)?;
+                let authorization = self
+                    .oidc
+                    .authorize(id, settings, &secret, &provider.redirect_url)
+                    .await?;
+                (
+                    authorization.url,
+                    authorization.state,
+                    authorization.nonce,
+                    authorization.verifier,
+                )
+            }
+            Protocol::Saml(settings) => {
+                // The AuthnRequest's id (an NCName) comes back as InResponseTo; the relay state
+                // names the sign-in.
+                let request_id = format!("_{}", crate::random_token());
+                let relay_state = crate::random_token();
+                let key = match &row.secret {
+                    Some(_) if settings.sign_requests => Some(saml::open_sp_key(
+                        &self.provider_secret(&row, &tenant)?,
+                    )?),
+                    _ => None,
+                };
+                let (entity_id, acs_url) = (self.sp_entity_id(id, settings), self.saml_acs_url(id));
+                let sp = Sp {
+                    entity_id: &entity_id,
+                    acs_url: &acs_url,
+                };
+                let url =
+                    saml::authn_request_url(settings, &sp, &request_id, &relay_state, key.as_ref())?;
+                (url, relay_state, request_id, String::new())
+            }
+        };
         let now = now_millis();
         tenant
             .insert_row(sso_login::New {
                 provider_id: id,
-                state: authorization.state,
-                nonce: authorization.nonce,
-                verifier: authorization.verifier,
+                state,
+                nonce,
+                verifier,
                 binding: binding(&browser),
                 next: safe_next(next).to_owned(),
                 created_at: now,
@@ -100,9 +142,33 @@ impl Sso {
             })
             .await?;
         Ok(StartedSignIn {
-            redirect: authorization.url,
+            redirect,
             browser,
+            cross_site_post: matches!(provider.protocol, Protocol::Saml(_)),
         })
+    }
+
+    /// The SP metadata document of SAML provider `id`, disabled or not: an identity provider is set up
+    /// from it before the provider is switched on.
+    pub async fn saml_metadata(&self, id: i64) -> Result<String, SsoError> {
+        let row = self
+            .db
+            .system(&self.system)
+            .sso_provider(id)
+            .await?
+            .ok_or(SsoError::NotConfigured)?;
+        let provider = self.view(&row)?;
+        let Protocol::Saml(settings) = &provider.protocol else {
+            return Err(SsoError::NotConfigured);
+        };
+        let (entity_id, acs_url) = (self.sp_entity_id(id, settings), self.saml_acs_url(id));
+        Ok(saml::sp_metadata(
+            settings,
+            &Sp {
+                entity_id: &entity_id,
+                acs_url: &acs_url,
+            },
+        ))
     }
 
     /// Finishes an OIDC sign-in through provider `id` coming back with `answer`, in the browser whose
@@ -120,15 +186,137 @@ impl Sso {
         let result = self
             .finish_oidc_in(&row, &tenant, answer, browser, origin, &mut asserted)
             .await;
-        match &result {
+        self.finished(&tenant, &row, origin, &result, asserted.as_ref())
+            .await;
+        result
+    }
+
+    /// Finishes a SAML sign-in through provider `id` with what the identity provider posted to the
+    /// assertion consumer service, in the browser whose SSO cookie holds `browser`.
+    #[tracing::instrument(skip_all, fields(provider_id = id))]
+    pub async fn finish_saml(
+        &self,
+        id: i64,
+        post: SamlPost,
+        browser: Option<&str>,
+        origin: &Origin,
+    ) -> Result<SignedIn, SsoError> {
+        let (row, tenant) = self.provider_for_sign_in(id).await?;
+        let mut asserted = None;
+        let result = self
+            .finish_saml_in(&row, &tenant, post, browser, origin, &mut asserted)
+            .await;
+        self.finished(&tenant, &row, origin, &result, asserted.as_ref())
+            .await;
+        result
+    }
+
+    /// Logs a finished sign-in, and audits it when it was refused.
+    async fn finished(
+        &self,
+        tenant: &TenantDb,
+        row: &sso_provider::Model,
+        origin: &Origin,
+        result: &Result<SignedIn, SsoError>,
+        asserted: Option<&Identity>,
+    ) {
+        match result {
             Ok(signed_in) => tracing::info!(user_id = signed_in.user.id, "signed in through SSO"),
             Err(error) => {
                 tracing::info!(code = error.code(), reason = %error.audit_reason(), "SSO sign-in refused");
-                self.audit_failure(&tenant, &row, origin, error, asserted.as_ref())
+                self.audit_failure(tenant, row, origin, error, asserted)
                     .await;
             }
         }
-        result
+    }
+
+    async fn finish_saml_in(
+        &self,
+        row: &sso_provider::Model,
+        tenant: &TenantDb,
+        post: SamlPost,
+        browser: Option<&str>,
+        origin: &Origin,
+        asserted: &mut Option<Identity>,
+    ) -> Result<SignedIn, SsoError> {
+        let provider = self.view(row)?;
+        let Protocol::Saml(settings) = &provider.protocol else {
+            return Err(SsoError::NotConfigured);
+        };
+        let xml = saml::decode_response(&post.response)?;
+        let envelope = saml::scan(&xml)?;
+        // The sign-in this answers: the one its relay state names, started in this browser; or none,
+        // for an IdP-initiated sign-in.
+        let relay_state = post.relay_state.as_deref().filter(|r| r.len() <= 64);
+        let started = match relay_state {
+            Some(relay_state) => tenant.sso_login(relay_state).await?,
+            None => None,
+        };
+        let login = match started {
+            Some(login) => Some(self.claim_login(row, tenant, login, browser).await?),
+            None if envelope.in_response_to.is_some() => return Err(SsoError::StateMismatch),
+            None if !settings.allow_idp_initiated => {
+                return Err(SsoError::InvalidAssertion(
+                    "an IdP-initiated sign-in, which this provider does not accept".into(),
+                ));
+            }
+            None => None,
+        };
+        let (expected, next) = match &login {
+            Some(login) => (Expected::Request(&login.nonce), login.next.clone()),
+            None => (
+                Expected::Unsolicited,
+                safe_next(post.relay_state.as_deref()).to_owned(),
+            ),
+        };
+        let (entity_id, acs_url) = (self.sp_entity_id(row.id, settings), self.saml_acs_url(row.id));
+        let sp = Sp {
+            entity_id: &entity_id,
+            acs_url: &acs_url,
+        };
+        let verified = saml::verify(settings, &sp, &xml, &envelope, expected, chrono::Utc::now())?;
+        let mut identity = verified.identity;
+        *asserted = Some(identity.clone());
+        let fresh = tenant
+            .remember_sso_assertion(row.id, &binding(&verified.assertion_id), verified.usable_until)
+            .await?;
+        if !fresh {
+            return Err(SsoError::Replayed);
+        }
+        // SAML has no `email_verified`: an IdP's email counts as verified in a domain its tenant proved.
+        if let Some(email) = identity.email.as_deref() {
+            if let Ok(email) = crate::accounts::normalize_email(email) {
+                let domain = crate::accounts::email_domain(&email);
+                identity.email_verified = self.domain_verified(tenant, domain).await?;
+            }
+        }
+        *asserted = Some(identity.clone());
+        self.sign_in(row, tenant, &identity, &provider.role_rules, origin, next)
+            .await
+    }
+
+    /// Provisions `identity` and starts its session: the end of every sign-in that passed its checks.
+    async fn sign_in(
+        &self,
+        row: &sso_provider::Model,
+        tenant: &TenantDb,
+        identity: &Identity,
+        rules: &[RoleRule],
+        origin: &Origin,
+        next: String,
+    ) -> Result<SignedIn, SsoError> {
+        let user = self.provision(row, tenant, identity, rules, origin).await?;
+        let token = self
+            .accounts
+            .sessions()
+            .start_through_provider(&user, origin, row.id, tenant.tenant_id())
+            .await?;
+        Ok(SignedIn {
+            user,
+            tenant: tenant.tenant_id(),
+            token,
+            next,
+        })
     }
 
     async fn finish_oidc_in(
@@ -151,7 +339,9 @@ impl Sso {
             .ok_or_else(|| SsoError::InvalidToken("the answer has no code".into()))?;
         let provider = self.view(row)?;
         let secret = self.provider_secret(row, tenant)?;
-        let Protocol::Oidc(settings) = &provider.protocol;
+        let Protocol::Oidc(settings) = &provider.protocol else {
+            return Err(SsoError::NotConfigured);
+        };
         let identity = self
             .oidc
             .finish(
@@ -168,20 +358,8 @@ impl Sso {
             )
             .await?;
         *asserted = Some(identity.clone());
-        let user = self
-            .provision(row, tenant, &identity, &provider.role_rules, origin)
-            .await?;
-        let token = self
-            .accounts
-            .sessions()
-            .start_through_provider(&user, origin, row.id, tenant.tenant_id())
-            .await?;
-        Ok(SignedIn {
-            user,
-            tenant: tenant.tenant_id(),
-            token,
-            next: login.next,
-        })
+        self.sign_in(row, tenant, &identity, &provider.role_rules, origin, login.next)
+            .await
     }
 
     /// The provider a public sign-in route names, and its tenant's rows; refused when it does not exist
@@ -239,6 +417,21 @@ impl Sso {
             .sso_login(state)
             .await?
             .ok_or(SsoError::StateMismatch)?;
+        self.claim_login(row, tenant, login, Some(browser)).await
+    }
+
+    /// Takes sign-in `login` so that it cannot finish twice; refused unless it was started through
+    /// this provider, in this browser, less than 10 minutes ago.
+    async fn claim_login(
+        &self,
+        row: &sso_provider::Model,
+        tenant: &TenantDb,
+        login: sso_login::Model,
+        browser: Option<&str>,
+    ) -> Result<sso_login::Model, SsoError> {
+        let Some(browser) = browser else {
+            return Err(SsoError::StateMismatch);
+        };
         let bound = login.provider_id == row.id
             && constant_time_eq(login.binding.as_bytes(), binding(browser).as_bytes());
         if !bound {

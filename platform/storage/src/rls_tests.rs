@@ -81,6 +81,7 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     id(conn, format!("INSERT INTO sso_identities (tenant_id, provider_id, subject, user_id, created_at, last_login_at) VALUES ({t}, {sp}, 'sub-{key}', {u}, 0, 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_logins (tenant_id, provider_id, state, nonce, verifier, binding, next, created_at, expires_at) VALUES ({t}, {sp}, 'state-{key}', 'n', 'v', 'b', '/ui', 0, 1) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_domains (tenant_id, domain, token, verified_at, verified_domain, created_at) VALUES ({t}, '{key}.example', 'tok', 1, '{key}.example', 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO sso_assertions (tenant_id, provider_id, assertion_hash, expires_at) VALUES ({t}, {sp}, 'assertion-{key}', 1) RETURNING id")).await;
     t
 }
 

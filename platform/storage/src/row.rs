@@ -83,6 +83,7 @@ rows!(
     sso_identity,
     sso_login,
     sso_domain,
+    sso_assertion,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

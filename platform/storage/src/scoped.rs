@@ -69,6 +69,7 @@ tenant_owned!(
     sso_identity,
     sso_login,
     sso_domain,
+    sso_assertion,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

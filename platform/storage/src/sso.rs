@@ -1,5 +1,5 @@
-//! Queries over a tenant's identity providers, the users linked to them and the sign-ins in flight, and
-//! the two cross-tenant lookups the public sign-in routes need.
+//! Queries over a tenant's identity providers, the users linked to them, the sign-ins in flight and the
+//! SAML assertions already used, and the two cross-tenant lookups the public sign-in routes need.
 
 use crate::{Millis, Scoped, StorageError, SystemDb, entities::*};
 use sea_orm::sea_query::Expr;
@@ -74,6 +74,29 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?;
         Ok(gone > 0)
     }
+
+    /// Records that SAML assertion `assertion_hash` of provider `provider` was used, until
+    /// `expires_at`; returns `false`, recording nothing, when it was used before (on any node: the
+    /// unique key decides).
+    pub async fn remember_sso_assertion(
+        &self,
+        provider: i64,
+        assertion_hash: &str,
+        expires_at: Millis,
+    ) -> Result<bool, StorageError> {
+        let inserted = self
+            .insert_row(sso_assertion::New {
+                provider_id: provider,
+                assertion_hash: assertion_hash.to_owned(),
+                expires_at,
+            })
+            .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(StorageError::Duplicate(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
 }
 
 impl SystemDb<'_> {
@@ -107,6 +130,17 @@ impl SystemDb<'_> {
         use sea_orm::EntityTrait;
         let done = sso_login::Entity::delete_many()
             .filter(sso_login::Column::ExpiresAt.lt(now))
+            .exec(&self.db.conn)
+            .await?;
+        Ok(done.rows_affected)
+    }
+
+    /// Forgets the used SAML assertions that expired before `now`, in every tenant; returns how many.
+    #[allow(clippy::disallowed_methods)] // Housekeeping across tenants.
+    pub async fn delete_expired_sso_assertions(&self, now: Millis) -> Result<u64, StorageError> {
+        use sea_orm::EntityTrait;
+        let done = sso_assertion::Entity::delete_many()
+            .filter(sso_assertion::Column::ExpiresAt.lt(now))
             .exec(&self.db.conn)
             .await?;
         Ok(done.rows_affected)

@@ -97,7 +97,8 @@ const SIGN_IN_EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 const SIGN_IN_EXPIRY_LEASE: Duration = Duration::from_secs(60);
 
 /// `sso-sign-in-expiry`: deletes the SSO sign-ins that went to an identity provider and expired
-/// there (a sign-in that comes back is deleted at once).
+/// there (a sign-in that comes back is deleted at once), and the used SAML assertion ids that could no
+/// longer be accepted anyway.
 struct SignInExpiry(actix_web::web::Data<AppState>);
 
 impl Job for SignInExpiry {

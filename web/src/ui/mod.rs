@@ -120,6 +120,8 @@ fn sso_reason(code: &str) -> &'static str {
         "sso_account_refused" => {
             "Your account cannot be signed in this way. Ask your administrator."
         }
+        "sso_replayed" => "That sign-in was used already. Please sign in again.",
+        "sso_expired" => "That sign-in took too long and expired. Please try again.",
         "plan_limit_reached" => "Single sign-on is not included in your organisation's plan.",
         _ => "Single sign-on did not succeed. Please try again or ask your administrator.",
     }

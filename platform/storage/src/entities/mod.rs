@@ -22,6 +22,7 @@ pub mod project;
 pub mod role;
 pub mod segment;
 pub mod session;
+pub mod sso_assertion;
 pub mod sso_domain;
 pub mod sso_identity;
 pub mod sso_login;
@@ -73,6 +74,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "sso_identities",
     "sso_logins",
     "sso_domains",
+    "sso_assertions",
 ];
 
 #[cfg(test)]
@@ -114,6 +116,7 @@ mod tests {
             table::<sso_identity::Entity>(),
             table::<sso_login::Entity>(),
             table::<sso_domain::Entity>(),
+            table::<sso_assertion::Entity>(),
         ])
     }
 

@@ -14,19 +14,19 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Longest wait for the IdP to start or to answer one request.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Most requests one sign-in makes at the IdP before it must have sent the browser back.
 const MAX_STEPS: usize = 10;
 
 /// The folder of the IdP's script and npm packages.
-fn idp_dir() -> &'static Path {
+pub(crate) fn idp_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp"))
 }
 
 /// Runs `tests/idp/install` once per test run (it installs only when `node_modules` is missing or
 /// older than the lock file).
-fn ensure_installed() {
+pub(crate) fn ensure_installed() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     let outcome = INSTALLED.get_or_init(|| {
         let output = Command::new(idp_dir().join("install"))

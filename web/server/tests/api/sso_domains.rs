@@ -100,7 +100,7 @@ async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_
     assert_eq!(claimed["verified"], false);
     assert_eq!(claimed["txtName"], "_flagent-challenge.acme.test");
     let value = claimed["txtValue"].as_str().unwrap().to_owned();
-    assert!(value.starts_with("flagent-domain-verification="), "{value}");
+    assert!(value.starts_with("flagent-verification="), "{value}");
     let id = claimed["id"].as_i64().unwrap();
     let verify = format!("/api/v1/sso/domains/{id}/verify");
 
@@ -113,7 +113,7 @@ async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_
         dns_at,
         &[(
             "_flagent-challenge.acme.test",
-            "flagent-domain-verification=guess",
+            "flagent-verification=guess",
         )],
     );
     expect_error(
@@ -129,7 +129,7 @@ async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_
             ("_flagent-challenge.acme.test", value.as_str()),
             (
                 "_flagent-challenge.other.test",
-                "flagent-domain-verification=x",
+                "flagent-verification=x",
             ),
         ],
     );
