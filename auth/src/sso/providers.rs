@@ -540,10 +540,10 @@ impl Sso {
             None => None,
             Some(MetadataSource::Xml(xml)) => Some(xml.clone()),
             Some(MetadataSource::Url(url)) => {
-                saml::check_url("metadataUrl", url)?;
+                saml::check_url("metadataURL", url)?;
                 stored.metadata_url = Some(url.clone());
                 Some(self.oidc.fetch_text(url, saml::MAX_METADATA_BYTES).await.map_err(
-                    |e| invalid("metadataUrl", format!("the IdP metadata could not be read: {e}")),
+                    |e| invalid("metadataURL", format!("the IdP metadata could not be read: {e}")),
                 )?)
             }
         };

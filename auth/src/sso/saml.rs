@@ -206,9 +206,9 @@ pub(crate) fn parse_certificate(text: &str) -> Result<String, SsoError> {
 pub(crate) fn check_settings(settings: &SamlSettings) -> Result<(), SsoError> {
     let entity = settings.idp_entity_id.trim();
     if entity.is_empty() || entity.len() > MAX_URI_BYTES {
-        return Err(invalid("idpEntityId", "the IdP entity id has 1 to 1024 bytes"));
+        return Err(invalid("idpEntityID", "the IdP entity id has 1 to 1024 bytes"));
     }
-    check_url("ssoUrl", &settings.sso_url)?;
+    check_url("ssoURL", &settings.sso_url)?;
     if settings.certificates.is_empty() {
         return Err(invalid(
             "certificates",
@@ -220,7 +220,7 @@ pub(crate) fn check_settings(settings: &SamlSettings) -> Result<(), SsoError> {
     }
     if let Some(sp) = &settings.sp_entity_id {
         if sp.trim().is_empty() || sp.len() > MAX_URI_BYTES {
-            return Err(invalid("spEntityId", "the SP entity id has 1 to 1024 bytes"));
+            return Err(invalid("spEntityID", "the SP entity id has 1 to 1024 bytes"));
         }
     }
     for (field, attribute) in [

@@ -3,7 +3,8 @@
 //!
 //! Invariant: a sign-in in flight is bound to the browser that started it: its state is stored with the
 //! hash of a random value kept in that browser's cookie, so a state carried to another browser (login
-//! CSRF, a leaked callback URL) is refused. Each state finishes at most once, within 10 minutes.
+//! CSRF, a leaked callback URL) is refused and spent. Each state finishes at most once, within 10
+//! minutes.
 //! Invariant: a first sign-in links an existing account only when the provider asserts a verified email
 //! in a domain the tenant verified; otherwise the subject gets an account of its own, and an email that
 //! belongs to someone else is refused. Mapping never grants `owner` and re-syncing never changes an
@@ -421,7 +422,8 @@ impl Sso {
     }
 
     /// Takes sign-in `login` so that it cannot finish twice; refused unless it was started through
-    /// this provider, in this browser, less than 10 minutes ago.
+    /// this provider, in this browser, less than 10 minutes ago. Brought back by another browser, it
+    /// is spent all the same: an answer that leaked finishes nowhere.
     async fn claim_login(
         &self,
         row: &sso_provider::Model,
@@ -429,15 +431,13 @@ impl Sso {
         login: sso_login::Model,
         browser: Option<&str>,
     ) -> Result<sso_login::Model, SsoError> {
-        let Some(browser) = browser else {
-            return Err(SsoError::StateMismatch);
-        };
-        let bound = login.provider_id == row.id
-            && constant_time_eq(login.binding.as_bytes(), binding(browser).as_bytes());
-        if !bound {
+        if login.provider_id != row.id || !tenant.take_sso_login(login.id).await? {
             return Err(SsoError::StateMismatch);
         }
-        if !tenant.take_sso_login(login.id).await? || login.expires_at <= now_millis() {
+        let bound = browser.is_some_and(|browser| {
+            constant_time_eq(login.binding.as_bytes(), binding(browser).as_bytes())
+        });
+        if !bound || login.expires_at <= now_millis() {
             return Err(SsoError::StateMismatch);
         }
         Ok(login)

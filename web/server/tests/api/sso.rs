@@ -4,8 +4,9 @@
 
 use crate::helpers::{TestApp, code, expect_error, read, spawn_app};
 use crate::idp::{OidcIdp, sign_in_at_idp};
+use crate::saml_idp::{SamlIdp, SamlPost};
 use flagent_types::SystemScope;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, Url, redirect};
 use serde_json::{Value, json};
 
@@ -113,6 +114,54 @@ impl Browser {
             location: location(&response),
             session: cookie(&response, "flagent_session").filter(|v| !v.is_empty()),
         }
+    }
+
+    /// Posts what a SAML IdP's auto-submit page holds to this server's assertion consumer service.
+    pub(crate) async fn post_to_acs(&mut self, app: &TestApp, post: &SamlPost) -> Landing {
+        self.post_to_acs_at(&app.address, post).await
+    }
+
+    /// Posts `post` to the assertion consumer service of the server at `address`.
+    pub(crate) async fn post_to_acs_at(&mut self, address: &str, post: &SamlPost) -> Landing {
+        let url = Url::parse(&post.acs).expect("an ACS URL");
+        let mut request = self
+            .client
+            .post(format!("{address}{}", url.path()))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(post.form_body());
+        if let Some(cookie) = &self.sso_cookie {
+            request = request.header(COOKIE, format!("flagent_sso={cookie}"));
+        }
+        let response = request.send().await.expect("a request");
+        assert_eq!(response.status(), 303, "ACS");
+        Landing {
+            location: location(&response),
+            session: cookie(&response, "flagent_session").filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// A SAML sign-in as `login` at `idp` up to the post the IdP's page would make: what is posted.
+    pub(crate) async fn saml_response(
+        &mut self,
+        app: &TestApp,
+        idp: &SamlIdp,
+        provider: &Value,
+        login: &str,
+    ) -> SamlPost {
+        let redirect = self.start(app, provider, "/ui/flags").await;
+        idp.sign_in_at_idp(&redirect, login).await
+    }
+
+    /// A whole SAML sign-in as `login` at `idp`.
+    pub(crate) async fn saml_sign_in(
+        &mut self,
+        app: &TestApp,
+        idp: &SamlIdp,
+        provider: &Value,
+        login: &str,
+    ) -> Landing {
+        let post = self.saml_response(app, idp, provider, login).await;
+        self.post_to_acs(app, &post).await
     }
 
     /// A whole sign-in as `account`.
