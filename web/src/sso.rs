@@ -18,8 +18,8 @@ use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use flagent_auth::sso::{
-    MetadataSource, OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest, RoleRule, RuleOp,
-    SamlPost, SamlSettings, SignedIn, SsoError,
+    MetadataSource, OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest, RoleRule,
+    RuleOp, SamlPost, SamlSettings, SignedIn, SsoError,
 };
 use flagent_types::perm;
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,9 @@ pub(crate) fn configure_sso_browser(cfg: &mut ServiceConfig) {
         .service(
             web::resource("/sso/oidc/{providerID}/callback").route(web::get().to(oidc_callback)),
         )
-        .service(web::resource("/sso/saml/{providerID}/metadata").route(web::get().to(saml_metadata)))
+        .service(
+            web::resource("/sso/saml/{providerID}/metadata").route(web::get().to(saml_metadata)),
+        )
         .service(web::resource("/sso/saml/{providerID}/acs").route(web::post().to(saml_acs)));
 }
 
@@ -780,7 +782,10 @@ pub(crate) async fn oidc_callback(
 #[utoipa::path(get, path = "/sso/saml/{providerID}/metadata", tag = "sso", params(("providerID" = i64, Path)),
     responses((status = 200, description = "the SP metadata (`application/samlmetadata+xml`)", content_type = "application/samlmetadata+xml", body = String),
         (status = 404, description = "no SAML provider has this id")))]
-pub(crate) async fn saml_metadata(state: Data<AppState>, id: Path<i64>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn saml_metadata(
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     match state.sso.saml_metadata(*id).await {
         Ok(xml) => Ok(HttpResponse::Ok()
             .content_type("application/samlmetadata+xml; charset=utf-8")

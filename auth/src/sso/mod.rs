@@ -21,8 +21,8 @@ pub use error::SsoError;
 pub use providers::{
     DEFAULT_OIDC_SCOPES, OidcSettings, Protocol, Provider, ProviderKind, ProviderRequest, SpValues,
 };
-pub use saml::{MetadataSource, SamlSettings};
 pub use rules::{RoleRule, RuleOp};
+pub use saml::{MetadataSource, SamlSettings};
 pub use signin::{OidcReturn, SamlPost, SignedIn, StartedSignIn, safe_next};
 
 use crate::accounts::Accounts;

@@ -170,7 +170,10 @@ impl OidcClientCache {
         let request = openidconnect::http::Request::builder()
             .method(openidconnect::http::Method::GET)
             .uri(url)
-            .header(openidconnect::http::header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml")
+            .header(
+                openidconnect::http::header::ACCEPT,
+                "application/samlmetadata+xml, application/xml, text/xml",
+            )
             .body(Vec::new())
             .map_err(|e| format!("{e}"))?;
         let response = self.http.call(request).await.map_err(|e| e.to_string())?;

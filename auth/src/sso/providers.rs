@@ -542,9 +542,17 @@ impl Sso {
             Some(MetadataSource::Url(url)) => {
                 saml::check_url("metadataURL", url)?;
                 stored.metadata_url = Some(url.clone());
-                Some(self.oidc.fetch_text(url, saml::MAX_METADATA_BYTES).await.map_err(
-                    |e| invalid("metadataURL", format!("the IdP metadata could not be read: {e}")),
-                )?)
+                Some(
+                    self.oidc
+                        .fetch_text(url, saml::MAX_METADATA_BYTES)
+                        .await
+                        .map_err(|e| {
+                            invalid(
+                                "metadataURL",
+                                format!("the IdP metadata could not be read: {e}"),
+                            )
+                        })?,
+                )
             }
         };
         if let Some(xml) = xml {

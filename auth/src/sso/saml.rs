@@ -19,9 +19,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use openssl::pkey::{PKey, Private};
+use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
-use quick_xml::XmlVersion;
 use samael::crypto::AllowedSignatureAlgorithm;
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{
@@ -137,10 +137,12 @@ pub(crate) fn parse_metadata(xml: &str) -> Result<IdpMetadata, SsoError> {
     let entity = match xml.parse::<EntityDescriptor>() {
         Ok(entity) if entity.idp_sso_descriptors.is_some() => entity,
         single => {
-            let entities = xml.parse::<EntitiesDescriptor>().map_err(|e| match single {
-                Ok(_) => bad("describes no identity provider (no IDPSSODescriptor)".into()),
-                Err(_) => bad(format!("does not parse: {e}")),
-            })?;
+            let entities = xml
+                .parse::<EntitiesDescriptor>()
+                .map_err(|e| match single {
+                    Ok(_) => bad("describes no identity provider (no IDPSSODescriptor)".into()),
+                    Err(_) => bad(format!("does not parse: {e}")),
+                })?;
             let mut idps: Vec<EntityDescriptor> = entities
                 .descriptors
                 .into_iter()
@@ -171,11 +173,18 @@ pub(crate) fn parse_metadata(xml: &str) -> Result<IdpMetadata, SsoError> {
         .find(|s| s.binding == HTTP_REDIRECT_BINDING)
         .map(|s| s.location.clone())
         .ok_or_else(|| bad("has no SingleSignOnService for the HTTP-Redirect binding".into()))?;
-    let keys: Vec<&KeyDescriptor> = descriptors.iter().flat_map(|d| &d.key_descriptors).collect();
+    let keys: Vec<&KeyDescriptor> = descriptors
+        .iter()
+        .flat_map(|d| &d.key_descriptors)
+        .collect();
     let mut certificates = Vec::new();
-    for key in keys.iter().filter(|k| k.key_use.as_deref() != Some("encryption")) {
+    for key in keys
+        .iter()
+        .filter(|k| k.key_use.as_deref() != Some("encryption"))
+    {
         for cert in key.key_info.x509_data.iter().flat_map(|x| &x.certificates) {
-            let cert = parse_certificate(cert).map_err(|_| bad("holds a certificate that does not parse".into()))?;
+            let cert = parse_certificate(cert)
+                .map_err(|_| bad("holds a certificate that does not parse".into()))?;
             if !certificates.contains(&cert) {
                 certificates.push(cert);
             }
@@ -190,7 +199,12 @@ pub(crate) fn parse_metadata(xml: &str) -> Result<IdpMetadata, SsoError> {
 
 /// A certificate as PEM or as base64 DER, returned as base64 DER once it parses as X.509.
 pub(crate) fn parse_certificate(text: &str) -> Result<String, SsoError> {
-    let bad = || invalid("certificates", "a certificate is not PEM or base64 DER X.509");
+    let bad = || {
+        invalid(
+            "certificates",
+            "a certificate is not PEM or base64 DER X.509",
+        )
+    };
     let body: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("-----"))
@@ -206,7 +220,10 @@ pub(crate) fn parse_certificate(text: &str) -> Result<String, SsoError> {
 pub(crate) fn check_settings(settings: &SamlSettings) -> Result<(), SsoError> {
     let entity = settings.idp_entity_id.trim();
     if entity.is_empty() || entity.len() > MAX_URI_BYTES {
-        return Err(invalid("idpEntityID", "the IdP entity id has 1 to 1024 bytes"));
+        return Err(invalid(
+            "idpEntityID",
+            "the IdP entity id has 1 to 1024 bytes",
+        ));
     }
     check_url("ssoURL", &settings.sso_url)?;
     if settings.certificates.is_empty() {
@@ -218,19 +235,22 @@ pub(crate) fn check_settings(settings: &SamlSettings) -> Result<(), SsoError> {
     if settings.certificates.len() > MAX_CERTIFICATES {
         return Err(invalid("certificates", "at most 5 signing certificates"));
     }
-    if let Some(sp) = &settings.sp_entity_id {
-        if sp.trim().is_empty() || sp.len() > MAX_URI_BYTES {
-            return Err(invalid("spEntityID", "the SP entity id has 1 to 1024 bytes"));
-        }
+    if let Some(sp) = &settings.sp_entity_id
+        && (sp.trim().is_empty() || sp.len() > MAX_URI_BYTES)
+    {
+        return Err(invalid(
+            "spEntityID",
+            "the SP entity id has 1 to 1024 bytes",
+        ));
     }
     for (field, attribute) in [
         ("emailAttribute", &settings.email_attribute),
         ("nameAttribute", &settings.name_attribute),
     ] {
-        if let Some(name) = attribute {
-            if name.trim().is_empty() || name.chars().count() > MAX_ATTRIBUTE_CHARS {
-                return Err(invalid(field, "an attribute name has 1 to 500 characters"));
-            }
+        if let Some(name) = attribute
+            && (name.trim().is_empty() || name.chars().count() > MAX_ATTRIBUTE_CHARS)
+        {
+            return Err(invalid(field, "an attribute name has 1 to 500 characters"));
         }
     }
     Ok(())
@@ -238,7 +258,12 @@ pub(crate) fn check_settings(settings: &SamlSettings) -> Result<(), SsoError> {
 
 /// An IdP URL is an absolute `https` URL (`http` only on a loopback host).
 pub(crate) fn check_url(field: &'static str, url: &str) -> Result<(), SsoError> {
-    let bad = || invalid(field, "an absolute https URL (http only on a loopback host)");
+    let bad = || {
+        invalid(
+            field,
+            "an absolute https URL (http only on a loopback host)",
+        )
+    };
     if url.len() > MAX_URI_BYTES {
         return Err(bad());
     }
@@ -258,14 +283,17 @@ pub(crate) fn generate_sp_key() -> Result<(String, String), SsoError> {
     use openssl::bn::{BigNum, MsbOption};
     use openssl::hash::MessageDigest;
     use openssl::x509::{X509, X509NameBuilder};
-    let failed = |e: openssl::error::ErrorStack| SsoError::Unexpected(anyhow::anyhow!("SP key: {e}"));
+    let failed =
+        |e: openssl::error::ErrorStack| SsoError::Unexpected(anyhow::anyhow!("SP key: {e}"));
     let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).map_err(failed)?).map_err(failed)?;
     let mut name = X509NameBuilder::new().map_err(failed)?;
     name.append_entry_by_text("CN", "Flagent SAML service provider")
         .map_err(failed)?;
     let name = name.build();
     let mut serial = BigNum::new().map_err(failed)?;
-    serial.rand(128, MsbOption::MAYBE_ZERO, false).map_err(failed)?;
+    serial
+        .rand(128, MsbOption::MAYBE_ZERO, false)
+        .map_err(failed)?;
     let mut cert = X509::builder().map_err(failed)?;
     cert.set_version(2).map_err(failed)?;
     let serial = serial.to_asn1_integer().map_err(failed)?;
@@ -463,7 +491,9 @@ pub(crate) fn scan(xml: &str) -> Result<Envelope, SsoError> {
             b"Response" => responses += 1,
             b"Assertion" => assertions += 1,
             b"EncryptedAssertion" => {
-                return refuse("holds an encrypted assertion, which Flagent does not accept; turn assertion encryption off at the IdP");
+                return refuse(
+                    "holds an encrypted assertion, which Flagent does not accept; turn assertion encryption off at the IdP",
+                );
             }
             _ => {}
         }
@@ -475,7 +505,11 @@ pub(crate) fn scan(xml: &str) -> Result<Envelope, SsoError> {
                 .try_get_attribute(name)
                 .ok()
                 .flatten()
-                .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+                .and_then(|a| {
+                    a.normalized_value(XmlVersion::Implicit1_0)
+                        .ok()
+                        .map(|v| v.into_owned())
+                })
         };
         if depth == 0 {
             envelope.destination = attr(b"Destination");
@@ -510,24 +544,24 @@ pub(crate) fn verify(
 ) -> Result<Verified, SsoError> {
     let refuse = |why: String| Err(SsoError::InvalidAssertion(why));
     // The envelope's values, before the signature: reasons to refuse, nothing more.
-    if let Some(destination) = &envelope.destination {
-        if destination != sp.acs_url {
-            return refuse(format!(
-                "the response's Destination {destination:?} is not this provider's ACS URL"
-            ));
-        }
+    if let Some(destination) = &envelope.destination
+        && destination != sp.acs_url
+    {
+        return refuse(format!(
+            "the response's Destination {destination:?} is not this provider's ACS URL"
+        ));
     }
-    if let Some(issuer) = &envelope.issuer {
-        if issuer.trim() != settings.idp_entity_id {
-            return refuse(format!(
-                "the response's Issuer {issuer:?} is not the IdP's entity id"
-            ));
-        }
+    if let Some(issuer) = &envelope.issuer
+        && issuer.trim() != settings.idp_entity_id
+    {
+        return refuse(format!(
+            "the response's Issuer {issuer:?} is not the IdP's entity id"
+        ));
     }
-    if let Some(status) = &envelope.status {
-        if status != STATUS_SUCCESS {
-            return Err(SsoError::IdpRefused(format!("SAML status {status}")));
-        }
+    if let Some(status) = &envelope.status
+        && status != STATUS_SUCCESS
+    {
+        return Err(SsoError::IdpRefused(format!("SAML status {status}")));
     }
     match (expected, &envelope.in_response_to) {
         (Expected::Request(id), Some(answered)) if answered != id => {
@@ -610,7 +644,8 @@ fn identity(settings: &SamlSettings, assertion: &Assertion) -> Result<Identity, 
     let format = name_id.format.as_deref().unwrap_or(NAMEID_UNSPECIFIED);
     if format == NAMEID_TRANSIENT {
         return Err(SsoError::InvalidAssertion(
-            "the NameID is transient and names nobody twice; send a persistent or email NameID".into(),
+            "the NameID is transient and names nobody twice; send a persistent or email NameID"
+                .into(),
         ));
     }
     let value = name_id.value.trim();
@@ -629,7 +664,10 @@ fn identity(settings: &SamlSettings, assertion: &Assertion) -> Result<Identity, 
             .iter()
             .filter_map(|v| v.value.clone())
             .collect();
-        for key in [&attribute.name, &attribute.friendly_name].into_iter().flatten() {
+        for key in [&attribute.name, &attribute.friendly_name]
+            .into_iter()
+            .flatten()
+        {
             assertions
                 .entry(key.clone())
                 .or_default()
@@ -649,7 +687,8 @@ fn identity(settings: &SamlSettings, assertion: &Assertion) -> Result<Identity, 
         None => first(&EMAIL_ATTRIBUTES),
     }
     .or_else(|| {
-        let email_like = format == NAMEID_EMAIL || (format == NAMEID_UNSPECIFIED && value.contains('@'));
+        let email_like =
+            format == NAMEID_EMAIL || (format == NAMEID_UNSPECIFIED && value.contains('@'));
         email_like.then(|| value.to_owned())
     });
     let name = match &settings.name_attribute {
@@ -752,7 +791,9 @@ fn samael_error(error: SpError) -> SsoError {
         | SpError::AssertionSubjectConfirmationExpired { .. } => {
             SsoError::Expired(error.to_string())
         }
-        SpError::ResponseBadStatusCode { code } => SsoError::IdpRefused(format!("SAML status {code}")),
+        SpError::ResponseBadStatusCode { code } => {
+            SsoError::IdpRefused(format!("SAML status {code}"))
+        }
         other => SsoError::InvalidAssertion(other.to_string()),
     }
 }

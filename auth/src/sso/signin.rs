@@ -114,9 +114,9 @@ impl Sso {
                 let request_id = format!("_{}", crate::random_token());
                 let relay_state = crate::random_token();
                 let key = match &row.secret {
-                    Some(_) if settings.sign_requests => Some(saml::open_sp_key(
-                        &self.provider_secret(&row, &tenant)?,
-                    )?),
+                    Some(_) if settings.sign_requests => {
+                        Some(saml::open_sp_key(&self.provider_secret(&row, &tenant)?)?)
+                    }
                     _ => None,
                 };
                 let (entity_id, acs_url) = (self.sp_entity_id(id, settings), self.saml_acs_url(id));
@@ -124,8 +124,13 @@ impl Sso {
                     entity_id: &entity_id,
                     acs_url: &acs_url,
                 };
-                let url =
-                    saml::authn_request_url(settings, &sp, &request_id, &relay_state, key.as_ref())?;
+                let url = saml::authn_request_url(
+                    settings,
+                    &sp,
+                    &request_id,
+                    &relay_state,
+                    key.as_ref(),
+                )?;
                 (url, relay_state, request_id, String::new())
             }
         };
@@ -270,7 +275,10 @@ impl Sso {
                 safe_next(post.relay_state.as_deref()).to_owned(),
             ),
         };
-        let (entity_id, acs_url) = (self.sp_entity_id(row.id, settings), self.saml_acs_url(row.id));
+        let (entity_id, acs_url) = (
+            self.sp_entity_id(row.id, settings),
+            self.saml_acs_url(row.id),
+        );
         let sp = Sp {
             entity_id: &entity_id,
             acs_url: &acs_url,
@@ -279,17 +287,21 @@ impl Sso {
         let mut identity = verified.identity;
         *asserted = Some(identity.clone());
         let fresh = tenant
-            .remember_sso_assertion(row.id, &binding(&verified.assertion_id), verified.usable_until)
+            .remember_sso_assertion(
+                row.id,
+                &binding(&verified.assertion_id),
+                verified.usable_until,
+            )
             .await?;
         if !fresh {
             return Err(SsoError::Replayed);
         }
         // SAML has no `email_verified`: an IdP's email counts as verified in a domain its tenant proved.
-        if let Some(email) = identity.email.as_deref() {
-            if let Ok(email) = crate::accounts::normalize_email(email) {
-                let domain = crate::accounts::email_domain(&email);
-                identity.email_verified = self.domain_verified(tenant, domain).await?;
-            }
+        if let Some(email) = identity.email.as_deref()
+            && let Ok(email) = crate::accounts::normalize_email(email)
+        {
+            let domain = crate::accounts::email_domain(&email);
+            identity.email_verified = self.domain_verified(tenant, domain).await?;
         }
         *asserted = Some(identity.clone());
         self.sign_in(row, tenant, &identity, &provider.role_rules, origin, next)
@@ -359,8 +371,15 @@ impl Sso {
             )
             .await?;
         *asserted = Some(identity.clone());
-        self.sign_in(row, tenant, &identity, &provider.role_rules, origin, login.next)
-            .await
+        self.sign_in(
+            row,
+            tenant,
+            &identity,
+            &provider.role_rules,
+            origin,
+            login.next,
+        )
+        .await
     }
 
     /// The provider a public sign-in route names, and its tenant's rows; refused when it does not exist

@@ -409,6 +409,8 @@ async fn every_secured_operation_without_key_returns_401() {
             "POST /api/v1/sso/discover",
             "GET /sso/1/start",
             "GET /sso/oidc/1/callback",
+            "POST /sso/saml/1/acs",
+            "GET /sso/saml/1/metadata",
         ],
         "only health, info and the ways in (signup, sign-in, mailed links, SSO) are public"
     );

@@ -273,6 +273,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/sso/discover"),
     ("GET", "/sso/{providerID}/start"),
     ("GET", "/sso/oidc/{providerID}/callback"),
+    ("GET", "/sso/saml/{providerID}/metadata"),
+    ("POST", "/sso/saml/{providerID}/acs"),
 ];
 
 /// The routes of a signed-in user's own account, in whatever tenant.

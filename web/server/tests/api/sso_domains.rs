@@ -111,10 +111,7 @@ async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_
     );
     let wrong = Dns::serve(
         dns_at,
-        &[(
-            "_flagent-challenge.acme.test",
-            "flagent-verification=guess",
-        )],
+        &[("_flagent-challenge.acme.test", "flagent-verification=guess")],
     );
     expect_error(
         &app.admin_post(&verify, json!({})).await,
@@ -127,10 +124,7 @@ async fn a_domain_counts_once_its_txt_record_is_read_and_routes_sign_ins_to_its_
         dns_at,
         &[
             ("_flagent-challenge.acme.test", value.as_str()),
-            (
-                "_flagent-challenge.other.test",
-                "flagent-verification=x",
-            ),
+            ("_flagent-challenge.other.test", "flagent-verification=x"),
         ],
     );
     let (status, verified) = app.admin_post(&verify, json!({})).await;

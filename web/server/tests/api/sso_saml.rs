@@ -89,12 +89,20 @@ async fn people_sign_in_through_a_saml_idp_and_get_the_mapped_role() {
         "groups holds flag-admins: {me_alice}"
     );
 
-    let bob = signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await);
+    let bob = signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &provider, "bob")
+            .await,
+    );
     let (_, me_bob) = me(&app, &bob).await;
     assert_eq!(me_bob["tenants"][0]["role"], "viewer", "no rule matches");
 
     // The NameID links the second sign-in to the same account.
-    let again = signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "alice").await);
+    let again = signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &provider, "alice")
+            .await,
+    );
     let (_, me_again) = me(&app, &again).await;
     assert_eq!(me_again["user"]["id"], me_alice["user"]["id"]);
 
@@ -133,8 +141,14 @@ async fn the_sp_metadata_names_the_acs_and_signed_requests_verify_at_the_idp() {
     );
     let xml = response.text().await.unwrap();
     for expected in [
-        format!("entityID=\"{}\"", provider["sp"]["entityID"].as_str().unwrap()),
-        format!("Location=\"{}\"", provider["sp"]["acsURL"].as_str().unwrap()),
+        format!(
+            "entityID=\"{}\"",
+            provider["sp"]["entityID"].as_str().unwrap()
+        ),
+        format!(
+            "Location=\"{}\"",
+            provider["sp"]["acsURL"].as_str().unwrap()
+        ),
         "AuthnRequestsSigned=\"true\"".to_owned(),
         "WantAssertionsSigned=\"true\"".to_owned(),
         certificate.clone(),
@@ -175,7 +189,9 @@ async fn the_sp_metadata_names_the_acs_and_signed_requests_verify_at_the_idp() {
         .admin_put(&format!("/api/v1/sso/providers/{id}"), body)
         .await;
     assert!(unsigned["sp"]["signingCertificate"].is_null(), "{unsigned}");
-    let post = Browser::new().saml_response(&app, &idp, &provider, "bob").await;
+    let post = Browser::new()
+        .saml_response(&app, &idp, &provider, "bob")
+        .await;
     assert_eq!(idp.last_request().await["signed"], false);
     assert!(post.relay_state.is_some());
 }
@@ -185,12 +201,18 @@ async fn a_new_idp_certificate_is_accepted_once_the_metadata_lists_it() {
     let app = spawn_app().await;
     let (idp, provider) = connected_saml(&app, json!({})).await;
     let id = provider["id"].as_i64().unwrap();
-    signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await);
+    signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &provider, "bob")
+            .await,
+    );
 
     // The IdP starts signing with a new key and publishes both: until the metadata is read again,
     // its signatures are refused.
     idp.rotate_keys(true).await;
-    let refused = Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await;
+    let refused = Browser::new()
+        .saml_sign_in(&app, &idp, &provider, "bob")
+        .await;
     assert_eq!(sso_error(&refused), "sso_invalid_signature");
 
     let (status, saved) = app
@@ -205,7 +227,11 @@ async fn a_new_idp_certificate_is_accepted_once_the_metadata_lists_it() {
         Some(2),
         "the old and the new certificate, for the rollover: {saved}"
     );
-    signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await);
+    signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &provider, "bob")
+            .await,
+    );
 
     // Certificates may be pasted too (PEM or base64 DER) instead of metadata.
     let pasted = json!({
@@ -215,7 +241,11 @@ async fn a_new_idp_certificate_is_accepted_once_the_metadata_lists_it() {
     });
     let (status, created) = app.admin_post("/api/v1/sso/providers", pasted).await;
     assert_eq!(status, 201, "{created}");
-    signed_in(Browser::new().saml_sign_in(&app, &idp, &created, "alice").await);
+    signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &created, "alice")
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -258,7 +288,10 @@ async fn an_idp_initiated_sign_in_is_refused_unless_enabled_and_never_replays_on
     assert_eq!(status, 200);
     let post = unsolicited(Some("/ui/segments")).await;
     let landing = Browser::new().post_to_acs(&app, &post).await;
-    assert_eq!(landing.location, "/ui/segments", "RelayState names where to go");
+    assert_eq!(
+        landing.location, "/ui/segments",
+        "RelayState names where to go"
+    );
     assert!(landing.session.is_some());
 
     // The same response again, here and on a second node of the same database, is refused.
@@ -337,13 +370,31 @@ async fn saml_provider_settings_are_validated() {
     let metadata = idp.metadata_xml().await;
     let cases = [
         (json!({}), "idpEntityID"),
-        (json!({"idpEntityID": "x", "ssoURL": "http://idp.example/sso", "certificates": ["bm90IGEgY2VydA=="]}), "certificates"),
-        (json!({"idpEntityID": "x", "ssoURL": "ftp://idp.example/sso", "certificates": idp.certificates().await}), "ssoURL"),
+        (
+            json!({"idpEntityID": "x", "ssoURL": "http://idp.example/sso", "certificates": ["bm90IGEgY2VydA=="]}),
+            "certificates",
+        ),
+        (
+            json!({"idpEntityID": "x", "ssoURL": "ftp://idp.example/sso", "certificates": idp.certificates().await}),
+            "ssoURL",
+        ),
         (json!({"metadataXML": "<notxml"}), "metadata"),
-        (json!({"metadataXML": metadata.replace("KeyDescriptor", "Unknown")}), "certificates"),
-        (json!({"metadataXML": format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}", metadata.trim_start_matches(|c| c != '<'))}), "metadata"),
-        (json!({"metadataXML": metadata.clone(), "metadataURL": idp.metadata_url()}), "saml"),
-        (json!({"metadataURL": "http://idp.example/metadata"}), "metadataURL"),
+        (
+            json!({"metadataXML": metadata.replace("KeyDescriptor", "Unknown")}),
+            "certificates",
+        ),
+        (
+            json!({"metadataXML": format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}", metadata.trim_start_matches(|c| c != '<'))}),
+            "metadata",
+        ),
+        (
+            json!({"metadataXML": metadata.clone(), "metadataURL": idp.metadata_url()}),
+            "saml",
+        ),
+        (
+            json!({"metadataURL": "http://idp.example/metadata"}),
+            "metadataURL",
+        ),
     ];
     for (saml, field) in cases {
         let body = json!({"name": "Bad", "kind": "saml", "saml": saml});

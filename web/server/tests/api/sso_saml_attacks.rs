@@ -43,7 +43,12 @@ async fn members(app: &TestApp) -> Vec<String> {
 
 /// Runs each `(tamper, code, check)` case: the sign-in is refused with `code`, one failure is audited
 /// whose reason starts with the code and names `check`, and no member appears.
-async fn assert_each_refused(app: &TestApp, idp: &SamlIdp, provider: &Value, cases: &[(Value, &str, &str)]) {
+async fn assert_each_refused(
+    app: &TestApp,
+    idp: &SamlIdp,
+    provider: &Value,
+    cases: &[(Value, &str, &str)],
+) {
     let people = members(app).await;
     for (spec, code, check) in cases {
         let before = failure_reasons(app).await.len();
@@ -65,10 +70,26 @@ async fn changed_unsigned_and_foreign_signed_responses_are_refused() {
     let app = spawn_app().await;
     let (idp, provider) = connected_saml(&app, json!({})).await;
     let cases = [
-        (json!({"after": "tamper-nameid"}), "sso_invalid_signature", "signature"),
-        (json!({"after": "tamper-attribute"}), "sso_invalid_signature", "signature"),
-        (json!({"sign": "foreign"}), "sso_invalid_signature", "signature"),
-        (json!({"sign": "none"}), "sso_invalid_signature", "signature"),
+        (
+            json!({"after": "tamper-nameid"}),
+            "sso_invalid_signature",
+            "signature",
+        ),
+        (
+            json!({"after": "tamper-attribute"}),
+            "sso_invalid_signature",
+            "signature",
+        ),
+        (
+            json!({"sign": "foreign"}),
+            "sso_invalid_signature",
+            "signature",
+        ),
+        (
+            json!({"sign": "none"}),
+            "sso_invalid_signature",
+            "signature",
+        ),
         (
             json!({"sign": "response", "after": "tamper-nameid"}),
             "sso_invalid_signature",
@@ -79,7 +100,11 @@ async fn changed_unsigned_and_foreign_signed_responses_are_refused() {
     // The IdP signing the Response, the Assertion or both is accepted.
     for sign in ["response", "both", "assertion"] {
         idp.tamper(json!({"sign": sign})).await;
-        signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await);
+        signed_in(
+            Browser::new()
+                .saml_sign_in(&app, &idp, &provider, "bob")
+                .await,
+        );
     }
 }
 
@@ -190,7 +215,11 @@ async fn expired_and_not_yet_valid_responses_are_refused_beyond_two_minutes_of_s
         json!({"notBefore": at(60), "issueInstant": at(60)}),
     ] {
         idp.tamper(json!({"values": values})).await;
-        signed_in(Browser::new().saml_sign_in(&app, &idp, &provider, "bob").await);
+        signed_in(
+            Browser::new()
+                .saml_sign_in(&app, &idp, &provider, "bob")
+                .await,
+        );
     }
 }
 
@@ -201,7 +230,13 @@ async fn another_tenants_provider_never_signs_anyone_into_this_tenant() {
     let b = app.tenant_on_plan("tenant-sso-b", "enterprise").await;
     let body = crate::sso_saml::provider_body(&idp, json!({}));
     let (status, provider_b) = app
-        .call(&b.admin, None, reqwest::Method::POST, "/api/v1/sso/providers", Some(body))
+        .call(
+            &b.admin,
+            None,
+            reqwest::Method::POST,
+            "/api/v1/sso/providers",
+            Some(body),
+        )
         .await;
     assert_eq!(status, 201, "{provider_b}");
 
@@ -218,7 +253,11 @@ async fn another_tenants_provider_never_signs_anyone_into_this_tenant() {
         );
     }
     // Through B's provider, bob becomes a member of B only.
-    let token = signed_in(Browser::new().saml_sign_in(&app, &idp, &provider_b, "bob").await);
+    let token = signed_in(
+        Browser::new()
+            .saml_sign_in(&app, &idp, &provider_b, "bob")
+            .await,
+    );
     let (_, me) = crate::sso::me(&app, &token).await;
     let tenants = me["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 1, "{me}");
