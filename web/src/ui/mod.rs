@@ -15,6 +15,7 @@ mod history;
 mod page;
 mod roles;
 mod settings;
+mod sso;
 mod usage;
 
 use crate::state::AppState;
@@ -61,6 +62,11 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))
                 .route("/t/{tenant}/members", web::get().to(settings::members))
                 .route("/t/{tenant}/roles", web::get().to(roles::roles))
+                .route("/t/{tenant}/sso", web::get().to(sso::sso))
+                .route(
+                    "/t/{tenant}/sso/providers/{id}",
+                    web::get().to(sso::provider),
+                )
                 .route("/t/{tenant}/usage", web::get().to(usage::usage))
                 .route("/t/{tenant}/audit", web::get().to(settings::audit)),
         );

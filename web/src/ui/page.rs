@@ -17,10 +17,11 @@ use serde::Deserialize;
 use std::fmt;
 
 /// The Settings pages, each with the permission that opens it (as its API's read needs).
-const SETTINGS: [(&str, &str); 5] = [
+const SETTINGS: [(&str, &str); 6] = [
     ("keys", perm::ManageKeys::NAME),
     ("members", perm::ManageMembers::NAME),
     ("roles", perm::Read::NAME),
+    ("sso", perm::ManageSso::NAME),
     ("audit", perm::ReadAudit::NAME),
     ("usage", perm::Read::NAME),
 ];

@@ -13,6 +13,7 @@ mod experiment;
 mod history;
 mod roles;
 mod settings;
+mod sso;
 #[cfg(test)]
 mod testing;
 mod time;
@@ -25,6 +26,7 @@ pub use experiment::*;
 pub use history::*;
 pub use roles::*;
 pub use settings::*;
+pub use sso::*;
 pub use time::{Moment, grouped, relative};
 pub use usage::*;
 pub use views::*;

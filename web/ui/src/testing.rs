@@ -38,7 +38,7 @@ pub(crate) fn shell(section: &'static str) -> Shell {
         can_write: true,
         can_toggle: true,
         can_write_flags: true,
-        settings: vec!["keys", "members", "roles", "audit", "usage"],
+        settings: vec!["keys", "members", "roles", "sso", "audit", "usage"],
         nonce: "n0nce".into(),
         assets: "00000000",
     }

@@ -41,8 +41,8 @@ pub struct EnvironmentLink {
 pub struct Shell {
     /// The page's title.
     pub title: String,
-    /// Which navigation entry is current (`flags`, `debug`, `keys`, `members`, `roles`, `audit`,
-    /// `usage`).
+    /// Which navigation entry is current (`flags`, `debug`, `keys`, `members`, `roles`, `sso`,
+    /// `audit`, `usage`).
     pub section: &'static str,
     /// The signed-in user's email.
     pub user_email: String,
@@ -68,7 +68,8 @@ pub struct Shell {
     /// Whether the viewer may change what every environment shares (create flags, their own fields
     /// and variants, restore a version): `flags:write` in every environment.
     pub can_write_flags: bool,
-    /// The Settings pages the viewer's role opens (`keys`, `members`, `roles`, `audit`, `usage`).
+    /// The Settings pages the viewer's role opens (`keys`, `members`, `roles`, `sso`, `audit`,
+    /// `usage`).
     pub settings: Vec<&'static str>,
     /// A fresh nonce for this response's `<style>` element.
     pub nonce: String,

@@ -8,6 +8,9 @@
 // - shows one of several server-rendered inputs (data-switch, data-kinds-for, data-filter-by), checks
 //   values as they are typed (JSON, semver, lists, regular expressions), and remembers what a form
 //   sent in this browser (data-remember). Each is described where it is implemented below.
+// - edits lists of rows (data-rows: add, remove, reorder), reads a chosen file into a field
+//   (data-read-into), limits how many boxes of a fieldset are checked (data-most), and opens a URL the
+//   API answers with in a new tab (data-open).
 // - shows each <time>'s exact moment in the browser's time zone as its title.
 // - on the sign-in page, offers the identity providers of the organisation that verified the typed
 //   email's domain (data-sso-offer).
@@ -47,7 +50,9 @@ const utcStamp = (value) => `${value.length === 16 ? `${value}:00` : value}Z`;
 // "quoted" the text as a JSON string, after data-prefix if any (semver:"1.2.3");
 // "number-text" a number's text ("18"); "time-literal" a UTC date and time as time:"…Z";
 // "lines" the lines as a JSON array text (["CA","US"], or [1,2] with data-items="number");
-// a checkbox its checked state; anything else its text.
+// "words" the words as an array (["openid","email"]); "pem" the PEM blocks as an array, or the
+// non-empty lines when there is no PEM armour (certificates); a checkbox its checked state; anything
+// else its text.
 const fieldValue = (el) => {
   switch (el.dataset.type) {
     case "datetime": return new Date(el.value).toISOString();
@@ -60,20 +65,31 @@ const fieldValue = (el) => {
     case "number-text": return String(Number(el.value));
     case "time-literal": return `time:${JSON.stringify(utcStamp(el.value))}`;
     case "lines": return JSON.stringify(listItems(el));
+    case "words": return el.value.split(/\s+/).filter((word) => word !== "");
+    case "pem": {
+      const blocks = el.value.match(/-----BEGIN [^-]+-----[\s\S]*?-----END [^-]+-----/g);
+      return blocks ?? el.value.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+    }
     default: return el.type === "checkbox" ? el.checked : el.value;
   }
 };
 
-// The form's fields as JSON (see fieldValue); dotted names ("distributions.0.percent") build nested
-// objects and arrays; fields without a name, disabled ones (or inside a disabled fieldset) and empty
-// optional ones are left out.
+// The form's fields as JSON (see fieldValue), over the form's data-body (a JSON object) if it has
+// one; dotted names ("distributions.0.percent") build nested objects and arrays; fields without a
+// name, disabled ones (or inside a disabled fieldset) and empty optional ones are left out.
 const formBody = (form) => {
-  const body = {};
+  const body = form.dataset.body ? JSON.parse(form.dataset.body) : {};
+  const lists = new Set();
   for (const el of form.elements) {
     if (!el.name || el.matches(":disabled")) continue;
     const type = el.dataset.type;
-    // data-type="list": checkboxes sharing a name give the array of the checked ones' values.
-    if (type === "list") { if (!Array.isArray(body[el.name])) body[el.name] = []; if (el.checked) body[el.name].push(el.value); continue; }
+    // data-type="list": checkboxes sharing a name give the array of the checked ones' values
+    // (numbers with data-items="number").
+    if (type === "list") {
+      if (!lists.has(el.name)) { lists.add(el.name); body[el.name] = []; }
+      if (el.checked) body[el.name].push(el.dataset.items === "number" ? Number(el.value) : el.value);
+      continue;
+    }
     // data-type="optional" | "datetime" | "number" | "number-text": left out when empty.
     if (["optional", "datetime", "number", "number-text"].includes(type) && el.value === "") continue;
     setPath(body, el.name, fieldValue(el));
@@ -81,11 +97,18 @@ const formBody = (form) => {
   return body;
 };
 
-// The enabled element a field name (as an API error names it) stands for, when several share it.
+// The enabled element a field name (as an API error names it) stands for: one whose data-error-field
+// (space-separated) lists it, else the field of that name (the first enabled one when several share
+// it), else a field whose dotted name ends with it ("oidc.issuer" for "issuer").
 const namedField = (form, name) => {
+  const enabled = (el) => !el.matches(":disabled");
+  const marked = [...form.querySelectorAll("[data-error-field]")]
+    .find((el) => el.dataset.errorField.split(" ").includes(name) && enabled(el));
+  if (marked) return marked;
   const found = form.elements.namedItem(name);
-  if (found instanceof RadioNodeList) return [...found].find((el) => !el.matches(":disabled")) ?? null;
-  return found;
+  if (found instanceof RadioNodeList) return [...found].find(enabled) ?? null;
+  if (found) return found;
+  return [...form.elements].find((el) => el.name?.endsWith(`.${name}`) && enabled(el)) ?? null;
 };
 
 const showError = (form, message, field) => {
@@ -374,6 +397,19 @@ document.querySelectorAll("output[data-shows]").forEach((out) => { if (out.form)
 
 // data-reveal="id" on a form: after success its answer fills the [data-field="name"] elements of
 // that (hidden) element, which is then shown — a secret the server shows this once. The form is reset.
+// data-open="field" on a form: after success the answer's URL in that field opens in a new tab, and
+// the form's [data-opened] note (with a [data-opened-link] to the same URL, should no tab open) is shown.
+document.addEventListener("api:done", (event) => {
+  const form = event.target;
+  const url = form instanceof HTMLFormElement && form.dataset.open && event.detail?.[form.dataset.open];
+  if (typeof url !== "string" || !/^https?:/i.test(new URL(url, window.location.href).protocol)) return;
+  window.open(url, "_blank", "noopener");
+  const note = form.querySelector("[data-opened]");
+  const link = note?.querySelector("[data-opened-link]");
+  if (link) link.href = url;
+  if (note) note.hidden = false;
+});
+
 document.addEventListener("api:done", (event) => {
   const form = event.target;
   const box = form instanceof HTMLFormElement && form.dataset.reveal && document.getElementById(form.dataset.reveal);
@@ -662,3 +698,92 @@ document.querySelectorAll("[data-sso-offer]").forEach((offer) => {
   email.addEventListener("change", ask);
   email.addEventListener("blur", ask);
 });
+
+// Rows editors: an <ol data-rows="name" data-row-ids="prefix" data-row-template="template id"> of
+// [data-row] items whose fields carry data-row-field="field" are sent as name.0.field, name.1.field…
+// in the rows' order. A [data-row-add="list id"] button appends a copy of the list's <template>, a
+// row's [data-row-remove] removes it and its [data-row-move="up|down"] moves it; each change renames
+// the fields, their ids and labels, numbers the rows ([data-row-number]; "#" in a data-row-label
+// aria-label), and turns off moving the first row up and the last one down.
+const renumberRows = (list) => {
+  const rows = [...list.children].filter((row) => row.matches("[data-row]"));
+  rows.forEach((row, index) => {
+    row.querySelectorAll("[data-row-field]").forEach((el) => {
+      const field = el.dataset.rowField;
+      const label = row.querySelector(`label[data-row-for="${CSS.escape(field)}"]`);
+      el.name = `${list.dataset.rows}.${index}.${field}`;
+      el.id = `${list.dataset.rowIds}-${index}-${field}`;
+      if (label) label.htmlFor = el.id;
+    });
+    row.querySelectorAll("[data-row-number]").forEach((el) => { el.textContent = String(index + 1); });
+    row.querySelectorAll("[data-row-label]").forEach((el) => {
+      el.setAttribute("aria-label", el.dataset.rowLabel.replace("#", String(index + 1)));
+    });
+    row.querySelectorAll("[data-row-move=up]").forEach((el) => { el.disabled = index === 0; });
+    row.querySelectorAll("[data-row-move=down]").forEach((el) => { el.disabled = index === rows.length - 1; });
+  });
+  if (list.closest("form")) showSent(list.closest("form"));
+};
+
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element && event.target.closest("[data-row-add], [data-row-remove], [data-row-move]");
+  if (!button) return;
+  if (button.matches("[data-row-add]")) {
+    const list = document.getElementById(button.dataset.rowAdd);
+    const template = list && document.getElementById(list.dataset.rowTemplate);
+    if (!(template instanceof HTMLTemplateElement)) return;
+    const row = template.content.firstElementChild.cloneNode(true);
+    list.append(row);
+    renumberRows(list);
+    row.querySelector("input, select")?.focus();
+    return;
+  }
+  const row = button.closest("[data-row]");
+  const list = row?.parentElement;
+  if (!list?.dataset.rows) return;
+  if (button.matches("[data-row-remove]")) {
+    const next = row.nextElementSibling ?? row.previousElementSibling;
+    row.remove();
+    renumberRows(list);
+    const add = document.querySelector(`[data-row-add="${CSS.escape(list.id)}"]`);
+    (next?.querySelector("[data-row-remove]") ?? add)?.focus();
+    return;
+  }
+  const up = button.dataset.rowMove === "up";
+  const other = up ? row.previousElementSibling : row.nextElementSibling;
+  if (!other) return;
+  if (up) other.before(row); else other.after(row);
+  renumberRows(list);
+  const again = row.querySelector(`[data-row-move="${up ? "up" : "down"}"]`);
+  (again && !again.disabled ? again : row.querySelector(`[data-row-move="${up ? "down" : "up"}"]`))?.focus();
+});
+
+document.querySelectorAll("[data-rows]").forEach(renumberRows);
+
+// input[type=file][data-read-into="id"]: the chosen file's text goes into the field #id (an IdP's
+// metadata XML), which then checks itself as if typed.
+document.addEventListener("change", async (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || !input.dataset.readInto) return;
+  const target = document.getElementById(input.dataset.readInto);
+  const file = input.files?.[0];
+  if (!file || !(target instanceof HTMLTextAreaElement || target instanceof HTMLInputElement)) return;
+  try {
+    target.value = await file.text();
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+  } catch (error) {
+    mark(input, `Could not read ${file.name}: ${error.message}`);
+  }
+});
+
+// fieldset[data-most="n"]: once n of its checkboxes are checked, the others cannot be checked.
+const limitChecks = (fieldset) => {
+  const boxes = [...fieldset.querySelectorAll("input[type=checkbox]")];
+  const full = boxes.filter((el) => el.checked).length >= Number(fieldset.dataset.most);
+  boxes.forEach((el) => { if (!el.checked) el.disabled = full; });
+};
+document.addEventListener("change", (event) => {
+  const fieldset = event.target instanceof Element && event.target.closest("fieldset[data-most]");
+  if (fieldset) limitChecks(fieldset);
+});
+document.querySelectorAll("fieldset[data-most]").forEach(limitChecks);
