@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use flagent_auth::Need;
 use flagent_auth::sso::{Protocol, Provider, RuleOp, SsoError};
-use flagent_types::{Permission, TenantScope, perm};
+use flagent_types::{Permission, Principal, TenantScope, perm};
 use flagent_ui::{
     DomainRow, IdentityProvider, MemberChoice, Moment, OidcFields, ProviderForm, ProviderSettings,
     RoleOption, RuleRow, SamlFields, SpFields, SsoPage, SsoProviderPage,
@@ -137,11 +137,16 @@ async fn members(
         .list_members(scope)
         .await
         .map_err(|e| Refusal::from_api(e.into()))?;
+    let me = match scope.principal() {
+        Principal::User { id, .. } => Some(id.0),
+        Principal::ApiKey { .. } | Principal::System { .. } => None,
+    };
     Ok(Some(
         members
             .into_iter()
             .map(|m| MemberChoice {
                 chosen: break_glass.contains(&m.user_id),
+                is_viewer: Some(m.user_id) == me,
                 user_id: m.user_id,
                 email: m.email,
                 name: m.name,

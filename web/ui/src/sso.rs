@@ -323,6 +323,8 @@ pub struct MemberChoice {
     pub name: String,
     /// Whether they keep password sign-in now.
     pub chosen: bool,
+    /// Whether this is the viewer.
+    pub is_viewer: bool,
 }
 
 /// `/ui/t/{tenant}/sso`.

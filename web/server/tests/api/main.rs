@@ -41,5 +41,6 @@ mod ui;
 mod ui_experiment;
 mod ui_history;
 mod ui_settings;
+mod ui_sso;
 mod usage;
 mod variants;

@@ -1,7 +1,7 @@
 //! The admin UI's Settings pages over HTTP: API keys, members, roles, the audit log and the plan's
-//! usage show the tenant's real data to those whose role grants the matching API read, controls only
-//! to those who may change it, nothing to other roles or other tenants, and never a key's plaintext;
-//! times read relative with the exact time as their title.
+//! usage (single sign-on has `ui_sso`) show the tenant's real data to those whose role grants the
+//! matching API read, controls only to those who may change it, nothing to other roles or other
+//! tenants, and never a key's plaintext; times read relative with the exact time as their title.
 
 use crate::helpers::{Session, TestApp, read, spawn_app};
 use crate::plans::set_free_limit;
@@ -202,7 +202,7 @@ async fn a_viewer_gets_no_settings_controls_and_no_audit_log() {
     let viewer = app.member("v@example.com", "viewer").await;
     let editor = app.member("e@example.com", "editor").await;
     for session in [&viewer, &editor] {
-        for page in ["keys", "members", "audit"] {
+        for page in ["keys", "members", "sso", "audit"] {
             let (status, body) = html(&app, session, &format!("/ui/t/{tenant}/{page}")).await;
             assert_eq!(status, 403, "{} on {page}: {body}", session.email);
             assert!(body.contains("does not grant"), "{body}");
@@ -249,7 +249,7 @@ async fn a_member_of_one_tenant_cannot_see_another_tenants_settings() {
 
     let owner = app.owner_session().await;
     for tenant in ["tenant-b".to_owned(), app.b.id.0.to_string()] {
-        for page in ["keys", "members", "audit"] {
+        for page in ["keys", "members", "sso", "audit"] {
             let (status, body) = html(&app, &owner, &format!("/ui/t/{tenant}/{page}")).await;
             assert!(status == 403 || status == 404, "{tenant}/{page}: {status}");
             for secret in [

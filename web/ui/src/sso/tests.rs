@@ -129,6 +129,7 @@ fn the_page_lists_providers_domains_and_the_enforcement_for_owners() {
         email: "ada@acme.test".into(),
         name: "Ada".into(),
         chosen: true,
+        is_viewer: true,
     }];
     let html = page(true, Some(members)).render().unwrap();
     assert!(html.contains(r#"aria-current="page">Single sign-on</a>"#));
@@ -149,6 +150,7 @@ fn the_page_lists_providers_domains_and_the_enforcement_for_owners() {
     assert!(html.contains(r#"data-api="/api/v1/sso/domains/9/verify""#));
     assert!(html.contains(r#"data-api="/api/v1/sso/enforcement" data-method="PUT""#));
     assert!(html.contains(r#"value="12" data-type="list" data-items="number" checked"#));
+    assert!(html.contains(r#"<span class="tag">you</span>"#));
     assert_eq!(
         attribute(&html, r#"data-api="/api/v1/sso/enforcement""#, "data-body"),
         r#"{"breakGlass":[12]}"#
