@@ -40,6 +40,7 @@ use utoipa::{Modify, OpenApi};
         operators::set_tenant_plan, operators::delete_tenant,
         usage::get_usage,
         sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
+        sso::test_sign_in,
         sso::list_domains, sso::claim_domain, sso::verify_domain, sso::remove_domain,
         sso::get_enforcement, sso::put_enforcement, sso::discover,
         sso::start_sign_in, sso::oidc_callback, sso::saml_metadata, sso::saml_acs,

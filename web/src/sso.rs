@@ -18,9 +18,10 @@ use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use flagent_auth::sso::{
-    MetadataSource, OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest, RoleRule,
-    RuleOp, SamlPost, SamlSettings, SignedIn, SsoError,
+    Finished, MetadataSource, OidcReturn, OidcSettings, Protocol, Provider, ProviderRequest,
+    RoleRule, RuleOp, SamlPost, SamlSettings, SsoError, StartedSignIn,
 };
+
 use flagent_types::perm;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,6 +42,7 @@ pub(crate) fn configure_sso_api(cfg: &mut ServiceConfig) {
             .route(web::put().to(put_provider))
             .route(web::delete().to(delete_provider)),
     )
+    .service(web::resource("/sso/providers/{providerID}/test").route(web::post().to(test_sign_in)))
     .service(
         web::resource("/sso/domains")
             .route(web::get().to(list_domains))
@@ -712,27 +714,63 @@ pub(crate) async fn start_sign_in(
         )
         .await;
     match started {
-        Ok(started) => {
-            let secure = state.session_cookies.secure;
-            // A SAML IdP comes back with a cross-site POST, which carries only a SameSite=None cookie;
-            // browsers keep such a cookie only when it is Secure (over plain http, the IdP must share
-            // the site for the sign-in to finish).
-            let same_site = if started.cross_site_post && secure {
-                SameSite::None
-            } else {
-                SameSite::Lax
-            };
-            let cookie = Cookie::build(BROWSER_COOKIE, started.browser)
-                .path("/sso/")
-                .http_only(true)
-                .secure(secure)
-                .same_site(same_site)
-                .max_age(CookieDuration::minutes(10))
-                .finish();
-            redirect(&started.redirect).cookie(cookie).finish()
-        }
+        Ok(started) => redirect(&started.redirect)
+            .cookie(browser_cookie(&state, &started))
+            .finish(),
         Err(error) => refused(*id, &error),
     }
+}
+
+/// The cookie that binds a sign-in in flight to this browser.
+fn browser_cookie(state: &AppState, started: &StartedSignIn) -> Cookie<'static> {
+    let secure = state.session_cookies.secure;
+    // A SAML IdP comes back with a cross-site POST, which carries only a SameSite=None cookie;
+    // browsers keep such a cookie only when it is Secure (over plain http, the IdP must share the
+    // site for the sign-in to finish).
+    let same_site = if started.cross_site_post && secure {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
+    Cookie::build(BROWSER_COOKIE, started.browser.clone())
+        .path("/sso/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(same_site)
+        .max_age(CookieDuration::minutes(10))
+        .finish()
+}
+
+/// Where a test sign-in goes: the identity provider's URL, to open in a new tab.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TestSignIn {
+    /// The identity provider's URL.
+    url: String,
+}
+
+/// Starts a test sign-in through a provider, enabled or not: open `url` in a new tab of the same
+/// browser (the answer sets the sign-in's cookie); it runs at the identity provider like any sign-in
+/// and ends on a page that shows the subject, email and every claim or attribute received, without
+/// signing anyone in or creating anyone.
+#[utoipa::path(post, path = "/api/v1/sso/providers/{providerID}/test", tag = "sso", params(("providerID" = i64, Path)),
+    responses((status = 200, body = TestSignIn)), security(("api_key" = ["admin"]), ("session" = ["sso:manage"])))]
+pub(crate) async fn test_sign_in(
+    req: HttpRequest,
+    auth: Auth<perm::ManageSso>,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let browser = req.cookie(BROWSER_COOKIE);
+    let started = state
+        .sso
+        .start_test_sign_in(auth.scope(), *id, browser.as_ref().map(|c| c.value()))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .cookie(browser_cookie(&state, &started))
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(TestSignIn {
+            url: started.redirect,
+        }))
 }
 
 /// What an identity provider sends back to the OIDC redirect URI.
@@ -852,12 +890,17 @@ pub(crate) async fn saml_acs(
 fn finished_sign_in(
     state: &AppState,
     provider: i64,
-    finished: Result<SignedIn, SsoError>,
+    finished: Result<Finished, SsoError>,
 ) -> HttpResponse {
     let mut spent = Cookie::build(BROWSER_COOKIE, "").path("/sso/").finish();
     spent.make_removal();
     match finished {
-        Ok(signed_in) => {
+        Ok(Finished::Tested(tested)) => {
+            let mut page = crate::ui::sso_test_page(tested);
+            let _ = page.add_cookie(&spent);
+            page
+        }
+        Ok(Finished::SignedIn(signed_in)) => {
             let [session, csrf] = session_cookies(state.session_cookies.secure, &signed_in.token);
             redirect(&signed_in.next)
                 .cookie(session)

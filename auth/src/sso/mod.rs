@@ -23,7 +23,7 @@ pub use providers::{
 };
 pub use rules::{RoleRule, RuleOp};
 pub use saml::{MetadataSource, SamlSettings};
-pub use signin::{OidcReturn, SamlPost, SignedIn, StartedSignIn, safe_next};
+pub use signin::{Finished, OidcReturn, SamlPost, SignedIn, StartedSignIn, Tested, safe_next};
 
 use crate::accounts::Accounts;
 use crate::rbac::Policy;

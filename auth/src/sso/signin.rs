@@ -21,7 +21,9 @@ use crate::now_millis;
 use crate::sessions::IssuedToken;
 use flagent_storage::entities::{membership, sso_identity, sso_login, sso_provider, user};
 use flagent_storage::{NewAuditEvent, TenantDb};
-use flagent_types::{ActorType, AuditAction, BuiltInRole, Limit, Origin, TenantId, UserId};
+use flagent_types::{
+    ActorType, AuditAction, BuiltInRole, Limit, Origin, TenantId, TenantScope, UserId, perm,
+};
 use sha2::{Digest, Sha256};
 
 /// How long a sign-in may stay at the identity provider.
@@ -30,6 +32,9 @@ const SIGN_IN_TTL_MILLIS: i64 = 10 * 60 * 1000;
 const MAX_NEXT_CHARS: usize = 1000;
 /// Where a sign-in ends when it names nowhere (or somewhere it may not go).
 const DEFAULT_NEXT: &str = "/ui";
+/// The `next` of a test sign-in: never a path [`safe_next`] lets through, so no member's sign-in can
+/// become a test.
+const TEST_NEXT: &str = "test";
 
 /// A sign-in sent to the identity provider.
 #[derive(Debug, Clone)]
@@ -65,6 +70,35 @@ pub struct OidcReturn {
     pub error: Option<String>,
 }
 
+/// How a sign-in through a provider ended.
+#[derive(Debug, Clone)]
+pub enum Finished {
+    /// Someone signed in.
+    SignedIn(SignedIn),
+    /// An administrator's test sign-in passed every check: what the provider asserted; nobody was
+    /// signed in or created.
+    Tested(Tested),
+}
+
+/// What a provider asserted in a test sign-in.
+#[derive(Debug, Clone)]
+pub struct Tested {
+    /// The provider's name.
+    pub provider: String,
+    /// The subject the person is linked by (OIDC `sub`, SAML NameID with its format).
+    pub subject: String,
+    /// The email address, if any.
+    pub email: Option<String>,
+    /// Whether it counts as verified (OIDC `email_verified`; SAML: in a domain the tenant verified).
+    pub email_verified: bool,
+    /// The display name, if any.
+    pub name: Option<String>,
+    /// Every claim or attribute, by name.
+    pub assertions: super::rules::Assertions,
+    /// The role the mapping rules give a new member.
+    pub role: String,
+}
+
 /// A finished sign-in: the person, the tenant they signed in to, their session and where to go.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -88,15 +122,46 @@ impl Sso {
         next: Option<&str>,
         browser: Option<&str>,
     ) -> Result<StartedSignIn, SsoError> {
-        let (row, tenant) = self.provider_for_sign_in(id).await?;
-        let provider = self.view(&row)?;
+        let (row, tenant) = self.provider_for_sign_in(id, false).await?;
+        self.start(&row, &tenant, safe_next(next), browser).await
+    }
+
+    /// Starts a test sign-in through provider `id` of the caller's tenant (`sso:manage`), enabled or
+    /// not: it runs at the identity provider like any other and ends on a page that shows what the
+    /// provider asserted, without signing anyone in.
+    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id(), provider_id = id))]
+    pub async fn start_test_sign_in(
+        &self,
+        scope: &TenantScope,
+        id: i64,
+        browser: Option<&str>,
+    ) -> Result<StartedSignIn, SsoError> {
+        scope.require::<perm::ManageSso>()?;
+        self.db
+            .scoped(scope)
+            .get::<sso_provider::Model>(id)
+            .await?
+            .ok_or(SsoError::NotFound(id))?;
+        let (row, tenant) = self.provider_for_sign_in(id, true).await?;
+        self.start(&row, &tenant, TEST_NEXT, browser).await
+    }
+
+    /// Sends the browser to `row`'s identity provider; the sign-in ends at `next`.
+    async fn start(
+        &self,
+        row: &sso_provider::Model,
+        tenant: &TenantDb,
+        next: &str,
+        browser: Option<&str>,
+    ) -> Result<StartedSignIn, SsoError> {
+        let (id, provider) = (row.id, self.view(row)?);
         let browser = match browser {
             Some(value) if valid_browser_value(value) => value.to_owned(),
             _ => crate::random_token(),
         };
         let (redirect, state, nonce, verifier) = match &provider.protocol {
             Protocol::Oidc(settings) => {
-                let secret = self.provider_secret(&row, &tenant)?;
+                let secret = self.provider_secret(row, tenant)?;
                 let authorization = self
                     .oidc
                     .authorize(id, settings, &secret, &provider.redirect_url)
@@ -115,7 +180,7 @@ impl Sso {
                 let relay_state = crate::random_token();
                 let key = match &row.secret {
                     Some(_) if settings.sign_requests => {
-                        Some(saml::open_sp_key(&self.provider_secret(&row, &tenant)?)?)
+                        Some(saml::open_sp_key(&self.provider_secret(row, tenant)?)?)
                     }
                     _ => None,
                 };
@@ -142,7 +207,7 @@ impl Sso {
                 nonce,
                 verifier,
                 binding: binding(&browser),
-                next: safe_next(next).to_owned(),
+                next: next.to_owned(),
                 created_at: now,
                 expires_at: now + SIGN_IN_TTL_MILLIS,
             })
@@ -186,8 +251,8 @@ impl Sso {
         answer: OidcReturn,
         browser: Option<&str>,
         origin: &Origin,
-    ) -> Result<SignedIn, SsoError> {
-        let (row, tenant) = self.provider_for_sign_in(id).await?;
+    ) -> Result<Finished, SsoError> {
+        let (row, tenant) = self.provider_for_sign_in(id, true).await?;
         let mut asserted = None;
         let result = self
             .finish_oidc_in(&row, &tenant, answer, browser, origin, &mut asserted)
@@ -206,8 +271,8 @@ impl Sso {
         post: SamlPost,
         browser: Option<&str>,
         origin: &Origin,
-    ) -> Result<SignedIn, SsoError> {
-        let (row, tenant) = self.provider_for_sign_in(id).await?;
+    ) -> Result<Finished, SsoError> {
+        let (row, tenant) = self.provider_for_sign_in(id, true).await?;
         let mut asserted = None;
         let result = self
             .finish_saml_in(&row, &tenant, post, browser, origin, &mut asserted)
@@ -223,11 +288,14 @@ impl Sso {
         tenant: &TenantDb,
         row: &sso_provider::Model,
         origin: &Origin,
-        result: &Result<SignedIn, SsoError>,
+        result: &Result<Finished, SsoError>,
         asserted: Option<&Identity>,
     ) {
         match result {
-            Ok(signed_in) => tracing::info!(user_id = signed_in.user.id, "signed in through SSO"),
+            Ok(Finished::SignedIn(signed_in)) => {
+                tracing::info!(user_id = signed_in.user.id, "signed in through SSO");
+            }
+            Ok(Finished::Tested(_)) => tracing::info!("test sign-in through SSO passed"),
             Err(error) => {
                 tracing::info!(code = error.code(), reason = %error.audit_reason(), "SSO sign-in refused");
                 self.audit_failure(tenant, row, origin, error, asserted)
@@ -244,7 +312,7 @@ impl Sso {
         browser: Option<&str>,
         origin: &Origin,
         asserted: &mut Option<Identity>,
-    ) -> Result<SignedIn, SsoError> {
+    ) -> Result<Finished, SsoError> {
         let provider = self.view(row)?;
         let Protocol::Saml(settings) = &provider.protocol else {
             return Err(SsoError::NotConfigured);
@@ -268,6 +336,10 @@ impl Sso {
             }
             None => None,
         };
+        let testing = login.as_ref().is_some_and(|l| l.next == TEST_NEXT);
+        if !row.enabled && !testing {
+            return Err(SsoError::ProviderDisabled);
+        }
         let (expected, next) = match &login {
             Some(login) => (Expected::Request(&login.nonce), login.next.clone()),
             None => (
@@ -304,12 +376,13 @@ impl Sso {
             identity.email_verified = self.domain_verified(tenant, domain).await?;
         }
         *asserted = Some(identity.clone());
-        self.sign_in(row, tenant, &identity, &provider.role_rules, origin, next)
+        self.conclude(row, tenant, &identity, &provider.role_rules, origin, next)
             .await
     }
 
-    /// Provisions `identity` and starts its session: the end of every sign-in that passed its checks.
-    async fn sign_in(
+    /// The end of every sign-in that passed its checks: a test shows what was asserted; any other
+    /// provisions `identity` and starts its session.
+    async fn conclude(
         &self,
         row: &sso_provider::Model,
         tenant: &TenantDb,
@@ -317,19 +390,30 @@ impl Sso {
         rules: &[RoleRule],
         origin: &Origin,
         next: String,
-    ) -> Result<SignedIn, SsoError> {
+    ) -> Result<Finished, SsoError> {
+        if next == TEST_NEXT {
+            return Ok(Finished::Tested(Tested {
+                provider: row.name.clone(),
+                subject: identity.subject.clone(),
+                email: identity.email.clone(),
+                email_verified: identity.email_verified,
+                name: identity.name.clone(),
+                role: mapped_role(rules, &row.default_role, &identity.assertions).to_owned(),
+                assertions: identity.assertions.clone(),
+            }));
+        }
         let user = self.provision(row, tenant, identity, rules, origin).await?;
         let token = self
             .accounts
             .sessions()
             .start_through_provider(&user, origin, row.id, tenant.tenant_id())
             .await?;
-        Ok(SignedIn {
+        Ok(Finished::SignedIn(SignedIn {
             user,
             tenant: tenant.tenant_id(),
             token,
             next,
-        })
+        }))
     }
 
     async fn finish_oidc_in(
@@ -340,10 +424,13 @@ impl Sso {
         browser: Option<&str>,
         origin: &Origin,
         asserted: &mut Option<Identity>,
-    ) -> Result<SignedIn, SsoError> {
+    ) -> Result<Finished, SsoError> {
         let login = self
             .take_login(row, tenant, answer.state.as_deref(), browser)
             .await?;
+        if !row.enabled && login.next != TEST_NEXT {
+            return Err(SsoError::ProviderDisabled);
+        }
         if let Some(error) = answer.error {
             return Err(SsoError::IdpRefused(error.chars().take(200).collect()));
         }
@@ -371,7 +458,7 @@ impl Sso {
             )
             .await?;
         *asserted = Some(identity.clone());
-        self.sign_in(
+        self.conclude(
             row,
             tenant,
             &identity,
@@ -382,11 +469,13 @@ impl Sso {
         .await
     }
 
-    /// The provider a public sign-in route names, and its tenant's rows; refused when it does not exist
-    /// or is disabled, or its tenant's plan lost single sign-on.
+    /// The provider a public sign-in route names, and its tenant's rows; refused when it does not exist,
+    /// its tenant's plan lost single sign-on, or it is disabled (unless `disabled_too`: the sign-in
+    /// may be a test, which the caller checks).
     async fn provider_for_sign_in(
         &self,
         id: i64,
+        disabled_too: bool,
     ) -> Result<(sso_provider::Model, TenantDb), SsoError> {
         let row = self
             .db
@@ -394,7 +483,7 @@ impl Sso {
             .sso_provider(id)
             .await?
             .ok_or(SsoError::NotConfigured)?;
-        if !row.enabled {
+        if !row.enabled && !disabled_too {
             return Err(SsoError::ProviderDisabled);
         }
         let tenant = self

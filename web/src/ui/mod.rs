@@ -110,6 +110,27 @@ struct LoginQuery {
     support: Option<String>,
 }
 
+/// The page a test sign-in ends on: what the identity provider asserted.
+pub(crate) fn sso_test_page(tested: flagent_auth::sso::Tested) -> HttpResponse {
+    html(
+        &flagent_ui::SsoTestPage {
+            provider: tested.provider,
+            subject: tested.subject,
+            email: tested.email.unwrap_or_default(),
+            email_verified: tested.email_verified,
+            name: tested.name.unwrap_or_default(),
+            role: tested.role,
+            assertions: tested
+                .assertions
+                .into_iter()
+                .map(|(claim, values)| (claim, values.join(", ")))
+                .collect(),
+            assets: asset_version(),
+        },
+        None,
+    )
+}
+
 /// What the sign-in page says about a refused single sign-on, by its code (the details are in the
 /// organisation's audit log).
 fn sso_reason(code: &str) -> &'static str {

@@ -190,6 +190,28 @@ pub struct NoticePage {
     pub assets: &'static str,
 }
 
+/// What an identity provider asserted in an administrator's test sign-in.
+#[derive(Debug, Template)]
+#[template(path = "sso-test.html")]
+pub struct SsoTestPage {
+    /// The provider's name.
+    pub provider: String,
+    /// The subject the person would be linked by.
+    pub subject: String,
+    /// The email address, or empty.
+    pub email: String,
+    /// Whether the email counts as verified.
+    pub email_verified: bool,
+    /// The display name, or empty.
+    pub name: String,
+    /// The role a new member would get.
+    pub role: String,
+    /// Each claim or attribute with its values joined by commas, by name.
+    pub assertions: Vec<(String, String)>,
+    /// [`crate::asset_version`].
+    pub assets: &'static str,
+}
+
 /// One flag in the flags list.
 #[derive(Debug, Clone)]
 pub struct FlagRow {

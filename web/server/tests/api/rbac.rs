@@ -196,9 +196,11 @@ pub(crate) fn body_for(method: &Method, template: &str, n: usize) -> Option<Valu
             json!({"key": unique, "name": "Probe", "permissions": ["flags:read"]})
         }
         _ if ends("/roles/{roleKey}") => json!({"name": "Probe", "permissions": ["flags:read"]}),
+        // SAML, whose sign-in (the test sign-in route) starts without asking the IdP anything.
         _ if ends("/sso/providers") || ends("/sso/providers/{providerID}") => json!({
-            "name": unique, "kind": "oidc",
-            "oidc": {"issuer": "https://idp.example.test", "clientId": unique, "clientSecret": "probe-secret"},
+            "name": unique, "kind": "saml",
+            "saml": {"idpEntityID": "https://idp.example.test", "ssoURL": "https://idp.example.test/sso",
+                     "certificates": [include_str!("../fixtures/saml-idp-cert.pem")]},
         }),
         _ if ends("/sso/domains") => json!({"domain": format!("{unique}.example")}),
         _ if ends("/sso/enforcement") => json!({"enforced": false}),

@@ -123,6 +123,36 @@ impl Browser {
 
     /// Posts `post` to the assertion consumer service of the server at `address`.
     pub(crate) async fn post_to_acs_at(&mut self, address: &str, post: &SamlPost) -> Landing {
+        let response = self.post_to_acs_raw(address, post).await;
+        assert_eq!(response.status(), 303, "ACS");
+        Landing {
+            location: location(&response),
+            session: cookie(&response, "flagent_session").filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// Starts a test sign-in through provider `id` as tenant A's admin, keeping the sign-in's cookie
+    /// in this browser; returns the identity provider's URL.
+    pub(crate) async fn start_test(&mut self, app: &TestApp, id: i64) -> String {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/sso/providers/{id}/test", app.address))
+            .bearer_auth(&app.a.admin)
+            .send()
+            .await
+            .expect("a request");
+        assert_eq!(response.status(), 200, "test sign-in");
+        self.sso_cookie = cookie(&response, "flagent_sso");
+        let body: Value = response.json().await.expect("JSON");
+        body["url"].as_str().expect("a url").to_owned()
+    }
+
+    /// Posts `post` to the assertion consumer service at `address`, whatever it answers.
+    pub(crate) async fn post_to_acs_raw(
+        &mut self,
+        address: &str,
+        post: &SamlPost,
+    ) -> reqwest::Response {
         let url = Url::parse(&post.acs).expect("an ACS URL");
         let mut request = self
             .client
@@ -132,12 +162,7 @@ impl Browser {
         if let Some(cookie) = &self.sso_cookie {
             request = request.header(COOKIE, format!("flagent_sso={cookie}"));
         }
-        let response = request.send().await.expect("a request");
-        assert_eq!(response.status(), 303, "ACS");
-        Landing {
-            location: location(&response),
-            session: cookie(&response, "flagent_session").filter(|v| !v.is_empty()),
-        }
+        request.send().await.expect("a request")
     }
 
     /// A SAML sign-in as `login` at `idp` up to the post the IdP's page would make: what is posted.
@@ -621,4 +646,34 @@ async fn a_custom_role_an_identity_provider_grants_cannot_be_deleted() {
     assert_eq!(status, 200);
     let (status, _) = app.admin_delete("/api/v1/roles/release-manager").await;
     assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn an_oidc_test_sign_in_shows_the_claims_and_signs_nobody_in() {
+    let app = spawn_app().await;
+    let (_idp, provider) = connected(&app).await;
+    let id = provider["id"].as_i64().unwrap();
+    let mut admin = Browser::new();
+    let authorize = admin.start_test(&app, id).await;
+    let callback = sign_in_at_idp(&admin.client, &authorize, "u-ada").await;
+    let response = admin.get(&app, &callback).await;
+    assert_eq!(response.status(), 200, "the test page");
+    assert!(
+        cookie(&response, "flagent_session").is_none(),
+        "nobody signed in"
+    );
+    let page = response.text().await.unwrap();
+    for shown in [
+        "u-ada",
+        "ada@acme.test (verified)",
+        "engineering, flag-admins",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    let (_, members) = app.admin_get("/api/v1/members").await;
+    assert!(
+        !members.to_string().contains("ada@acme.test"),
+        "nobody was created"
+    );
+    assert!(audit_events(&app, "sso.login").await.is_empty());
 }

@@ -413,3 +413,72 @@ async fn saml_provider_settings_are_validated() {
     assert_eq!(created["saml"]["idpEntityID"], idp.entity_id());
     assert!(created["saml"]["metadataURL"].is_null());
 }
+
+#[tokio::test]
+async fn a_test_sign_in_shows_what_the_idp_asserted_and_signs_nobody_in() {
+    let app = spawn_app().await;
+    let (idp, provider) = connected_saml(&app, json!({})).await;
+    let id = provider["id"].as_i64().unwrap();
+    // A disabled provider can be tested before members may use it.
+    let mut body = provider_body(&idp, json!({}));
+    body["enabled"] = json!(false);
+    let (status, _) = app
+        .admin_put(&format!("/api/v1/sso/providers/{id}"), body)
+        .await;
+    assert_eq!(status, 200);
+    let refused = Browser::new()
+        .get(&app, provider["startURL"].as_str().unwrap())
+        .await;
+    assert!(
+        refused.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("sso_error=sso_provider_disabled")
+    );
+
+    let mut admin = Browser::new();
+    let url = admin.start_test(&app, id).await;
+    let post = idp.sign_in_at_idp(&url, "alice").await;
+    let response = admin.post_to_acs_raw(&app.address, &post).await;
+    assert_eq!(response.status(), 200, "the test page");
+    assert!(
+        !response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("flagent_session=")),
+        "nobody signed in"
+    );
+    let page = response.text().await.unwrap();
+    for shown in [
+        "Test sign-in passed",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress|alice@acme.test",
+        "alice@acme.test (not verified)",
+        "engineering, flag-admins",
+        "data-sso-test=\"role\">admin<",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    let (_, members) = app.admin_get("/api/v1/members").await;
+    assert!(
+        !members.to_string().contains("alice@acme.test"),
+        "nobody was created"
+    );
+
+    // The test page is only for the browser that started the test, and only the provider's
+    // tenant may start one.
+    let url = Browser::new().start_test(&app, id).await;
+    let post = idp.sign_in_at_idp(&url, "alice").await;
+    let landing = Browser::new().post_to_acs(&app, &post).await;
+    assert_eq!(sso_error(&landing), "sso_state_mismatch");
+    let (status, _) = app
+        .call(
+            &app.b.admin,
+            None,
+            reqwest::Method::POST,
+            &format!("/api/v1/sso/providers/{id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "tenant B cannot test tenant A's provider");
+}
