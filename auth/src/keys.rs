@@ -47,7 +47,9 @@ pub struct CreatedKey {
 }
 
 fn kind(scopes: ScopeSet) -> &'static str {
-    if scopes.contains(Scope::Admin)
+    if scopes.contains(Scope::Scim) {
+        "scim"
+    } else if scopes.contains(Scope::Admin)
         || scopes.contains(Scope::Write)
         || scopes.contains(Scope::Read)
     {

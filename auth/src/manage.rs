@@ -88,6 +88,13 @@ pub async fn create_api_key(
         Some(text) => Some(parse_expiry(text, now)?),
     };
     check_reach(scope, environment_id)?;
+    let scim = scopes.contains(Scope::Scim);
+    if scim && environment_id.is_some() {
+        return Err(invalid(
+            "environment",
+            "a SCIM token acts on the whole tenant and is bound to no environment",
+        ));
+    }
     let new = NewKey {
         name,
         scopes,
@@ -99,7 +106,12 @@ pub async fn create_api_key(
     let tx = db.begin().await?;
     let created = create_key(&tx, new, now).await?;
     let key = view(&created.row, &environments);
-    audit(&tx, scope, AuditAction::KeyCreate, key.id, None, Some(&key)).await?;
+    let action = if scim {
+        AuditAction::ScimTokenCreate
+    } else {
+        AuditAction::KeyCreate
+    };
+    audit(&tx, scope, action, key.id, None, Some(&key)).await?;
     tx.commit().await?;
     tracing::info!(key_id = key.id, prefix = %key.prefix, "API key created");
     Ok(IssuedKey {
@@ -209,15 +221,12 @@ pub async fn revoke_api_key(
         ..before.clone()
     };
     if revoked_now {
-        audit(
-            &tx,
-            scope,
-            AuditAction::KeyRevoke,
-            id,
-            Some(&before),
-            Some(&key),
-        )
-        .await?;
+        let action = if before.scopes.contains(Scope::Scim) {
+            AuditAction::ScimTokenRevoke
+        } else {
+            AuditAction::KeyRevoke
+        };
+        audit(&tx, scope, action, id, Some(&before), Some(&key)).await?;
     }
     tx.commit().await?;
     auth.forget_revoked_key(id);
@@ -258,6 +267,12 @@ fn parse_scopes(names: &[String]) -> Result<ScopeSet, AuthError> {
     let scopes: Vec<Scope> = names.iter().filter_map(|n| Scope::parse(n)).collect();
     if scopes.is_empty() {
         return Err(invalid("scopes", "a key needs at least one scope"));
+    }
+    if scopes.contains(&Scope::Scim) && scopes.iter().any(|s| *s != Scope::Scim) {
+        return Err(invalid(
+            "scopes",
+            "a SCIM token has the scim scope alone: give the identity provider a key of its own",
+        ));
     }
     Ok(ScopeSet::of(&scopes))
 }

@@ -41,9 +41,16 @@ pub const BUILT_IN_ROLES: [&str; 4] = [
     BuiltInRole::Viewer.as_str(),
 ];
 
+/// The permission of the SCIM routes, which only SCIM tokens hold.
+const SCIM_PERMISSION: &str = <perm::Scim as flagent_types::Permission>::NAME;
+
 /// The permissions of a built-in role.
 pub fn built_in_permissions(role: &str) -> Vec<&'static str> {
-    let all = perm::ALL.iter().map(|(name, _)| *name);
+    // SCIM provisioning belongs to SCIM tokens; no role grants it.
+    let all = perm::ALL
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| *name != SCIM_PERMISSION);
     let mut names: Vec<&'static str> = match BuiltInRole::parse(role) {
         Ok(BuiltInRole::Owner) => all.collect(),
         Ok(BuiltInRole::Admin) => all.filter(|n| *n != "tenant:manage").collect(),
@@ -77,6 +84,11 @@ impl Grant {
             field: "permissions",
             reason,
         };
+        if text == SCIM_PERMISSION {
+            return Err(invalid(format!(
+                "{SCIM_PERMISSION} belongs to SCIM tokens (API keys with the scim scope), not to roles"
+            )));
+        }
         let known = |name: &str| perm::ALL.iter().find(|(n, _)| *n == name).copied();
         if let Some((name, _)) = known(text) {
             return Ok(Grant {

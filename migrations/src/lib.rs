@@ -17,6 +17,7 @@ mod m20261207_000010_job_leases;
 mod m20261207_000011_sso;
 mod m20261207_000012_sso_domains;
 mod m20261208_000013_saml_assertions;
+mod m20261208_000014_scim;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -35,6 +36,7 @@ pub fn row_level_security_tables() -> Vec<&'static str> {
     tables.extend(m20261207_000011_sso::TABLES);
     tables.extend(m20261207_000012_sso_domains::TABLES);
     tables.extend(m20261208_000013_saml_assertions::TABLES);
+    tables.extend(m20261208_000014_scim::TABLES);
     tables
 }
 
@@ -56,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_sso::Migration),
             Box::new(m20261207_000012_sso_domains::Migration),
             Box::new(m20261208_000013_saml_assertions::Migration),
+            Box::new(m20261208_000014_scim::Migration),
         ]
     }
 }

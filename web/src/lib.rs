@@ -27,6 +27,7 @@ mod openapi;
 mod operators;
 mod ops;
 mod projects;
+mod scim;
 mod snapshot;
 mod sso;
 mod state;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
     )
     .service(web::scope("/ofrep/v1").configure(ofrep::configure_ofrep))
     .configure(sso::configure_sso_browser)
+    .configure(scim::configure_scim)
     .configure(ops::configure_root_ops)
     .configure(ui::configure_ui);
 }

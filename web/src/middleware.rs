@@ -73,7 +73,8 @@ fn tidy_uri(uri: &Uri) -> Option<Uri> {
     tidy.parse().ok()
 }
 
-/// Replaces the empty bodies of 404 and 405 answers from the router with our error shape.
+/// Replaces the empty bodies of 404 and 405 answers from the router with our error shape (a JSON or
+/// SCIM answer is left as it is).
 pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new()
         .handler(StatusCode::NOT_FOUND, |res| {
@@ -93,10 +94,10 @@ fn rewrite<B: MessageBody + 'static>(
     code: ErrorCode,
     message: &str,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = res.headers().get("content-type").is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(b"application/json") || v.starts_with(b"application/scim+json")
+    });
     if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -4,8 +4,8 @@
 //! needs; tests read it to enumerate routes and check every role against every route.
 
 use crate::{
-    account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, snapshot,
-    sso, stream, transfer, usage,
+    account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, scim,
+    snapshot, sso, stream, transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -44,6 +44,10 @@ use utoipa::{Modify, OpenApi};
         sso::list_domains, sso::claim_domain, sso::verify_domain, sso::remove_domain,
         sso::get_enforcement, sso::put_enforcement, sso::discover,
         sso::start_sign_in, sso::oidc_callback, sso::saml_metadata, sso::saml_acs,
+        scim::service_provider_config, scim::schemas, scim::schema, scim::resource_types,
+        scim::resource_type, scim::list_users, scim::create_user, scim::get_user, scim::replace_user,
+        scim::patch_user, scim::delete_user, scim::list_groups, scim::create_group, scim::get_group,
+        scim::replace_group, scim::patch_group, scim::delete_group,
         ops::health, ops::info,
     ),
     modifiers(&Security)

@@ -13,6 +13,7 @@ mod oidc;
 mod providers;
 pub mod rules;
 mod saml;
+pub mod scim;
 mod signin;
 
 pub use domains::{Domain, Offered, TXT_LABEL, TXT_PREFIX};
@@ -23,6 +24,7 @@ pub use providers::{
 };
 pub use rules::{RoleRule, RuleOp};
 pub use saml::{MetadataSource, SamlSettings};
+pub use scim::ScimError;
 pub use signin::{Finished, OidcReturn, SamlPost, SignedIn, StartedSignIn, Tested, safe_next};
 
 use crate::accounts::Accounts;

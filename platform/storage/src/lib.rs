@@ -22,6 +22,7 @@ mod projects;
 #[allow(clippy::disallowed_methods)] // The tests attack the second wall with raw SQL.
 mod rls_tests;
 mod row;
+mod scim;
 mod scoped;
 mod sso;
 mod system;

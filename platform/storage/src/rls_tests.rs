@@ -82,6 +82,9 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     id(conn, format!("INSERT INTO sso_logins (tenant_id, provider_id, state, nonce, verifier, binding, next, created_at, expires_at) VALUES ({t}, {sp}, 'state-{key}', 'n', 'v', 'b', '/ui', 0, 1) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_domains (tenant_id, domain, token, verified_at, verified_domain, created_at) VALUES ({t}, '{key}.example', 'tok', 1, '{key}.example', 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO sso_assertions (tenant_id, provider_id, assertion_hash, expires_at) VALUES ({t}, {sp}, 'assertion-{key}', 1) RETURNING id")).await;
+    let su = id(conn, format!("INSERT INTO scim_users (tenant_id, user_id, user_name, user_name_key, external_id, active, attributes, created_at, updated_at) VALUES ({t}, {u}, '{key}@example.com', '{key}@example.com', NULL, true, '{{}}', 0, 0) RETURNING id")).await;
+    let sg = id(conn, format!("INSERT INTO scim_groups (tenant_id, display_name, display_name_key, external_id, created_at, updated_at) VALUES ({t}, 'Admins', 'admins', NULL, 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO scim_group_members (tenant_id, group_id, scim_user_id) VALUES ({t}, {sg}, {su}) RETURNING id")).await;
     t
 }
 

@@ -84,6 +84,9 @@ rows!(
     sso_login,
     sso_domain,
     sso_assertion,
+    scim_user,
+    scim_group,
+    scim_group_member,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

@@ -70,6 +70,9 @@ tenant_owned!(
     sso_login,
     sso_domain,
     sso_assertion,
+    scim_user,
+    scim_group,
+    scim_group_member,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).

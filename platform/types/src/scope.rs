@@ -19,16 +19,19 @@ pub enum Scope {
     Write,
     /// Everything in the tenant.
     Admin,
+    /// SCIM provisioning (`/scim/v2`) and nothing else; no other scope grants it.
+    Scim,
 }
 
 impl Scope {
     /// Every scope, in the order they are shown.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Evaluate,
         Scope::Client,
         Scope::Read,
         Scope::Write,
         Scope::Admin,
+        Scope::Scim,
     ];
 
     /// The scope's name on the wire.
@@ -39,6 +42,7 @@ impl Scope {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
+            Scope::Scim => "scim",
         }
     }
 
@@ -75,16 +79,20 @@ impl ScopeSet {
 
     /// Whether this set satisfies a route that needs `needed`.
     ///
-    /// `admin` satisfies everything, `write` implies `read`, and any scope but `client` may evaluate
-    /// server-side; `client` keys may only evaluate.
+    /// `admin` satisfies everything but `scim`, `write` implies `read`, and any of them and
+    /// `evaluate` may evaluate server-side; `client` keys may only evaluate client-side; `scim` is
+    /// granted only by itself and grants nothing else.
     pub fn allows(self, needed: Scope) -> bool {
         let has = |s| self.contains(s);
+        let evaluates =
+            has(Scope::Admin) || has(Scope::Write) || has(Scope::Read) || has(Scope::Evaluate);
         match needed {
             Scope::Admin => has(Scope::Admin),
             Scope::Write => has(Scope::Admin) || has(Scope::Write),
             Scope::Read => has(Scope::Admin) || has(Scope::Write) || has(Scope::Read),
-            Scope::Evaluate => self.0 != 0 && !(self == ScopeSet::of(&[Scope::Client])),
-            Scope::Client => self.0 != 0,
+            Scope::Evaluate => evaluates,
+            Scope::Client => evaluates || has(Scope::Client),
+            Scope::Scim => has(Scope::Scim),
         }
     }
 
@@ -177,6 +185,8 @@ pub mod perm {
         ManageTenant => Admin, "tenant:manage", false;
         /// Connect and change identity providers, claimed email domains and SSO enforcement.
         ManageSso => Admin, "sso:manage", false;
+        /// Provision people and groups over SCIM: SCIM tokens only, never a role.
+        Scim => Scim, "scim:provision", false;
     }
 }
 

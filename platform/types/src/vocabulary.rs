@@ -196,6 +196,24 @@ vocabulary! {
         SsoDomainRemove => "sso.domain.removed",
         /// Password sign-in was switched off or on for the tenant's members, or its exceptions changed.
         SsoEnforcementChange => "sso.enforcement.changed",
+        /// A SCIM token (an API key with the `scim` scope) was created.
+        ScimTokenCreate => "scim.token.created",
+        /// A SCIM token was revoked.
+        ScimTokenRevoke => "scim.token.revoked",
+        /// The identity provider provisioned a person (a new account, or an existing one linked).
+        ScimUserCreate => "scim.user.created",
+        /// The identity provider changed a person (name, email, external id, or reactivated them).
+        ScimUserUpdate => "scim.user.updated",
+        /// The identity provider deactivated a person: their membership ended.
+        ScimUserDeactivate => "scim.user.deactivated",
+        /// The identity provider deleted a person from the tenant.
+        ScimUserDelete => "scim.user.deleted",
+        /// The identity provider created a group.
+        ScimGroupCreate => "scim.group.created",
+        /// The identity provider changed a group (its name or members).
+        ScimGroupUpdate => "scim.group.updated",
+        /// The identity provider deleted a group.
+        ScimGroupDelete => "scim.group.deleted",
     }
 }
 

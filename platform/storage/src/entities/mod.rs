@@ -20,6 +20,9 @@ pub mod outbox;
 pub mod plan;
 pub mod project;
 pub mod role;
+pub mod scim_group;
+pub mod scim_group_member;
+pub mod scim_user;
 pub mod segment;
 pub mod session;
 pub mod sso_assertion;
@@ -75,6 +78,9 @@ pub const TENANT_TABLES: &[&str] = &[
     "sso_logins",
     "sso_domains",
     "sso_assertions",
+    "scim_users",
+    "scim_groups",
+    "scim_group_members",
 ];
 
 #[cfg(test)]
@@ -117,6 +123,9 @@ mod tests {
             table::<sso_login::Entity>(),
             table::<sso_domain::Entity>(),
             table::<sso_assertion::Entity>(),
+            table::<scim_user::Entity>(),
+            table::<scim_group::Entity>(),
+            table::<scim_group_member::Entity>(),
         ])
     }
 

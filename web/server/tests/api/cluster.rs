@@ -334,3 +334,60 @@ async fn three_nodes_agree_through_redis_and_fall_back_to_polling_while_it_is_do
         enabled = !enabled;
     }
 }
+
+/// `GET /api/v1/flags` on the node at `address` with session `token` until `done` accepts the status,
+/// within the patience.
+async fn until_member_status(
+    app: &TestApp,
+    address: &str,
+    token: &str,
+    done: impl Fn(u16) -> bool,
+) -> u16 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = app
+            .client
+            .get(format!("{address}/api/v1/flags"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16();
+        if done(status) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status} after {PATIENCE:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_member_deactivated_over_scim_through_one_node_loses_access_on_another_at_once() {
+    let redis = Redis::start();
+    let app = spawn_app_with(|s| clustered(s, &redis)).await;
+    let other = node(&app, &redis).await;
+    let member = app.member("eve@acme.test", "editor").await;
+    until_member_status(&app, &other, &member.token, |s| s == 200).await;
+
+    let token = crate::scim::scim_token(&app, &app.a.admin).await;
+    let mut eve = json!({
+        "schemas": [crate::scim::USER_SCHEMA],
+        "userName": "eve@acme.test",
+        "emails": [{"value": "eve@acme.test", "primary": true}],
+    });
+    let (status, linked) =
+        crate::scim::scim(&app, &token, Method::POST, "/Users", Some(eve.clone())).await;
+    assert_eq!(status, 201, "{linked}");
+    eve["active"] = json!(false);
+    let path = format!("/Users/{}", linked["id"].as_str().unwrap());
+    let (status, _) = crate::scim::scim(&app, &token, Method::PUT, &path, Some(eve)).await;
+    assert_eq!(status, 200);
+    // Within the patience, shorter than the 30 s after which nodes reload the role policy on their
+    // own: the deactivation reached the other node through Redis.
+    let refused = until_member_status(&app, &other, &member.token, |s| s != 200).await;
+    assert!([403, 404].contains(&refused), "{refused}");
+}

@@ -23,6 +23,7 @@ mod rbac;
 mod resilience;
 mod routes;
 mod saml_idp;
+mod scim;
 mod sdk;
 mod segments;
 mod signup;

@@ -146,6 +146,7 @@ fn markers() -> Vec<(&'static str, Scope)> {
         marker::<perm::ReadAudit>(),
         marker::<perm::ManageTenant>(),
         marker::<perm::ManageSso>(),
+        marker::<perm::Scim>(),
     ]
 }
 
@@ -387,6 +388,10 @@ fn grants(role: &str, permission: &str, environment: Option<&str>) -> bool {
         "flags:write",
         "flags:toggle",
     ];
+    // SCIM tokens alone provision: no role grants it.
+    if permission == "scim:provision" {
+        return false;
+    }
     match role {
         "owner" => true,
         "admin" => permission != "tenant:manage",
@@ -1177,6 +1182,7 @@ async fn roles_api_lists_validates_updates_and_protects_roles_in_use() {
     let invalid = [
         json!({"key": "qa", "name": "QA", "permissions": ["flags:fly"]}),
         json!({"key": "qa", "name": "QA", "permissions": ["audit:read:production"]}),
+        json!({"key": "qa", "name": "QA", "permissions": ["scim:provision"]}),
         json!({"key": "qa", "name": "QA", "permissions": ["flags:write:not a key"]}),
         json!({"key": "qa", "name": "QA", "permissions": []}),
     ];

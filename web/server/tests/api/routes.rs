@@ -58,11 +58,13 @@ fn erase_parameters(path: &str) -> String {
     out
 }
 
-/// The scope `flagent_web::configure` mounts a registration in: OFREP under `/ofrep/v1`, the root
-/// operations and the browser's SSO routes at the root, everything else under `/api/v1`.
+/// The scope `flagent_web::configure` mounts a registration in: OFREP under `/ofrep/v1`, SCIM under
+/// `/scim/v2`, the root operations and the browser's SSO routes at the root, everything else under
+/// `/api/v1`.
 fn prefix(file: &Path, function: &str) -> &'static str {
     match (file.file_name().and_then(|n| n.to_str()), function) {
         (Some("ofrep.rs"), _) => "/ofrep/v1",
+        (Some("scim.rs"), _) => "/scim/v2",
         (Some("ops.rs"), "configure_root_ops") => "",
         (Some("sso.rs"), "configure_sso_browser") => "",
         _ => "/api/v1",
