@@ -27,9 +27,13 @@
 //! - Setting a read-only attribute to the value it already has is a no-op, since Okta renames a group
 //!   with `{"op":"replace","value":{"id":"<same id>","displayName":"…"}}`; any other change is
 //!   `mutability`.
-//! - Removing an attribute that has no value fails with `noTarget`; removing a required one fails with
-//!   `mutability` (RFC 7644 §3.5.2.2).
+//! - Removing an attribute (or extension) that has no value succeeds and changes nothing: RFC 7644
+//!   §3.5.2.2 names `noTarget` only for a value filter that matches nothing, which still fails, and
+//!   scim2-tester removes an extension's attributes after the whole extension.
+//!   Removing a required attribute fails with `mutability` (RFC 7644 §3.5.2.2).
 //! - `null` as an `add` or `replace` value unassigns the attribute (RFC 7643 §2.5).
+//! - A `schemas` member inside a PATCH value (the whole value without a path, or an extension object)
+//!   is ignored: `schemas` is not an attribute, and scim2-models sends it inside extension objects.
 //! - Read-only sub-attributes inside a written value are ignored, as RFC 7644 §3.5.1 ignores read-only
 //!   attributes in a PUT.
 
@@ -923,7 +927,6 @@ pub(crate) enum AttrType {
     /// `true` or `false`.
     Boolean,
     /// A whole number.
-    #[allow(dead_code, reason = "no core attribute is an integer yet")]
     Integer,
     /// An RFC 3339 timestamp, as a string.
     DateTime,
@@ -1476,6 +1479,191 @@ impl Schema {
     }
 }
 
+/// The schemas of the discovery documents themselves (RFC 7643 §8.7.2), published beside User and
+/// Group so clients can read every document the server serves; all their attributes are read-only.
+/// They are named as scim2-tester's `core_schemas_validation` and scim2-models look them up.
+fn discovery_schemas() -> Vec<Schema> {
+    let part = |id, name, description, attributes: Vec<Attribute>| Schema {
+        id,
+        name,
+        description,
+        attributes: read_only_all(attributes),
+        extensions: Vec::new(),
+    };
+    vec![
+        part(
+            SERVICE_PROVIDER_CONFIG_SCHEMA,
+            "ServiceProviderConfig",
+            "The service's SCIM features",
+            config_attributes(),
+        ),
+        part(
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "A type of resource the service serves",
+            resource_type_attributes(),
+        ),
+        part(
+            SCHEMA_SCHEMA,
+            "Schema",
+            "A schema the service serves",
+            schema_attributes(),
+        ),
+    ]
+}
+
+/// The attributes of `/ServiceProviderConfig` (RFC 7643 §5).
+fn config_attributes() -> Vec<Attribute> {
+    use Attribute as A;
+    let supported = || {
+        A::boolean("supported", "Whether the feature is supported")
+            .required()
+            .read_only()
+    };
+    let flag = |name, description| A::complex(name, vec![supported()], description).required();
+    let integer = |name, description| {
+        A::new(name, AttrType::Integer, description)
+            .required()
+            .read_only()
+    };
+    let scheme = vec![
+        A::string("type", "The authentication scheme")
+            .required()
+            .canonical(&[
+                "oauth",
+                "oauth2",
+                "oauthbearertoken",
+                "httpbasic",
+                "httpdigest",
+            ]),
+        A::string("name", "The common name of the scheme").required(),
+        A::string("description", "A description of the scheme").required(),
+        A::reference("specUri", &["external"], "The scheme's specification"),
+        A::reference(
+            "documentationUri",
+            &["external"],
+            "The scheme's documentation",
+        ),
+        A::boolean("primary", "Whether this is the preferred scheme"),
+    ];
+    let bulk = vec![
+        supported(),
+        integer("maxOperations", "The most operations in one bulk request"),
+        integer("maxPayloadSize", "The largest bulk payload, in bytes"),
+    ];
+    let filter = vec![
+        supported(),
+        integer("maxResults", "The most resources one query returns"),
+    ];
+    vec![
+        A::reference(
+            "documentationUri",
+            &["external"],
+            "The service's documentation",
+        ),
+        flag("patch", "PATCH support"),
+        A::complex("bulk", bulk, "Bulk support").required(),
+        A::complex("filter", filter, "Filter support").required(),
+        flag("changePassword", "Password change support"),
+        flag("sort", "Sorting support"),
+        flag("etag", "Entity tag support"),
+        A::complex(
+            "authenticationSchemes",
+            read_only_all(scheme),
+            "The authentication schemes",
+        )
+        .multi()
+        .required(),
+    ]
+}
+
+/// The attributes of a `/ResourceTypes` document (RFC 7643 §6).
+fn resource_type_attributes() -> Vec<Attribute> {
+    use Attribute as A;
+    let extension = vec![
+        A::reference("schema", &["uri"], "The extension's schema URN")
+            .required()
+            .case_exact(),
+        A::boolean("required", "Whether resources must carry the extension").required(),
+    ];
+    vec![
+        A::string("id", "The resource type's id"),
+        A::string("name", "The resource type's name").required(),
+        A::string("description", "The resource type's description"),
+        A::reference("endpoint", &["uri"], "The resource type's endpoint").required(),
+        A::reference("schema", &["uri"], "The resource type's core schema")
+            .required()
+            .case_exact(),
+        A::complex(
+            "schemaExtensions",
+            read_only_all(extension),
+            "The schema extensions",
+        )
+        .multi(),
+    ]
+}
+
+/// The attributes of a `/Schemas` document (RFC 7643 §7), attribute definitions two levels deep.
+fn schema_attributes() -> Vec<Attribute> {
+    use Attribute as A;
+    let definitions = read_only_all(attribute_definition(read_only_all(attribute_definition(
+        Vec::new(),
+    ))));
+    vec![
+        A::reference("id", &["uri"], "The schema URN").required(),
+        A::string("name", "The schema's name"),
+        A::string("description", "The schema's description"),
+        A::complex("attributes", definitions, "The attributes")
+            .multi()
+            .required(),
+    ]
+}
+
+/// The sub-attributes of an attribute definition, with `subAttributes` when `subs` is not empty.
+fn attribute_definition(subs: Vec<Attribute>) -> Vec<Attribute> {
+    use Attribute as A;
+    let mut attributes = vec![
+        A::string("name", "The attribute's name")
+            .required()
+            .case_exact(),
+        A::string("type", "The attribute's data type")
+            .required()
+            .canonical(&[
+                "string",
+                "complex",
+                "boolean",
+                "decimal",
+                "integer",
+                "dateTime",
+                "reference",
+                "binary",
+            ]),
+        A::boolean("multiValued", "Whether the attribute is multi-valued").required(),
+        A::string("description", "The attribute's description"),
+        A::boolean("required", "Whether the attribute is required"),
+        A::string("canonicalValues", "Suggested values").multi(),
+        A::boolean("caseExact", "Whether string values are case-sensitive"),
+        A::string("mutability", "When the attribute may change").canonical(&[
+            "readOnly",
+            "readWrite",
+            "immutable",
+            "writeOnly",
+        ]),
+        A::string("returned", "When the attribute is returned")
+            .canonical(&["always", "never", "default", "request"]),
+        A::string("uniqueness", "How unique values are").canonical(&["none", "server", "global"]),
+        A::string("referenceTypes", "The types a reference may point to").multi(),
+    ];
+    if !subs.is_empty() {
+        attributes.push(A::complex("subAttributes", subs, "The sub-attributes").multi());
+    }
+    attributes
+}
+
+fn read_only_all(attributes: Vec<Attribute>) -> Vec<Attribute> {
+    attributes.into_iter().map(Attribute::read_only).collect()
+}
+
 /// `externalId`, `id` and `meta` (RFC 7643 §3.1), which every resource has.
 fn common_attributes() -> Vec<Attribute> {
     use Attribute as A;
@@ -1818,16 +2006,17 @@ fn apply_to_extension(
         (Verb::Remove, _) | (_, None | Some(Value::Null)) => {
             let root = resource.as_object_mut().ok_or_else(not_an_object)?;
             let present = get_ci_map(root, ext.id).is_some_and(is_assigned);
-            match take(root, ext.id) {
-                Some(_) if present => Ok(()),
-                _ if verb == Verb::Remove => {
-                    Err(ScimError::no_target(format!("'{}' has no value", ext.id)))
-                }
-                _ => Ok(()),
+            if present {
+                take(root, ext.id);
             }
+            Ok(())
         }
         (_, Some(Value::Object(attributes))) => {
-            for (key, value) in attributes {
+            // scim2-models serializes an extension object with its own `schemas` member.
+            for (key, value) in attributes
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+            {
                 let path = PatchPath::parse(&format!("{}:{key}", ext.id))?;
                 apply_at(resource, verb, &path, Some(value), schema)?;
             }
@@ -1853,10 +2042,7 @@ fn apply_whole(
         .cloned();
     let Some(value) = value.filter(|_| verb != Verb::Remove) else {
         let Some(current) = current else {
-            return Err(ScimError::no_target(format!(
-                "'{}' has no value to remove",
-                target.text
-            )));
+            return Ok(());
         };
         let kept = match value.filter(|v| !v.is_null()) {
             Some(listed) if attr.multi_valued => {
@@ -1909,12 +2095,7 @@ fn apply_sub(
         .filter(|v| is_assigned(v))
         .cloned();
     match value.filter(|_| verb != Verb::Remove) {
-        None if current.is_none() => {
-            return Err(ScimError::no_target(format!(
-                "'{}' has no value to remove",
-                target.text
-            )));
-        }
+        None if current.is_none() => return Ok(()),
         None => put(&mut object, sub.name, Value::Null),
         Some(value) => {
             let new = coerce(sub, value, target.text)?;
@@ -1990,7 +2171,7 @@ fn remove_elements(
             removed |= take(element, sub.name).is_some_and(|v| is_assigned(&v));
         }
     }
-    if !removed {
+    if !removed && target.filter.is_some() {
         return Err(none());
     }
     items.retain(is_assigned);
@@ -2407,13 +2588,15 @@ pub(crate) fn service_provider_config(base: &str) -> Value {
     })
 }
 
-/// The `/Schemas` documents (RFC 7643 §7): User, Group and the extensions they carry.
+/// The `/Schemas` documents (RFC 7643 §7): User, Group, the extensions they carry, and the schemas
+/// of the discovery documents (RFC 7643 §8.7.2).
 pub(crate) fn schemas(base: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for schema in [Schema::user(), Schema::group()] {
         out.push(schema.to_json(base));
         out.extend(schema.extensions.iter().map(|e| e.to_json(base)));
     }
+    out.extend(discovery_schemas().iter().map(|s| s.to_json(base)));
     out
 }
 
@@ -3593,12 +3776,29 @@ mod tests {
             &schema,
         );
         assert!(u.get(ENTERPRISE_USER_SCHEMA).is_none());
-        let err = patch_error(
-            u,
+        let again = patched(
+            u.clone(),
             json!([{"op": "remove", "path": ENTERPRISE_USER_SCHEMA}]),
             &schema,
         );
-        assert_eq!(err.scim_type, Some("noTarget"));
+        assert_eq!(again, u, "removing an absent extension changes nothing");
+    }
+
+    #[test]
+    fn an_extension_value_may_carry_its_schemas() {
+        let value = json!({"schemas": [ENTERPRISE_USER_SCHEMA], "department": "D"});
+        for verb in ["add", "replace"] {
+            let u = patched(
+                user(),
+                json!([{"op": verb, "path": ENTERPRISE_USER_SCHEMA, "value": value}]),
+                &enterprise(),
+            );
+            assert_eq!(
+                u[ENTERPRISE_USER_SCHEMA],
+                json!({"department": "D"}),
+                "{verb}"
+            );
+        }
     }
 
     #[test]
@@ -3738,18 +3938,25 @@ mod tests {
     }
 
     #[test]
-    fn remove_of_an_unassigned_attribute_is_no_target() {
+    fn remove_of_an_unassigned_attribute_changes_nothing() {
         for path in [
             "title",
             "name.middleName",
             "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
+            "emails.display",
         ] {
             assert_eq!(
-                user_patch_error(json!([{"op": "remove", "path": path}])).scim_type,
-                Some("noTarget"),
+                patch_user(json!([{"op": "remove", "path": path}])),
+                user(),
                 "{path}"
             );
         }
+        let u = patched(
+            json!({"userName": "x"}),
+            json!([{"op": "remove", "path": "name.givenName"}, {"op": "remove", "path": "emails"}]),
+            &Schema::user(),
+        );
+        assert_eq!(u, json!({"userName": "x"}));
     }
 
     #[test]
@@ -3933,7 +4140,24 @@ mod tests {
     fn schemas_publish_user_and_group_without_common_attributes() {
         let docs = schemas("https://flagent.example/scim/v2");
         let ids: Vec<&str> = docs.iter().filter_map(|d| d["id"].as_str()).collect();
-        assert_eq!(ids, [USER_SCHEMA, GROUP_SCHEMA]);
+        assert_eq!(
+            ids,
+            [
+                USER_SCHEMA,
+                GROUP_SCHEMA,
+                SERVICE_PROVIDER_CONFIG_SCHEMA,
+                RESOURCE_TYPE_SCHEMA,
+                SCHEMA_SCHEMA
+            ]
+        );
+        let names: Vec<&str> = docs.iter().filter_map(|d| d["name"].as_str()).collect();
+        assert_eq!(
+            names[2..],
+            ["ServiceProviderConfig", "ResourceType", "Schema"],
+            "scim2-tester's core_schemas_validation looks these names up"
+        );
+        let attributes = docs[4]["attributes"].as_array().expect("attributes");
+        assert!(attributes.iter().all(|a| a["mutability"] == "readOnly"));
         let user = &docs[0];
         assert_eq!(user["schemas"], json!([SCHEMA_SCHEMA]));
         assert_eq!(
