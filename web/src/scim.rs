@@ -55,8 +55,14 @@ pub(crate) fn configure_scim(cfg: &mut ServiceConfig) {
                     .route(web::put().to(replace_group))
                     .route(web::patch().to(patch_group))
                     .route(web::delete().to(delete_group)),
-            ),
+            )
+            .default_service(web::to(unknown)),
     );
+}
+
+/// Any other path under `/scim/v2`: a SCIM 404.
+async fn unknown() -> Answer {
+    Err(ScimError::not_found("no SCIM endpoint at this path").into())
 }
 
 /// A SCIM refusal as an HTTP answer.

@@ -596,6 +596,7 @@ async fn bad_scim_requests_get_scim_errors_and_change_nothing() {
         (Method::GET, "/Users/abc", None, 404, None),
         (Method::GET, "/Groups/0", None, 404, None),
         (Method::GET, "/Schemas/urn:nothing", None, 404, None),
+        (Method::GET, "/NoSuchThing", None, 404, None),
     ];
     for (method, path, body, status, scim_type) in cases {
         let answer = scim(&app, &token, method, path, body).await;
