@@ -14,11 +14,14 @@ use flagent_types::{Permission, perm};
 use flagent_ui::{PermissionInfo, RoleEntry, RolesPage, permission_summary};
 use std::collections::HashMap;
 
-/// Every permission a role can grant, once each, in the catalogue's order; a permission is
-/// per-environment when any route declares it so.
+/// The permission of the SCIM routes, which no role grants.
+const SCIM: &str = <perm::Scim as Permission>::NAME;
+
+/// Every permission a role can grant, once each, in the catalogue's order (SCIM provisioning belongs
+/// to SCIM tokens, never to a role); a permission is per-environment when any route declares it so.
 fn catalogue() -> Vec<PermissionInfo> {
     let mut permissions: Vec<PermissionInfo> = Vec::new();
-    for &(name, per_environment) in perm::ALL {
+    for &(name, per_environment) in perm::ALL.iter().filter(|(n, _)| *n != SCIM) {
         match permissions.iter_mut().find(|p| p.name == name) {
             Some(known) => known.per_environment |= per_environment,
             None => permissions.push(PermissionInfo {
@@ -85,7 +88,7 @@ mod tests {
     #[test]
     fn every_permission_is_explained_once_and_writes_may_be_limited_to_environments() {
         let permissions = catalogue();
-        for (name, _) in perm::ALL {
+        for (name, _) in perm::ALL.iter().filter(|(n, _)| *n != SCIM) {
             assert_eq!(
                 permissions.iter().filter(|p| p.name == *name).count(),
                 1,
