@@ -47,6 +47,82 @@ pub(crate) fn ensure_installed() {
     }
 }
 
+/// A test IdP script of `tests/idp` running under Node.js, once it printed where it listens.
+pub(crate) struct NodeIdp {
+    /// `http://127.0.0.1:<port>`, from the script's one line of stdout.
+    pub(crate) base: String,
+    /// The process; it exits when its stdin closes, so when this process dies.
+    pub(crate) child: Child,
+    /// The config file it was started with.
+    pub(crate) config: tempfile::NamedTempFile,
+}
+
+impl NodeIdp {
+    /// Starts `script` with `config` (installing the npm packages first if need be); panics with the
+    /// script's stderr when it exits or does not start in time.
+    pub(crate) async fn start(script: &str, config: &Value) -> NodeIdp {
+        tokio::task::spawn_blocking(ensure_installed)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let mut file = tempfile::NamedTempFile::new().expect("a config file");
+        file.write_all(config.to_string().as_bytes())
+            .expect("write the config");
+        let mut child = Command::new("node")
+            .arg(idp_dir().join(script))
+            .arg(file.path())
+            // The IdP lives as long as its stdin is open: if this process dies, so does it.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start node (Node.js 20 or later runs the test IdP)");
+
+        // Its stderr goes to the test's output (shown when the test fails), and is kept for a
+        // failure to start.
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let label = script.to_owned();
+        let stderr = std::thread::spawn(move || {
+            let mut kept = String::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                eprintln!("{label}: {line}");
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+            kept
+        });
+        // Its one line of stdout names its base URL; the rest is read and dropped so it never blocks.
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut lines = stdout.lines().map_while(Result::ok);
+            if let Some(base) = lines.find_map(|l| l.strip_prefix("listening ").map(str::to_owned))
+            {
+                let _ = tx.send(base);
+            }
+            lines.for_each(drop);
+        });
+
+        match tokio::time::timeout(PATIENCE, rx).await {
+            Ok(Ok(base)) => NodeIdp {
+                base,
+                child,
+                config: file,
+            },
+            failed => {
+                let _ = child.kill();
+                let status = child.wait();
+                let stderr = stderr.join().unwrap_or_default();
+                let why = if failed.is_err() {
+                    "did not start in time"
+                } else {
+                    "exited"
+                };
+                panic!("the test IdP {script} {why} ({status:?}):\n{stderr}");
+            }
+        }
+    }
+}
+
 /// A running oidc-provider on 127.0.0.1, stopped when dropped.
 pub(crate) struct OidcIdp {
     /// The issuer, `http://127.0.0.1:<port>`; discovery is at `{issuer}/.well-known/openid-configuration`.
@@ -62,68 +138,15 @@ impl OidcIdp {
     /// token_endpoint_auth_method?, id_token_signed_response_alg?}], accounts: {"<sub>": {email,
     /// email_verified, name, groups}}, ttl?}` (see the top of `tests/idp/oidc.mjs`).
     pub(crate) async fn start(config: Value) -> OidcIdp {
-        tokio::task::spawn_blocking(ensure_installed)
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        let mut file = tempfile::NamedTempFile::new().expect("a config file");
-        file.write_all(config.to_string().as_bytes())
-            .expect("write the config");
-        let mut child = Command::new("node")
-            .arg(idp_dir().join("oidc.mjs"))
-            .arg(file.path())
-            // The IdP lives as long as its stdin is open: if this process dies, so does it.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node (Node.js 20 or later runs the test IdP)");
-
-        // Its stderr goes to the test's output (shown when the test fails), and is kept for a
-        // failure to start.
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let stderr = std::thread::spawn(move || {
-            let mut kept = String::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                eprintln!("idp: {line}");
-                kept.push_str(&line);
-                kept.push('\n');
-            }
-            kept
-        });
-        // Its one line of stdout names the issuer; the rest is read and dropped so it never blocks.
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut lines = stdout.lines().map_while(Result::ok);
-            if let Some(issuer) =
-                lines.find_map(|l| l.strip_prefix("listening ").map(str::to_owned))
-            {
-                let _ = tx.send(issuer);
-            }
-            lines.for_each(drop);
-        });
-
-        match tokio::time::timeout(PATIENCE, rx).await {
-            Ok(Ok(issuer)) => OidcIdp {
-                issuer,
-                child,
-                http: reqwest::Client::builder()
-                    .timeout(PATIENCE)
-                    .build()
-                    .expect("client"),
-                _config: file,
-            },
-            failed => {
-                let _ = child.kill();
-                let status = child.wait();
-                let stderr = stderr.join().unwrap_or_default();
-                let why = if failed.is_err() {
-                    "did not start in time"
-                } else {
-                    "exited"
-                };
-                panic!("the test IdP {why} ({status:?}):\n{stderr}");
-            }
+        let node = NodeIdp::start("oidc.mjs", &config).await;
+        OidcIdp {
+            issuer: node.base,
+            child: node.child,
+            http: reqwest::Client::builder()
+                .timeout(PATIENCE)
+                .build()
+                .expect("client"),
+            _config: node.config,
         }
     }
 

@@ -6,11 +6,10 @@
 //! purpose (tampered values, foreign or missing signatures, signature wrapping); the top of
 //! `tests/idp/saml.mjs` documents each. The self-test at the end drives one sign-in by hand.
 
-use crate::idp::{PATIENCE, ensure_installed, form, idp_dir};
+use crate::idp::{NodeIdp, PATIENCE, form};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
 /// A running SAML IdP on 127.0.0.1, stopped when dropped.
@@ -57,69 +56,16 @@ impl SamlIdp {
     /// name?, groups?: [...], attributes?: {"<name>": [...]}}}, sign?: "assertion" | "response" |
     /// "both", lifetimeSeconds?}` (see the top of `tests/idp/saml.mjs`).
     pub(crate) async fn start(config: Value) -> SamlIdp {
-        tokio::task::spawn_blocking(ensure_installed)
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        let mut file = tempfile::NamedTempFile::new().expect("a config file");
-        file.write_all(config.to_string().as_bytes())
-            .expect("write the config");
-        let mut child = Command::new("node")
-            .arg(idp_dir().join("saml.mjs"))
-            .arg(file.path())
-            // The IdP lives as long as its stdin is open: if this process dies, so does it.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node (Node.js 20 or later runs the test IdP)");
-
-        // Its stderr goes to the test's output (shown when the test fails), and is kept for a
-        // failure to start.
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let stderr = std::thread::spawn(move || {
-            let mut kept = String::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                eprintln!("saml idp: {line}");
-                kept.push_str(&line);
-                kept.push('\n');
-            }
-            kept
-        });
-        // Its one line of stdout names the base URL; the rest is read and dropped so it never
-        // blocks.
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut lines = stdout.lines().map_while(Result::ok);
-            if let Some(base) = lines.find_map(|l| l.strip_prefix("listening ").map(str::to_owned))
-            {
-                let _ = tx.send(base);
-            }
-            lines.for_each(drop);
-        });
-
-        match tokio::time::timeout(PATIENCE, rx).await {
-            Ok(Ok(base)) => SamlIdp {
-                base,
-                child,
-                http: reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .timeout(PATIENCE)
-                    .build()
-                    .expect("client"),
-                _config: file,
-            },
-            failed => {
-                let _ = child.kill();
-                let status = child.wait();
-                let stderr = stderr.join().unwrap_or_default();
-                let why = if failed.is_err() {
-                    "did not start in time"
-                } else {
-                    "exited"
-                };
-                panic!("the test SAML IdP {why} ({status:?}):\n{stderr}");
-            }
+        let node = NodeIdp::start("saml.mjs", &config).await;
+        SamlIdp {
+            base: node.base,
+            child: node.child,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(PATIENCE)
+                .build()
+                .expect("client"),
+            _config: node.config,
         }
     }
 
