@@ -25,24 +25,28 @@ const dnsPort = await freeUdpPort();
 const uiTest = uiSuite({ env: { FLAGENT_AUTH__DNS_SERVER: `127.0.0.1:${dnsPort}` } });
 let dnsmasq;
 
-/** dnsmasq answering `records` ([name, value] TXT records) on the chosen port, once it answers. */
+/**
+ * dnsmasq answering `records` ([name, value] TXT records) on the chosen port. dnsmasq binds its sockets before
+ * it logs "started", so that line (on stderr, through `--log-facility=-`) says it is ready.
+ */
 async function serveDns(records) {
   const args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces',
-    '--listen-address=127.0.0.1', '--user=root', '--pid-file=', `--port=${dnsPort}`,
+    '--listen-address=127.0.0.1', '--user=root', '--pid-file=', '--log-facility=-', `--port=${dnsPort}`,
     ...records.map(([name, value]) => `--txt-record=${name},${value}`)];
-  const child = spawn('dnsmasq', args, { stdio: 'ignore' });
-  const resolver = new Resolver({ timeout: 200, tries: 1 });
+  const child = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      if (log.includes(': started,')) resolve();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`dnsmasq exited (${code}): ${log}`)));
+  });
+  const resolver = new Resolver({ timeout: 1000, tries: 2 });
   resolver.setServers([`127.0.0.1:${dnsPort}`]);
-  for (let i = 0; i < 100; i += 1) {
-    try {
-      await resolver.resolveTxt(records[0][0]);
-      return child;
-    } catch {
-      // Not listening yet.
-    }
-  }
-  child.kill();
-  throw new Error('dnsmasq did not answer');
+  assert.deepEqual(await resolver.resolveTxt(records[0][0]), [[records[0][1]]]);
+  return child;
 }
 
 after(() => dnsmasq?.kill());
