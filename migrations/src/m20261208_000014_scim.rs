@@ -1,8 +1,10 @@
 //! SCIM provisioning: the people an identity provider provisions into a tenant (`scim_users`, each
-//! linked to an account), its groups (`scim_groups`) and their members (`scim_group_members`).
+//! linked to an account once it has an email address), its groups (`scim_groups`) and their members (`scim_group_members`).
 
 use crate::m20261124_000006_row_level_security::{run, secure, unsecure};
-use crate::schema::{big, boolean, index, n, parent, tenant_table, text, text_null, unique};
+use crate::schema::{
+    big, big_null, boolean, index, n, parent, tenant_table, text, text_null, unique,
+};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
@@ -26,7 +28,8 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 tenant_table(USERS)
-                    .col(big("user_id"))
+                    // The account; NULL while the person has no email address to know it by.
+                    .col(big_null("user_id"))
                     // `userName` as the IdP sent it, and lower-cased for lookups (it is not
                     // case-sensitive).
                     .col(text("user_name", 320))

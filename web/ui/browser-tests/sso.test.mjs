@@ -7,21 +7,41 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Resolver } from 'node:dns/promises';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { after } from 'node:test';
 import { screenshot } from './browser.mjs';
 import { managementCall, messages, uiSuite } from './harness.mjs';
 
-/** A free UDP port on 127.0.0.1. */
-async function freeUdpPort() {
-  const socket = createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const { port } = socket.address();
-  socket.close();
-  return port;
+/** Whether the socket `open` binds (a UDP socket or a TCP server) starts listening. */
+async function bindable(open) {
+  const socket = open();
+  try {
+    await Promise.race([once(socket, 'listening'), once(socket, 'error').then(([e]) => Promise.reject(e))]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.close();
+  }
 }
 
-const dnsPort = await freeUdpPort();
+/**
+ * A port on 127.0.0.1 free for both UDP and TCP (dnsmasq binds both), below the kernel's ephemeral range,
+ * so that no connection opened meanwhile takes it before dnsmasq binds it (the server is configured first).
+ */
+async function freeDnsPort() {
+  const lowest = 20000;
+  const ephemeral = 32768;
+  for (let i = 0; i < 1000; i += 1) {
+    const port = lowest + Math.floor(Math.random() * (ephemeral - lowest));
+    const udp = await bindable(() => createSocket('udp4').bind(port, '127.0.0.1'));
+    const tcp = udp && await bindable(() => createServer().listen(port, '127.0.0.1'));
+    if (tcp) return port;
+  }
+  throw new Error('no free port for dnsmasq');
+}
+
+const dnsPort = await freeDnsPort();
 const uiTest = uiSuite({ env: { FLAGENT_AUTH__DNS_SERVER: `127.0.0.1:${dnsPort}` } });
 let dnsmasq;
 

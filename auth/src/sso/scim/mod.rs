@@ -4,9 +4,11 @@
 //!
 //! Invariant: every function needs `scim:provision`, which only SCIM tokens hold, and acts inside the
 //! token's tenant; another tenant's person or group is not found, exactly like a missing one.
-//! Invariant: a provisioned person who is active is a member of the tenant and one who is not is no
-//! member at all: deactivating ends their access in the tenant at once, on every node (the role
+//! Invariant: a provisioned person with an account who is active is a member of the tenant, and one
+//! who is not is no member at all: deactivating ends their access in the tenant at once, on every node (the role
 //! policy's change is announced), without touching their account or their other tenants.
+//! A person is known by email: one provisioned with neither an email address nor a `userName` that is
+//! one is kept without an account (they cannot sign in) until a replacement or PATCH gives them one.
 //! Invariant: an existing account is linked only when it is a member already or its email is in a
 //! domain the tenant verified, so a SCIM token cannot pull someone else's account into its tenant.
 //! Invariant: roles follow groups through the providers' mapping rules (the group names as the
@@ -156,8 +158,12 @@ impl Sso {
         tx: &TenantTx,
         person: &scim_user::Model,
     ) -> Result<PolicyChange, ScimError> {
-        let current = tx.membership_of(person.user_id).await?;
-        let user = UserId(person.user_id);
+        let Some(account) = person.user_id else {
+            // No account yet: nobody to make a member.
+            return Ok(PolicyChange::None);
+        };
+        let current = tx.membership_of(account).await?;
+        let user = UserId(account);
         if !person.active {
             return match current {
                 None => Ok(PolicyChange::None),
@@ -175,7 +181,7 @@ impl Sso {
                             ));
                         }
                     }
-                    tx.delete_membership(person.user_id).await?;
+                    tx.delete_membership(account).await?;
                     Ok(PolicyChange::Remove(user))
                 }
             };
@@ -190,7 +196,7 @@ impl Sso {
                     .check(Limit::Seats, tx.seats_in_use(now).await?, 1)
                     .map_err(|e| ScimError::forbidden(e.to_string()))?;
                 tx.insert_row(membership::New {
-                    user_id: person.user_id,
+                    user_id: account,
                     role: role.clone(),
                     created_at: now,
                 })

@@ -110,8 +110,8 @@ impl UserInput {
     }
 
     /// The email address the account is known by: the primary email, else the first, else the
-    /// `userName` when it is one.
-    fn account_email(&self) -> Result<String, ScimError> {
+    /// `userName` when it is one; `None` when there is none.
+    fn account_email(&self) -> Option<String> {
         let emails: Vec<&Value> = self
             .attributes
             .get("emails")
@@ -126,11 +126,6 @@ impl UserInput {
         primary
             .and_then(|e| normalize_email(e).ok())
             .or_else(|| normalize_email(&self.user_name).ok())
-            .ok_or_else(|| {
-                ScimError::invalid_value(
-                    "userName or emails must hold an email address: accounts are known by email",
-                )
-            })
     }
 
     /// The display name for a new account: `displayName`, `name.formatted`, or given and family name.
@@ -292,30 +287,22 @@ impl Sso {
             .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))
     }
 
-    /// `POST /Users`: provisions a person: a new account, or an existing one that is a member already
-    /// or whose email is in a domain the tenant verified; a member with their mapped role when active.
-    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
-    pub async fn scim_create_user(
+    /// The account provisioned person `input` is known by (`None` without an email address): an
+    /// existing one that is a member already or whose email is in a domain the tenant verified, else a
+    /// new one. Accounts are global rows, read and created before the caller's transaction (SQLite's
+    /// pool has one connection, which the transaction holds).
+    async fn account_for(
         &self,
-        scope: &TenantScope,
-        body: &Value,
-    ) -> Result<Value, ScimError> {
-        scope.require::<perm::Scim>()?;
-        let input = UserInput::parse(body)?;
-        let tenant = self.db.scoped(scope);
-        if tenant.scim_user_by_name(&input.key()).await?.is_some() {
-            return Err(ScimError::conflict(format!(
-                "a User with userName {:?} exists already",
-                input.user_name
-            )));
-        }
-        let email = input.account_email()?;
+        tenant: &TenantDb,
+        input: &UserInput,
+    ) -> Result<Option<i64>, ScimError> {
+        let Some(email) = input.account_email() else {
+            return Ok(None);
+        };
         let verified = self
-            .domain_verified(&tenant, email_domain(&email))
+            .domain_verified(tenant, email_domain(&email))
             .await
             .map_err(|_| ScimError::internal("the request could not be completed; try again"))?;
-        // Accounts are global rows, read and created before the transaction (SQLite's pool has one
-        // connection, which the transaction holds).
         let account = match self.accounts.user_by_email(&email).await? {
             Some(existing) => {
                 let member = tenant.membership_of(existing.id).await?.is_some();
@@ -334,8 +321,8 @@ impl Sso {
                 existing
             }
             None => {
-                let now = now_millis();
                 if input.active {
+                    let now = now_millis();
                     tenant
                         .tenant_plan()
                         .await?
@@ -356,11 +343,32 @@ impl Sso {
                     .await?
             }
         };
+        Ok(Some(account.id))
+    }
+
+    /// `POST /Users`: provisions a person: a new account, or an existing one that is a member already
+    /// or whose email is in a domain the tenant verified; a member with their mapped role when active.
+    #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
+    pub async fn scim_create_user(
+        &self,
+        scope: &TenantScope,
+        body: &Value,
+    ) -> Result<Value, ScimError> {
+        scope.require::<perm::Scim>()?;
+        let input = UserInput::parse(body)?;
+        let tenant = self.db.scoped(scope);
+        if tenant.scim_user_by_name(&input.key()).await?.is_some() {
+            return Err(ScimError::conflict(format!(
+                "a User with userName {:?} exists already",
+                input.user_name
+            )));
+        }
+        let account = self.account_for(&tenant, &input).await?;
         let now = now_millis();
         let tx = tenant.begin().await?;
         let row = tx
             .insert_row(scim_user::New {
-                user_id: account.id,
+                user_id: account,
                 user_name: input.user_name.clone(),
                 user_name_key: input.key(),
                 external_id: input.external_id.clone(),
@@ -385,14 +393,15 @@ impl Sso {
         self.apply(scope, vec![change]).await?;
         tracing::info!(
             scim_user_id = row.id,
-            user_id = account.id,
+            user_id = ?account,
             "SCIM: person provisioned"
         );
         Ok(resource)
     }
 
     /// `PUT /Users/{id}`: replaces what SCIM keeps of a person; `active: false` ends their
-    /// membership, `true` restores it. The account's email and name are those it was created with.
+    /// membership, `true` restores it. The account's email and name are those it was created with
+    /// (a person provisioned without an email address gets their account from the first one sent).
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
     pub async fn scim_replace_user(
         &self,
@@ -429,6 +438,11 @@ impl Sso {
     ) -> Result<Value, ScimError> {
         let tenant = self.db.scoped(scope);
         let before_row = self.user_row(&tenant, id).await?;
+        // A person without an account gets one once an email address arrives.
+        let account = match before_row.user_id {
+            Some(account) => Some(account),
+            None => self.account_for(&tenant, &input).await?,
+        };
         let tx = tenant.begin().await?;
         if let Some(other) = tx.scim_user_by_name(&input.key()).await?
             && other.id != before_row.id
@@ -443,6 +457,7 @@ impl Sso {
         let before = self.user_resource(&before_row, &group_refs);
         let key = input.key();
         let after_row = scim_user::Model {
+            user_id: account,
             user_name: input.user_name,
             user_name_key: key,
             external_id: input.external_id,

@@ -1,5 +1,5 @@
 //! The `scim_users` table: a person an identity provider provisioned into a tenant over SCIM, linked to their
-//! account; inactive when the provider deactivated them.
+//! account once they have an email address; inactive when the provider deactivated them.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub tenant_id: i64,
-    pub user_id: i64,
+    pub user_id: Option<i64>,
     pub user_name: String,
     pub user_name_key: String,
     pub external_id: Option<String>,
@@ -30,7 +30,7 @@ impl ActiveModelBehavior for ActiveModel {}
 /// fill in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct New {
-    pub user_id: i64,
+    pub user_id: Option<i64>,
     pub user_name: String,
     pub user_name_key: String,
     pub external_id: Option<String>,

@@ -582,13 +582,6 @@ async fn bad_scim_requests_get_scim_errors_and_change_nothing() {
         (
             Method::POST,
             "/Users",
-            Some(json!({"schemas": [USER_SCHEMA], "userName": "not-an-email"})),
-            400,
-            Some("invalidValue"),
-        ),
-        (
-            Method::POST,
-            "/Users",
             Some(json!({"schemas": [USER_SCHEMA], "userName": "x@acme.test", "active": "maybe"})),
             400,
             Some("invalidValue"),
@@ -639,4 +632,68 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn a_person_without_an_email_address_becomes_a_member_once_one_arrives() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, &app.a.admin).await;
+    let (status, people_before) = app.admin_get("/api/v1/members").await;
+    assert_eq!(status, 200, "{people_before}");
+
+    let (status, grace) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(json!({"schemas": [USER_SCHEMA], "userName": "ghopper", "name": {"givenName": "Grace"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{grace}");
+    assert_eq!(grace["userName"], "ghopper");
+    let (status, listed) = scim(
+        &app,
+        &token,
+        Method::GET,
+        "/Users?filter=userName%20eq%20%22GHOPPER%22",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["totalResults"], 1, "{listed}");
+    let (_, people) = app.admin_get("/api/v1/members").await;
+    assert_eq!(people, people_before, "no account, so no member yet");
+
+    let id = grace["id"].as_str().expect("id");
+    let (status, patched) = scim(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "emails",
+                            "value": [{"value": "grace@acme.test", "primary": true}]}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        role_of(&app, "grace@acme.test").await.as_deref(),
+        Some("viewer")
+    );
+
+    let (status, deactivated) = scim(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(role_of(&app, "grace@acme.test").await, None);
 }

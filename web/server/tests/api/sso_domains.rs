@@ -5,8 +5,10 @@ use crate::helpers::{TEST_PASSWORD, TestApp, expect_error, read, spawn_app_with}
 use crate::sso::{Browser, audit_events, connected, me, sso_error};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// dnsmasq on 127.0.0.1 answering the given TXT records (and nothing else), stopped when dropped.
 struct Dns {
@@ -25,6 +27,7 @@ impl Dns {
             "--listen-address=127.0.0.1",
             "--user=root",
             "--pid-file=",
+            "--log-facility=-",
             &format!("--port={}", address.port()),
         ]);
         for (name, value) in records {
@@ -32,29 +35,26 @@ impl Dns {
         }
         let mut child = command
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("dnsmasq (Debian's dnsmasq-base) runs");
-        // dnsmasq binds before it reads any query; wait until it answers.
-        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-        probe
-            .set_read_timeout(Some(std::time::Duration::from_millis(200)))
-            .unwrap();
-        // A minimal DNS query for `ready.` (type TXT), retried until an answer arrives.
-        let query = [
-            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'r', b'e', b'a', b'd', b'y', 0, 0, 16, 0,
-            1,
-        ];
-        let mut buf = [0u8; 512];
-        for _ in 0..100 {
-            probe.send_to(&query, address).unwrap();
-            if probe.recv_from(&mut buf).is_ok() {
-                return Dns { child };
+        // dnsmasq binds its sockets before it logs that it started; it exits when it cannot bind.
+        let mut log = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if log.read_line(&mut line).unwrap_or(0) == 0 {
+                let status = child.wait();
+                panic!("dnsmasq on {address} exited ({status:?}): {seen}");
+            }
+            seen.push_str(&line);
+            if line.contains(": started,") {
+                break;
             }
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("dnsmasq did not answer on {address}");
+        // Whatever it logs later is read and dropped, so a full pipe never stalls it.
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        Dns { child }
     }
 }
 
@@ -65,12 +65,27 @@ impl Drop for Dns {
     }
 }
 
-/// A free UDP port on 127.0.0.1 for dnsmasq.
+/// An address on 127.0.0.1 for dnsmasq, free for both UDP and TCP (it binds both) and below the
+/// kernel's ephemeral range, so that no connection a parallel test opens takes the port before
+/// dnsmasq binds it (the server under test is configured with it first).
 fn free_address() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 20_000;
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&low| low > LOWEST + 1_000)
+        .unwrap_or(32_768);
+    let span = ephemeral - LOWEST;
+    let seed = std::process::id();
+    for _ in 0..span {
+        let port = LOWEST + (seed.wrapping_add(NEXT.fetch_add(7, Ordering::Relaxed)) % span);
+        let address = SocketAddr::from(([127, 0, 0, 1], u16::try_from(port).unwrap()));
+        if UdpSocket::bind(address).is_ok() && TcpListener::bind(address).is_ok() {
+            return address;
+        }
+    }
+    panic!("no free port below {ephemeral} for dnsmasq");
 }
 
 async fn discover(app: &TestApp, email: &str) -> Value {
