@@ -2,9 +2,7 @@
 //! linked to an account once it has an email address), its groups (`scim_groups`) and their members (`scim_group_members`).
 
 use crate::m20261124_000006_row_level_security::{run, secure, unsecure};
-use crate::schema::{
-    big, big_null, boolean, index, n, parent, tenant_table, text, text_null, unique,
-};
+use crate::schema::{big, big_null, index, n, parent, tenant_table, text, text_null, unique};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
@@ -35,8 +33,9 @@ impl MigrationTrait for Migration {
                     .col(text("user_name", 320))
                     .col(text("user_name_key", 320))
                     .col(text_null("external_id", 512))
-                    // Inactive: provisioned but not a member (deactivated by the IdP).
-                    .col(boolean("active"))
+                    // `active` as the IdP sent it: false is provisioned but not a member
+                    // (deactivated); NULL (never sent, or removed) counts as active.
+                    .col(ColumnDef::new(n("active")).boolean().null())
                     // The SCIM attributes Flagent keeps besides the account's own, as JSON
                     // (`name`, `displayName`, `emails`, …).
                     .col(ColumnDef::new(n("attributes")).text().not_null())
@@ -82,6 +81,9 @@ impl MigrationTrait for Migration {
                 tenant_table(MEMBERS)
                     .col(big("group_id"))
                     .col(big("scim_user_id"))
+                    // The member's `display` as the IdP sent it when adding them (RFC 7643 §2.4:
+                    // immutable, so set only then); NULL shows the person's userName.
+                    .col(text_null("display", 256))
                     .foreign_key(&mut parent(
                         MEMBERS,
                         "group_id",

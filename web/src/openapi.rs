@@ -47,7 +47,8 @@ use utoipa::{Modify, OpenApi};
         scim::service_provider_config, scim::schemas, scim::schema, scim::resource_types,
         scim::resource_type, scim::list_users, scim::create_user, scim::get_user, scim::replace_user,
         scim::patch_user, scim::delete_user, scim::list_groups, scim::create_group, scim::get_group,
-        scim::replace_group, scim::patch_group, scim::delete_group,
+        scim::replace_group, scim::patch_group, scim::delete_group, scim::search_users,
+        scim::search_groups, scim::search_all,
         ops::health, ops::info,
     ),
     modifiers(&Security)

@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes, Data, Path, Query, ServiceConfig};
 use actix_web::{HttpResponse, ResponseError};
-use flagent_auth::sso::ScimError;
+use flagent_auth::sso::{ScimError, ScimQuery};
 use flagent_types::perm;
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,6 +37,8 @@ pub(crate) fn configure_scim(cfg: &mut ServiceConfig) {
                     .route(web::get().to(list_users))
                     .route(web::post().to(create_user)),
             )
+            .service(web::resource("/.search").route(web::post().to(search_all)))
+            .service(web::resource("/Users/.search").route(web::post().to(search_users)))
             .service(
                 web::resource("/Users/{userID}")
                     .route(web::get().to(get_user))
@@ -49,6 +51,7 @@ pub(crate) fn configure_scim(cfg: &mut ServiceConfig) {
                     .route(web::get().to(list_groups))
                     .route(web::post().to(create_group)),
             )
+            .service(web::resource("/Groups/.search").route(web::post().to(search_groups)))
             .service(
                 web::resource("/Groups/{groupID}")
                     .route(web::get().to(get_group))
@@ -125,7 +128,7 @@ fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
     })
 }
 
-/// `filter`, `startIndex` and `count` of a list request.
+/// `filter`, `startIndex` and `count` of a list request, and the attributes to return.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct ListQuery {
     /// A SCIM filter (`userName eq "ada@acme.com"`).
@@ -135,13 +138,49 @@ pub(crate) struct ListQuery {
     start_index: Option<String>,
     /// How many results at most (up to 200).
     count: Option<String>,
+    /// The attributes to return (comma-separated paths), besides those always returned.
+    attributes: Option<String>,
+    /// The attributes to leave out (comma-separated paths).
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
 }
 
-/// The list query, or a SCIM refusal when it does not parse.
-fn list_query(query: Result<Query<ListQuery>, actix_web::Error>) -> Result<ListQuery, ScimFailure> {
-    query
+/// The attributes to return of one resource.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ResourceQuery {
+    /// The attributes to return (comma-separated paths), besides those always returned.
+    attributes: Option<String>,
+    /// The attributes to leave out (comma-separated paths).
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+/// The query string as a [`ScimQuery`], or a SCIM refusal when it does not parse.
+fn list_query(query: Result<Query<ListQuery>, actix_web::Error>) -> Result<ScimQuery, ScimFailure> {
+    let query = query
         .map(Query::into_inner)
-        .map_err(|_| ScimFailure(ScimError::invalid_value("the query does not parse")))
+        .map_err(|_| ScimFailure(ScimError::invalid_value("the query does not parse")))?;
+    Ok(ScimQuery {
+        filter: query.filter,
+        start_index: query.start_index,
+        count: query.count,
+        attributes: query.attributes,
+        excluded_attributes: query.excluded_attributes,
+    })
+}
+
+/// The query string of a one-resource request as a [`ScimQuery`].
+fn resource_query(
+    query: Result<Query<ResourceQuery>, actix_web::Error>,
+) -> Result<ScimQuery, ScimFailure> {
+    let query = query
+        .map(Query::into_inner)
+        .map_err(|_| ScimFailure(ScimError::invalid_value("the query does not parse")))?;
+    Ok(ScimQuery {
+        attributes: query.attributes,
+        excluded_attributes: query.excluded_attributes,
+        ..ScimQuery::default()
+    })
 }
 
 /// What this SCIM service supports (patch and filtering; no bulk, sorting, ETags or password change).
@@ -205,15 +244,35 @@ pub(crate) async fn list_users(
     query: Result<Query<ListQuery>, actix_web::Error>,
 ) -> Answer {
     let query = list_query(query)?;
-    ok(&state
-        .sso
-        .scim_list_users(
-            auth.scope(),
-            query.filter.as_deref(),
-            query.start_index.as_deref(),
-            query.count.as_deref(),
-        )
-        .await?)
+    ok(&state.sso.scim_list_users(auth.scope(), &query).await?)
+}
+
+/// A search across resource types, which this service does not offer: search `/Users/.search` or
+/// `/Groups/.search` instead (RFC 7644 §3.4.3 lets a service provider decline it).
+#[utoipa::path(post, path = "/scim/v2/.search", tag = "scim",
+    request_body(content = String, description = "a SearchRequest", content_type = "application/scim+json"),
+    responses((status = 501, description = "not offered: search one resource type")),
+    security(("api_key" = ["scim"]), ("session" = ["scim:provision"])))]
+pub(crate) async fn search_all(_auth: Auth<perm::Scim>) -> Answer {
+    Err(ScimError::not_implemented(
+        "searching several resource types at once is not offered; search /Users/.search or \
+         /Groups/.search",
+    )
+    .into())
+}
+
+/// Searches the users with a SearchRequest body (RFC 7644 §3.4.3), as `GET /Users` does with a query.
+#[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "scim",
+    request_body(content = String, description = "a SearchRequest", content_type = "application/scim+json"),
+    responses((status = 200, description = "a ListResponse of Users")),
+    security(("api_key" = ["scim"]), ("session" = ["scim:provision"])))]
+pub(crate) async fn search_users(
+    auth: Auth<perm::Scim>,
+    state: Data<AppState>,
+    body: Bytes,
+) -> Answer {
+    let query = ScimQuery::from_search(&json_body(&body)?)?;
+    ok(&state.sso.scim_list_users(auth.scope(), &query).await?)
 }
 
 /// Provisions a person: a new account, or an existing one that is a member already or whose email is
@@ -232,15 +291,17 @@ pub(crate) async fn create_user(
 }
 
 /// One provisioned person.
-#[utoipa::path(get, path = "/scim/v2/Users/{userID}", tag = "scim", params(("userID" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/Users/{userID}", tag = "scim", params(("userID" = String, Path), ResourceQuery),
     responses((status = 200, description = "the User"), (status = 404, description = "not here")),
     security(("api_key" = ["scim"]), ("session" = ["scim:provision"])))]
 pub(crate) async fn get_user(
     auth: Auth<perm::Scim>,
     state: Data<AppState>,
     id: Path<String>,
+    query: Result<Query<ResourceQuery>, actix_web::Error>,
 ) -> Answer {
-    ok(&state.sso.scim_get_user(auth.scope(), &id).await?)
+    let query = resource_query(query)?;
+    ok(&state.sso.scim_get_user(auth.scope(), &id, &query).await?)
 }
 
 /// Replaces a provisioned person; `active: false` ends their membership at once.
@@ -299,15 +360,21 @@ pub(crate) async fn list_groups(
     query: Result<Query<ListQuery>, actix_web::Error>,
 ) -> Answer {
     let query = list_query(query)?;
-    ok(&state
-        .sso
-        .scim_list_groups(
-            auth.scope(),
-            query.filter.as_deref(),
-            query.start_index.as_deref(),
-            query.count.as_deref(),
-        )
-        .await?)
+    ok(&state.sso.scim_list_groups(auth.scope(), &query).await?)
+}
+
+/// Searches the groups with a SearchRequest body (RFC 7644 §3.4.3), as `GET /Groups` does with a query.
+#[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "scim",
+    request_body(content = String, description = "a SearchRequest", content_type = "application/scim+json"),
+    responses((status = 200, description = "a ListResponse of Groups")),
+    security(("api_key" = ["scim"]), ("session" = ["scim:provision"])))]
+pub(crate) async fn search_groups(
+    auth: Auth<perm::Scim>,
+    state: Data<AppState>,
+    body: Bytes,
+) -> Answer {
+    let query = ScimQuery::from_search(&json_body(&body)?)?;
+    ok(&state.sso.scim_list_groups(auth.scope(), &query).await?)
 }
 
 /// Creates a group; its members' roles follow from the providers' mapping rules.
@@ -325,15 +392,17 @@ pub(crate) async fn create_group(
 }
 
 /// One provisioned group.
-#[utoipa::path(get, path = "/scim/v2/Groups/{groupID}", tag = "scim", params(("groupID" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/Groups/{groupID}", tag = "scim", params(("groupID" = String, Path), ResourceQuery),
     responses((status = 200, description = "the Group"), (status = 404, description = "not here")),
     security(("api_key" = ["scim"]), ("session" = ["scim:provision"])))]
 pub(crate) async fn get_group(
     auth: Auth<perm::Scim>,
     state: Data<AppState>,
     id: Path<String>,
+    query: Result<Query<ResourceQuery>, actix_web::Error>,
 ) -> Answer {
-    ok(&state.sso.scim_get_group(auth.scope(), &id).await?)
+    let query = resource_query(query)?;
+    ok(&state.sso.scim_get_group(auth.scope(), &id, &query).await?)
 }
 
 /// Replaces a group's name and members.

@@ -24,7 +24,7 @@ pub use providers::{
 };
 pub use rules::{RoleRule, RuleOp};
 pub use saml::{MetadataSource, SamlSettings};
-pub use scim::ScimError;
+pub use scim::{ScimError, ScimQuery};
 pub use signin::{Finished, OidcReturn, SamlPost, SignedIn, StartedSignIn, Tested, safe_next};
 
 use crate::accounts::Accounts;

@@ -1,15 +1,17 @@
 //! SCIM `Groups`: the identity provider's groups in the token's tenant; their names map to roles
 //! through the providers' rules.
 
-use super::protocol::{self, Filter, Page, Schema, ScimError};
-use super::{GROUP_SCHEMA, PolicyChange, audit, meta, offset, page_of, parse_id};
+use super::protocol::{self, Filter, Schema, ScimError};
+use super::{
+    GROUP_SCHEMA, Listed, PolicyChange, ScimQuery, audit, list_answer, meta, offset, parse_id,
+};
 use crate::now_millis;
 use crate::sso::Sso;
 use flagent_storage::entities::{scim_group, scim_group_member, scim_user};
 use flagent_storage::{TenantDb, TenantTx};
 use flagent_types::{AuditAction, TenantScope, perm};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Longest `displayName`, in characters.
 const MAX_NAME_CHARS: usize = 256;
@@ -22,8 +24,8 @@ const MAX_MEMBERS: usize = 10_000;
 struct GroupInput {
     display_name: String,
     external_id: Option<String>,
-    /// The ids of its members, provisioned people of the tenant.
-    members: BTreeSet<i64>,
+    /// The ids of its members (provisioned people of the tenant), with the `display` sent for each.
+    members: BTreeMap<i64, Option<String>>,
 }
 
 impl GroupInput {
@@ -77,7 +79,7 @@ impl GroupInput {
                 "a group has at most 10,000 members",
             ));
         }
-        let mut members = BTreeSet::new();
+        let mut members = BTreeMap::new();
         for member in &listed {
             let value = member.get("value").and_then(Value::as_str).unwrap_or("");
             let id = value
@@ -89,7 +91,16 @@ impl GroupInput {
                         "member {value:?} is not the id of a User here"
                     ))
                 })?;
-            members.insert(id);
+            let display = match member.get("display") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(d)) if d.chars().count() <= MAX_NAME_CHARS => Some(d.clone()),
+                Some(_) => {
+                    return Err(ScimError::invalid_value(
+                        "a member's display is a string of at most 256 characters",
+                    ));
+                }
+            };
+            members.insert(id, display);
         }
         Ok(GroupInput {
             display_name,
@@ -104,17 +115,17 @@ impl GroupInput {
 }
 
 impl Sso {
-    /// The group resource of `row`, with members `members`.
-    fn group_resource(&self, row: &scim_group::Model, members: &[&scim_user::Model]) -> Value {
+    /// The group resource of `row`, with members `members` (each with the `display` kept for them).
+    fn group_resource(&self, row: &scim_group::Model, members: &[Member<'_>]) -> Value {
         let base = self.scim_base();
         let mut resource = json!({
             "schemas": [GROUP_SCHEMA],
             "id": row.id.to_string(),
             "displayName": row.display_name,
-            "members": members.iter().map(|m| json!({
-                "value": m.id.to_string(),
-                "display": m.user_name,
-                "$ref": format!("{base}/Users/{}", m.id),
+            "members": members.iter().map(|(person, display)| json!({
+                "value": person.id.to_string(),
+                "display": display.unwrap_or(&person.user_name),
+                "$ref": format!("{base}/Users/{}", person.id),
                 "type": "User",
             })).collect::<Vec<_>>(),
             "meta": meta("Group", format!("{base}/Groups/{}", row.id), row.created_at, row.updated_at),
@@ -137,10 +148,14 @@ impl Sso {
             .into_iter()
             .map(|u| (u.id, u))
             .collect();
-        let mut of_group: HashMap<i64, Vec<&scim_user::Model>> = HashMap::new();
-        for m in tenant.scim_group_members(None).await? {
+        let memberships = tenant.scim_group_members(None).await?;
+        let mut of_group: HashMap<i64, Vec<Member<'_>>> = HashMap::new();
+        for m in &memberships {
             if let Some(person) = people.get(&m.scim_user_id) {
-                of_group.entry(m.group_id).or_default().push(person);
+                of_group
+                    .entry(m.group_id)
+                    .or_default()
+                    .push((person, m.display.as_deref()));
             }
         }
         Ok(rows
@@ -157,55 +172,75 @@ impl Sso {
     pub async fn scim_list_groups(
         &self,
         scope: &TenantScope,
-        filter: Option<&str>,
-        start_index: Option<&str>,
-        count: Option<&str>,
+        query: &ScimQuery,
     ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
-        let page = Page::from_query(start_index, count)?;
+        let page = query.page()?;
+        let projection = query.projection()?;
         let tenant = self.db.scoped(scope);
-        let filter = filter.map(protocol::parse_filter).transpose()?;
+        let filter = query
+            .filter
+            .as_deref()
+            .map(protocol::parse_filter)
+            .transpose()?;
         let rows = match filter.as_ref().and_then(Filter::simple_eq) {
-            Some(("displayname", name)) => tenant
-                .scim_group_by_name(&name.to_lowercase())
-                .await?
-                .into_iter()
-                .collect(),
-            Some(("id", id)) => match id.parse::<i64>() {
+            Some(("displayname", name)) => Listed::Candidates(
+                tenant
+                    .scim_group_by_name(&name.to_lowercase())
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
+            Some(("id", id)) => Listed::Candidates(match id.parse::<i64>() {
                 Ok(id) => tenant
                     .get::<scim_group::Model>(id)
                     .await?
                     .into_iter()
                     .collect(),
                 Err(_) => Vec::new(),
-            },
+            }),
             _ if filter.is_none() => {
                 let (rows, total) = tenant
                     .scim_groups_page(offset(&page), u64::try_from(page.count).unwrap_or(u64::MAX))
                     .await?;
-                let resources = self.group_resources(&tenant, &rows).await?;
-                let total = usize::try_from(total).unwrap_or(usize::MAX);
-                return Ok(protocol::list_response(total, &page, resources));
+                Listed::Page(rows, total)
             }
-            _ => tenant.scim_groups().await?,
+            _ => Listed::Candidates(tenant.scim_groups().await?),
         };
-        let mut resources = self.group_resources(&tenant, &rows).await?;
-        if let Some(filter) = &filter {
-            let schema = Schema::group();
-            resources.retain(|r| filter.matches(r, &|path| schema.is_case_exact(path)));
-        }
-        let matched = resources.len();
-        Ok(protocol::list_response(
-            matched,
+        let listed = match rows {
+            Listed::Page(rows, total) => {
+                Listed::Page(self.group_resources(&tenant, &rows).await?, total)
+            }
+            Listed::Candidates(rows) => {
+                Listed::Candidates(self.group_resources(&tenant, &rows).await?)
+            }
+        };
+        Ok(list_answer(
+            &Schema::group(),
+            filter.as_ref(),
             &page,
-            page_of(&page, resources),
+            &projection,
+            listed,
         ))
     }
 
-    /// `GET /Groups/{id}`.
+    /// `GET /Groups/{id}`, with the attributes `query` asks for.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
-    pub async fn scim_get_group(&self, scope: &TenantScope, id: &str) -> Result<Value, ScimError> {
+    pub async fn scim_get_group(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        query: &ScimQuery,
+    ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
+        let projection = query.projection()?;
+        let mut resource = self.current_group(scope, id).await?;
+        projection.apply(&Schema::group(), &mut resource);
+        Ok(resource)
+    }
+
+    /// The whole resource of group `id`.
+    async fn current_group(&self, scope: &TenantScope, id: &str) -> Result<Value, ScimError> {
         let tenant = self.db.scoped(scope);
         let row = group_row(&tenant, id).await?;
         let resources = self
@@ -242,8 +277,9 @@ impl Sso {
             })
             .await?;
         let members = set_members(&tx, row.id, &input.members).await?;
-        let changes = self.settle_all(&tx, &members).await?;
-        let resource = self.group_resource(&row, &members.iter().collect::<Vec<_>>());
+        let people: Vec<scim_user::Model> = members.iter().map(|(p, _)| p.clone()).collect();
+        let changes = self.settle_all(&tx, &people).await?;
+        let resource = self.group_resource(&row, &as_members(&members));
         audit(
             &tx,
             scope,
@@ -282,7 +318,7 @@ impl Sso {
         body: &Value,
     ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
-        let mut resource = self.scim_get_group(scope, id).await?;
+        let mut resource = self.current_group(scope, id).await?;
         protocol::apply_patch(&mut resource, body, &Schema::group())?;
         let input = GroupInput::parse(&resource)?;
         self.replace_group(scope, id, input).await
@@ -328,10 +364,10 @@ impl Sso {
         tx.clear_scim_group(after_row.id).await?;
         let members = set_members(&tx, after_row.id, &input.members).await?;
         let mut affected = tx.scim_users_by_ids(&old).await?;
-        affected.retain(|p| !input.members.contains(&p.id));
-        affected.extend(members.iter().cloned());
+        affected.retain(|p| !input.members.contains_key(&p.id));
+        affected.extend(members.iter().map(|(person, _)| person.clone()));
         let changes = self.settle_all(&tx, &affected).await?;
-        let after = self.group_resource(&after_row, &members.iter().collect::<Vec<_>>());
+        let after = self.group_resource(&after_row, &as_members(&members));
         audit(
             &tx,
             scope,
@@ -404,25 +440,44 @@ async fn group_row(tenant: &TenantDb, id: &str) -> Result<scim_group::Model, Sci
 }
 
 /// Makes `members` the members of group `group` (it has none when called), refusing an id that is no
-/// provisioned person of the tenant; returns them.
+/// provisioned person of the tenant; returns them, each with the `display` kept (none when it is
+/// their userName anyway).
 async fn set_members(
     tx: &TenantTx,
     group: i64,
-    members: &BTreeSet<i64>,
-) -> Result<Vec<scim_user::Model>, ScimError> {
-    let ids: Vec<i64> = members.iter().copied().collect();
+    members: &BTreeMap<i64, Option<String>>,
+) -> Result<Vec<(scim_user::Model, Option<String>)>, ScimError> {
+    let ids: Vec<i64> = members.keys().copied().collect();
     let people = tx.scim_users_by_ids(&ids).await?;
     if let Some(missing) = ids.iter().find(|id| !people.iter().any(|p| p.id == **id)) {
         return Err(ScimError::invalid_value(format!(
             "member {missing} is not the id of a User here"
         )));
     }
-    for person in &people {
+    let mut kept = Vec::with_capacity(people.len());
+    for person in people {
+        let display = members
+            .get(&person.id)
+            .cloned()
+            .flatten()
+            .filter(|d| *d != person.user_name);
         tx.insert_row(scim_group_member::New {
             group_id: group,
             scim_user_id: person.id,
+            display: display.clone(),
         })
         .await?;
+        kept.push((person, display));
     }
-    Ok(people)
+    Ok(kept)
+}
+
+/// A member as a group resource shows them: the person and the `display` kept for them.
+type Member<'a> = (&'a scim_user::Model, Option<&'a str>);
+
+fn as_members(members: &[(scim_user::Model, Option<String>)]) -> Vec<Member<'_>> {
+    members
+        .iter()
+        .map(|(person, display)| (person, display.as_deref()))
+        .collect()
 }

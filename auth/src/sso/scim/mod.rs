@@ -19,7 +19,7 @@ mod groups;
 pub(crate) mod protocol;
 mod users;
 
-pub use protocol::ScimError;
+pub use protocol::{ScimError, ScimQuery};
 
 use super::Sso;
 use super::rules::{Assertions, RoleRule, mapped_role};
@@ -29,7 +29,7 @@ use flagent_storage::{NewAuditEvent, TenantTx};
 use flagent_types::{AuditAction, BuiltInRole, Limit, TenantScope, UserId};
 use serde_json::{Value, json};
 
-use protocol::{GROUP_SCHEMA, USER_SCHEMA};
+use protocol::{Filter, GROUP_SCHEMA, Page, Projection, Schema, USER_SCHEMA};
 /// The claim the mapping rules see a person's group names under.
 const GROUPS_CLAIM: &str = "groups";
 /// The role of a provisioned person when no provider's rule says otherwise.
@@ -164,7 +164,7 @@ impl Sso {
         };
         let current = tx.membership_of(account).await?;
         let user = UserId(account);
-        if !person.active {
+        if !person.is_active() {
             return match current {
                 None => Ok(PolicyChange::None),
                 Some(m) => {
@@ -270,14 +270,41 @@ fn offset(page: &protocol::Page) -> u64 {
     u64::try_from(page.offset()).unwrap_or(u64::MAX)
 }
 
-/// The resources of `page` among `matched`.
-fn page_of(page: &protocol::Page, matched: Vec<Value>) -> Vec<Value> {
-    let range = page.range(matched.len());
-    matched
-        .into_iter()
-        .skip(range.start)
-        .take(range.len())
-        .collect()
+/// Rows of a list request: one page of them read with the total (no filter), or every candidate a
+/// filter is still to be applied to.
+enum Listed<T> {
+    Page(Vec<T>, u64),
+    Candidates(Vec<T>),
+}
+
+/// A list answer from `listed` (rendered as resources of `schema`): filtered, paged, then projected.
+fn list_answer(
+    schema: &Schema,
+    filter: Option<&Filter>,
+    page: &Page,
+    projection: &Projection,
+    listed: Listed<Value>,
+) -> Value {
+    let (total, mut resources) = match listed {
+        Listed::Page(resources, total) => (usize::try_from(total).unwrap_or(usize::MAX), resources),
+        Listed::Candidates(mut resources) => {
+            if let Some(filter) = filter {
+                resources.retain(|r| filter.matches(r, &|path| schema.is_case_exact(path)));
+            }
+            let range = page.range(resources.len());
+            let total = resources.len();
+            let paged = resources
+                .into_iter()
+                .skip(range.start)
+                .take(range.len())
+                .collect();
+            (total, paged)
+        }
+    };
+    for resource in &mut resources {
+        projection.apply(schema, resource);
+    }
+    protocol::list_response(total, page, resources)
 }
 
 /// `meta` of a resource.

@@ -1,7 +1,9 @@
 //! SCIM `Users`: the people an identity provider provisions into the token's tenant.
 
-use super::protocol::{self, Filter, Page, Schema, ScimError};
-use super::{USER_SCHEMA, audit, groups_of, meta, offset, page_of, parse_id};
+use super::protocol::{self, Filter, Schema, ScimError};
+use super::{
+    Listed, ScimQuery, USER_SCHEMA, audit, groups_of, list_answer, meta, offset, parse_id,
+};
 use crate::accounts::{NewUser, email_domain, normalize_email};
 use crate::now_millis;
 use crate::sso::Sso;
@@ -33,7 +35,8 @@ const OWN_ATTRIBUTES: [&str; 8] = [
 struct UserInput {
     user_name: String,
     external_id: Option<String>,
-    active: bool,
+    /// `active` as sent; unassigned counts as active.
+    active: Option<bool>,
     /// Every other attribute, as sent.
     attributes: Map<String, Value>,
 }
@@ -77,10 +80,10 @@ impl UserInput {
             }
         };
         let active = match object.get("active") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(active)) => *active,
-            Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => true,
-            Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => false,
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(active)) => Some(*active),
+            Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Some(false),
             Some(_) => {
                 return Err(ScimError::invalid_value("active is true or false"));
             }
@@ -163,7 +166,9 @@ impl Sso {
             resource.insert("externalId".into(), json!(external_id));
         }
         resource.insert("userName".into(), json!(row.user_name));
-        resource.insert("active".into(), json!(row.active));
+        if let Some(active) = row.active {
+            resource.insert("active".into(), json!(active));
+        }
         resource.insert(
             "groups".into(),
             groups
@@ -195,48 +200,58 @@ impl Sso {
     pub async fn scim_list_users(
         &self,
         scope: &TenantScope,
-        filter: Option<&str>,
-        start_index: Option<&str>,
-        count: Option<&str>,
+        query: &ScimQuery,
     ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
-        let page = Page::from_query(start_index, count)?;
+        let page = query.page()?;
+        let projection = query.projection()?;
         let tenant = self.db.scoped(scope);
-        let filter = filter.map(protocol::parse_filter).transpose()?;
+        let filter = query
+            .filter
+            .as_deref()
+            .map(protocol::parse_filter)
+            .transpose()?;
         let rows = match filter.as_ref().and_then(Filter::simple_eq) {
-            Some(("username", name)) => tenant
-                .scim_user_by_name(&name.to_lowercase())
-                .await?
-                .into_iter()
-                .collect(),
-            Some(("externalid", id)) => tenant.scim_users_by_external_id(id).await?,
-            Some(("id", id)) => match id.parse::<i64>() {
+            Some(("username", name)) => Listed::Candidates(
+                tenant
+                    .scim_user_by_name(&name.to_lowercase())
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
+            Some(("externalid", id)) => {
+                Listed::Candidates(tenant.scim_users_by_external_id(id).await?)
+            }
+            Some(("id", id)) => Listed::Candidates(match id.parse::<i64>() {
                 Ok(id) => tenant
                     .get::<scim_user::Model>(id)
                     .await?
                     .into_iter()
                     .collect(),
                 Err(_) => Vec::new(),
-            },
+            }),
             _ if filter.is_none() => {
                 let (rows, total) = tenant
                     .scim_users_page(offset(&page), u64::try_from(page.count).unwrap_or(u64::MAX))
                     .await?;
-                let resources = self.user_resources(&tenant, &rows).await?;
-                return Ok(protocol::list_response(usize_of(total), &page, resources));
+                Listed::Page(rows, total)
             }
-            _ => tenant.scim_users().await?,
+            _ => Listed::Candidates(tenant.scim_users().await?),
         };
-        let mut resources = self.user_resources(&tenant, &rows).await?;
-        if let Some(filter) = &filter {
-            let schema = Schema::user();
-            resources.retain(|r| filter.matches(r, &|path| schema.is_case_exact(path)));
-        }
-        let matched = resources.len();
-        Ok(protocol::list_response(
-            matched,
+        let listed = match rows {
+            Listed::Page(rows, total) => {
+                Listed::Page(self.user_resources(&tenant, &rows).await?, total)
+            }
+            Listed::Candidates(rows) => {
+                Listed::Candidates(self.user_resources(&tenant, &rows).await?)
+            }
+        };
+        Ok(list_answer(
+            &Schema::user(),
+            filter.as_ref(),
             &page,
-            page_of(&page, resources),
+            &projection,
+            listed,
         ))
     }
 
@@ -267,10 +282,23 @@ impl Sso {
             .collect())
     }
 
-    /// `GET /Users/{id}`.
+    /// `GET /Users/{id}`, with the attributes `query` asks for.
     #[tracing::instrument(skip_all, fields(tenant_id = %scope.tenant_id()))]
-    pub async fn scim_get_user(&self, scope: &TenantScope, id: &str) -> Result<Value, ScimError> {
+    pub async fn scim_get_user(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        query: &ScimQuery,
+    ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
+        let projection = query.projection()?;
+        let mut resource = self.current_user(scope, id).await?;
+        projection.apply(&Schema::user(), &mut resource);
+        Ok(resource)
+    }
+
+    /// The whole resource of person `id`.
+    async fn current_user(&self, scope: &TenantScope, id: &str) -> Result<Value, ScimError> {
         let tenant = self.db.scoped(scope);
         let row = self.user_row(&tenant, id).await?;
         let resources = self
@@ -321,7 +349,7 @@ impl Sso {
                 existing
             }
             None => {
-                if input.active {
+                if input.active != Some(false) {
                     let now = now_millis();
                     tenant
                         .tenant_plan()
@@ -424,7 +452,7 @@ impl Sso {
         body: &Value,
     ) -> Result<Value, ScimError> {
         scope.require::<perm::Scim>()?;
-        let mut resource = self.scim_get_user(scope, id).await?;
+        let mut resource = self.current_user(scope, id).await?;
         protocol::apply_patch(&mut resource, body, &Schema::user())?;
         let input = UserInput::parse(&resource)?;
         self.replace_user(scope, id, input).await
@@ -469,7 +497,7 @@ impl Sso {
         tx.update_row(after_row.clone()).await?;
         let change = self.settle_membership(&tx, &after_row).await?;
         let after = self.user_resource(&after_row, &group_refs);
-        let action = if before_row.active && !after_row.active {
+        let action = if before_row.is_active() && !after_row.is_active() {
             AuditAction::ScimUserDeactivate
         } else {
             AuditAction::ScimUserUpdate
@@ -498,7 +526,7 @@ impl Sso {
         let groups = groups_of(&tx, row.id).await?;
         let before = self.user_resource(&row, &groups.iter().collect::<Vec<_>>());
         let gone = scim_user::Model {
-            active: false,
+            active: Some(false),
             ..row.clone()
         };
         let change = self.settle_membership(&tx, &gone).await?;
@@ -516,8 +544,4 @@ impl Sso {
         self.apply(scope, vec![change]).await?;
         Ok(())
     }
-}
-
-fn usize_of(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }

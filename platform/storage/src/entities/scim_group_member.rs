@@ -11,6 +11,7 @@ pub struct Model {
     pub tenant_id: i64,
     pub group_id: i64,
     pub scim_user_id: i64,
+    pub display: Option<String>,
 }
 
 /// No relations are declared: joins are written in the repositories.
@@ -25,6 +26,7 @@ impl ActiveModelBehavior for ActiveModel {}
 pub struct New {
     pub group_id: i64,
     pub scim_user_id: i64,
+    pub display: Option<String>,
 }
 
 impl New {
@@ -35,6 +37,7 @@ impl New {
             tenant_id: 0,
             group_id: self.group_id,
             scim_user_id: self.scim_user_id,
+            display: self.display,
         }
     }
 }

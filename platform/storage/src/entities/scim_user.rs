@@ -14,10 +14,17 @@ pub struct Model {
     pub user_name: String,
     pub user_name_key: String,
     pub external_id: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl Model {
+    /// Whether the person is active: `active` is true or was never assigned.
+    pub fn is_active(&self) -> bool {
+        self.active != Some(false)
+    }
 }
 
 /// No relations are declared: joins are written in the repositories.
@@ -34,7 +41,7 @@ pub struct New {
     pub user_name: String,
     pub user_name_key: String,
     pub external_id: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,

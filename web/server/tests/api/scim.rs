@@ -697,3 +697,155 @@ async fn a_person_without_an_email_address_becomes_a_member_once_one_arrives() {
     assert_eq!(status, 200, "{deactivated}");
     assert_eq!(role_of(&app, "grace@acme.test").await, None);
 }
+
+#[tokio::test]
+async fn answers_hold_the_attributes_asked_for_by_query_or_search_request() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, &app.a.admin).await;
+    let (status, ada) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(user("ada@acme.test", "Ada")),
+    )
+    .await;
+    assert_eq!(status, 201, "{ada}");
+    let id = ada["id"].as_str().expect("id");
+
+    let (status, only) = scim(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/Users/{id}?attributes=userName,name.givenName"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{only}");
+    assert_eq!(
+        only,
+        json!({"schemas": [USER_SCHEMA], "id": id, "userName": "ada@acme.test",
+               "name": {"givenName": "Ada"}})
+    );
+
+    let (status, listed) = scim(
+        &app,
+        &token,
+        Method::GET,
+        "/Users?excludedAttributes=name,emails,meta",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    let first = &listed["Resources"][0];
+    assert_eq!(first["userName"], "ada@acme.test", "{listed}");
+    for gone in ["name", "emails", "meta"] {
+        assert!(first.get(gone).is_none(), "{gone} excluded: {listed}");
+    }
+
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "name.givenName eq \"ada\"",
+        "attributes": ["externalId"],
+        "startIndex": 1,
+        "count": 10,
+    });
+    let (status, found) = scim(&app, &token, Method::POST, "/Users/.search", Some(search)).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(
+        found["Resources"][0],
+        json!({"schemas": [USER_SCHEMA], "id": id, "externalId": "ext-ada@acme.test"})
+    );
+
+    // Removing `active` leaves it unassigned, which counts as active: still a member.
+    let (status, removed) = scim(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": "active"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{removed}");
+    assert!(removed.get("active").is_none(), "{removed}");
+    assert_eq!(
+        role_of(&app, "ada@acme.test").await.as_deref(),
+        Some("viewer")
+    );
+
+    for (path, body, scim_type) in [
+        (
+            "/Users/.search",
+            json!({"filter": "userName pr"}),
+            "invalidSyntax",
+        ),
+        (
+            "/Groups/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                   "attributes": "displayName"}),
+            "invalidValue",
+        ),
+    ] {
+        assert_scim_error(
+            &scim(&app, &token, Method::POST, path, Some(body)).await,
+            400,
+            Some(scim_type),
+        );
+    }
+    assert_scim_error(
+        &scim(
+            &app,
+            &token,
+            Method::GET,
+            &format!("/Users/{id}?attributes=name..x"),
+            None,
+        )
+        .await,
+        400,
+        Some("invalidValue"),
+    );
+}
+
+#[tokio::test]
+async fn scim2_tester_finds_no_failure() {
+    let app = spawn_app().await;
+    let token = scim_token(&app, &app.a.admin).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scim/check.py");
+    let base = format!("{}/scim/v2", app.address);
+    // The server runs on this test's runtime: wait for Python on a blocking thread.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args([script, &base, &token])
+            .output()
+            .expect("start python3 (the SCIM compliance check needs it)")
+    })
+    .await
+    .expect("join");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "scim2-tester found failures (install it with \
+         `python3 -m pip install -r web/server/tests/requirements.txt`):\n{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Every check ran: discovery, and create, read, replace, patch and delete on both types.
+    let summary = printed.lines().last().unwrap_or_default();
+    let passed: usize = summary
+        .strip_prefix("scim2-tester: ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {printed}"));
+    assert!(passed >= 80, "only {passed} checks passed:\n{printed}");
+    for resource in ["[User]", "[Group]"] {
+        assert!(
+            printed.lines().any(|l| l.starts_with("PASS")
+                && l.contains("check_replace_attribute")
+                && l.contains(resource)),
+            "no PATCH check passed on {resource}:\n{printed}"
+        );
+    }
+}

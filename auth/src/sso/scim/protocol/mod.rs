@@ -39,10 +39,12 @@
 
 mod filter;
 mod patch;
+mod projection;
 mod schema;
 
 pub(crate) use filter::{Filter, parse_filter};
 pub(crate) use patch::apply_patch;
+pub(crate) use projection::Projection;
 pub(crate) use schema::Schema;
 
 use std::fmt;
@@ -58,6 +60,9 @@ pub(crate) const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Err
 pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// The schema URN a PATCH request must name (RFC 7644 §3.5.2).
 pub(crate) const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The schema URN of a search request (RFC 7644 §3.4.3).
+pub(crate) const SEARCH_REQUEST_SCHEMA: &str =
+    "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// The core User schema URN (RFC 7643 §4.1).
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The core Group schema URN (RFC 7643 §4.2).
@@ -229,13 +234,14 @@ impl ScimError {
         Self::new(500, None, detail)
     }
 
-    #[allow(
-        dead_code,
-        reason = "RFC 7644 §3.12 statuses a handler may not use yet"
-    )]
     /// A 503: the database cannot be reached; the client may retry.
     pub(crate) fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(503, None, detail)
+    }
+
+    /// A 501: the service provider does not support this operation.
+    pub fn not_implemented(detail: impl Into<String>) -> Self {
+        Self::new(501, None, detail)
     }
 
     /// The RFC 7644 §3.12 body: `schemas`, `status` as a string, `scimType` when set, and `detail`.
@@ -407,6 +413,80 @@ pub(crate) fn list_response(total: usize, page: &Page, resources: Vec<Value>) ->
         "itemsPerPage": resources.len(),
         "Resources": Value::Array(resources),
     })
+}
+
+/// What a SCIM read asks of its answer, as the query parameters of a GET hold it: a list's `filter`,
+/// `startIndex` and `count`, and the `attributes` or `excludedAttributes` to return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimQuery {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+impl ScimQuery {
+    /// The query a search request (`POST …/.search`, RFC 7644 §3.4.3) stands for. `sortBy` and
+    /// `sortOrder` are ignored: sorting is not supported.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let object = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("a SearchRequest is a JSON object"))?;
+        let named = object
+            .get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST_SCHEMA)));
+        if !named {
+            return Err(ScimError::invalid_syntax(format!(
+                "schemas must name {SEARCH_REQUEST_SCHEMA}"
+            )));
+        }
+        let text = |key: &str| match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} is a string"))),
+        };
+        let number = |key: &str| match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} is an integer"))),
+        };
+        let list = |key: &str| match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .ok_or_else(|| ScimError::invalid_value(format!("{key} holds strings")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|items| Some(items.join(","))),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "{key} is an array of attribute paths"
+            ))),
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            start_index: number("startIndex")?,
+            count: number("count")?,
+            attributes: list("attributes")?,
+            excluded_attributes: list("excludedAttributes")?,
+        })
+    }
+
+    /// The attributes asked for or excluded.
+    pub(crate) fn projection(&self) -> Result<Projection, ScimError> {
+        Projection::from_query(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+    }
+
+    /// The page asked for.
+    pub(crate) fn page(&self) -> Result<Page, ScimError> {
+        Page::from_query(self.start_index.as_deref(), self.count.as_deref())
+    }
 }
 
 // ------------------------------------------------------------------------------------- discovery
