@@ -40,18 +40,14 @@ fn viewer_id(viewer: &Viewer) -> Option<UserId> {
     }
 }
 
-/// `/ui/t/{tenant}/keys`: the project's API keys, revoked ones included.
-pub(super) async fn keys(
-    req: HttpRequest,
-    state: Data<AppState>,
-    tenant: Path<String>,
-    query: Query<PageQuery>,
-) -> Result<HttpResponse, Refusal> {
-    let need = Need::of::<perm::ManageKeys>();
-    let viewer = Viewer::needing(&req, &state, &tenant, &query, "keys", "API keys", need).await?;
+/// The project's API keys (revoked ones included) as the pages show them.
+pub(super) async fn key_rows(
+    state: &AppState,
+    scope: &flagent_types::TenantScope,
+) -> Result<Vec<KeyRow>, Refusal> {
     let now = Utc::now();
     let time = |millis| Moment::from_millis(millis, now);
-    let keys = flagent_auth::list_api_keys(&state.auth, &viewer.scope)
+    Ok(flagent_auth::list_api_keys(&state.auth, scope)
         .await
         .map_err(|e| Refusal::from_api(ApiError::from(e)))?
         .into_iter()
@@ -67,7 +63,19 @@ pub(super) async fn keys(
             expires_at: k.expires_at.map(time),
             revoked_at: k.revoked_at.map(time),
         })
-        .collect();
+        .collect())
+}
+
+/// `/ui/t/{tenant}/keys`: the project's API keys, revoked ones included.
+pub(super) async fn keys(
+    req: HttpRequest,
+    state: Data<AppState>,
+    tenant: Path<String>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, Refusal> {
+    let need = Need::of::<perm::ManageKeys>();
+    let viewer = Viewer::needing(&req, &state, &tenant, &query, "keys", "API keys", need).await?;
+    let keys = key_rows(&state, &viewer.scope).await?;
     let can_manage = allows(&state, &viewer, perm::ManageKeys::NAME).await;
     let nonce = viewer.shell.nonce.clone();
     Ok(html(

@@ -7,7 +7,7 @@
 //! Invariant: no view carries a provider's secret (the service's `Provider` has none).
 
 use super::page::{PageQuery, Refusal, Viewer, html};
-use super::settings::allows;
+use super::settings::{allows, key_rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
@@ -15,10 +15,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use flagent_auth::Need;
 use flagent_auth::sso::{Protocol, Provider, RuleOp, SsoError};
-use flagent_types::{Permission, Principal, TenantScope, perm};
+use flagent_types::{Permission, Principal, Scope, TenantScope, perm};
 use flagent_ui::{
     DomainRow, IdentityProvider, MemberChoice, Moment, OidcFields, ProviderForm, ProviderSettings,
-    RoleOption, RuleRow, SamlFields, SpFields, SsoPage, SsoProviderPage,
+    Provisioning, RoleOption, RuleRow, SamlFields, SpFields, SsoPage, SsoProviderPage,
 };
 use serde::Deserialize;
 
@@ -57,6 +57,16 @@ pub(super) async fn sso(
     let members = members(&state, scope, &enforcement.break_glass).await?;
     let roles = grantable_roles(&state, scope).await?;
     let can_enforce = allows(&state, &viewer, perm::ManageTenant::NAME).await;
+    let provisioning = if allows(&state, &viewer, perm::ManageKeys::NAME).await {
+        let mut tokens = key_rows(&state, scope).await?;
+        tokens.retain(|k| k.scopes.iter().any(|s| s == Scope::Scim.as_str()));
+        Some(Provisioning {
+            base_url: state.sso.scim_base(),
+            tokens,
+        })
+    } else {
+        None
+    };
     let nonce = viewer.shell.nonce.clone();
     Ok(html(
         &SsoPage {
@@ -69,6 +79,7 @@ pub(super) async fn sso(
             members,
             break_glass: enforcement.break_glass,
             can_enforce,
+            provisioning,
         },
         Some(&nonce),
     ))

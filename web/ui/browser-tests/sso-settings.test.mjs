@@ -412,3 +412,36 @@ uiTest('SSO is enforced with break-glass members kept after a reload, and an adm
   const off = await managementCall(server, 'PUT', '/api/v1/sso/enforcement', { enforced: false, breakGlass: [] });
   assert.equal(off.status, 200, JSON.stringify(off.body));
 });
+
+uiTest('a SCIM token is created on the single sign-on page, shown once, provisions, and is revoked', async (page, server) => {
+  await signInAsOwner(page, server);
+  await openSso(page);
+  const base = (await page.locator('#scim-base').innerText()).trim();
+  assert.equal(base, `${server.url}/scim/v2`);
+
+  const form = page.locator('form.create-scim-token');
+  await form.getByLabel('Token name', { exact: true }).fill('Okta provisioning');
+  await form.getByRole('button', { name: 'Create SCIM token', exact: true }).click();
+  const issued = page.locator('#issued-scim-token');
+  await issued.waitFor({ state: 'visible' });
+  const token = (await issued.locator('code').innerText()).trim();
+  assert.match(token, /^flg_scim_/);
+  assert.equal(await messages(page).count(), 0, 'the form shows an error');
+
+  // The token provisions: the identity provider's first request succeeds with it.
+  const config = await fetch(`${base}/ServiceProviderConfig`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(config.status, 200);
+  assert.equal((await config.json()).patch.supported, true);
+
+  await Promise.all([page.waitForEvent('load'), issued.getByRole('link', { name: 'Done', exact: true }).click()]);
+  const row = page.locator('table.scim-tokens tbody tr', { hasText: 'Okta provisioning' });
+  await row.locator('.status', { hasText: 'Active' }).waitFor();
+  assert.ok(!(await page.content()).includes(token), 'the page shows the token again');
+  await screenshot(page, 'sso-scim-tokens');
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await row.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await row.locator('.status.revoked').waitFor();
+  const refused = await fetch(`${base}/ServiceProviderConfig`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(refused.status, 401);
+});

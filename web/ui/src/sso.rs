@@ -6,7 +6,7 @@
 //! Invariant: every form here sends what the JSON API's `/api/v1/sso/…` routes take, so their
 //! validation and messages apply unchanged.
 
-use crate::{Moment, RoleOption, Shell};
+use crate::{KeyRow, Moment, RoleOption, Shell};
 use askama::Template;
 use serde_json::{Value, json};
 
@@ -327,6 +327,23 @@ pub struct MemberChoice {
     pub is_viewer: bool,
 }
 
+/// Provisioning on the single sign-on page: where the identity provider sends SCIM requests, and
+/// the SCIM tokens it may use.
+#[derive(Debug)]
+pub struct Provisioning {
+    /// The SCIM base URL (`…/scim/v2`).
+    pub base_url: String,
+    /// The SCIM tokens (API keys with the `scim` scope), revoked ones included.
+    pub tokens: Vec<KeyRow>,
+}
+
+impl Provisioning {
+    /// What the new-token form sends besides its name: the `scim` scope alone.
+    pub fn token_body(&self) -> String {
+        json!({ "scopes": ["scim"] }).to_string()
+    }
+}
+
 /// `/ui/t/{tenant}/sso`.
 #[derive(Debug, Template)]
 #[template(path = "sso.html")]
@@ -350,6 +367,8 @@ pub struct SsoPage {
     pub break_glass: Vec<i64>,
     /// Whether the viewer may change the enforcement (owners).
     pub can_enforce: bool,
+    /// SCIM provisioning; `None` when the viewer may not manage API keys (`keys:manage`).
+    pub provisioning: Option<Provisioning>,
 }
 
 impl SsoPage {

@@ -84,6 +84,24 @@ fn page(can_enforce: bool, members: Option<Vec<MemberChoice>>) -> SsoPage {
         members,
         break_glass: vec![12],
         can_enforce,
+        provisioning: None,
+    }
+}
+
+fn scim_token(id: i64, name: &str, revoked: bool) -> KeyRow {
+    let now = chrono::Utc::now();
+    let at = Moment::from_millis(now.timestamp_millis() - 60_000, now);
+    KeyRow {
+        id,
+        name: name.into(),
+        prefix: format!("flg_scim_{id}"),
+        scopes: vec!["scim".into()],
+        environment: None,
+        created_at: at.clone(),
+        last_used_at: None,
+        expires_at: None,
+        revoked_at: revoked.then_some(at),
+        expired: false,
     }
 }
 
@@ -162,6 +180,42 @@ fn the_page_lists_providers_domains_and_the_enforcement_for_owners() {
     assert!(!html.contains(r#"value="owner""#));
     assert!(html.contains(r#"<template id="new-rule-template">"#));
     assert!(!html.contains("style="));
+}
+
+#[test]
+fn provisioning_shows_the_scim_base_url_and_creates_and_revokes_scim_tokens() {
+    assert!(
+        !page(true, None)
+            .render()
+            .unwrap()
+            .contains("Provisioning (SCIM)")
+    );
+    let mut with = page(true, None);
+    with.provisioning = Some(Provisioning {
+        base_url: "http://flagent.test/scim/v2".into(),
+        tokens: vec![
+            scim_token(31, "Okta provisioning", false),
+            scim_token(32, "Old", true),
+        ],
+    });
+    let html = with.render().unwrap();
+    assert!(html.contains(r#"<code id="scim-base">http://flagent.test/scim/v2</code>"#));
+    let create = attribute(
+        &html,
+        r#"class="card inline-card create-scim-token""#,
+        "data-body",
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&create).unwrap(),
+        json!({"scopes": ["scim"]})
+    );
+    assert!(html.contains(r#"data-reveal="issued-scim-token""#));
+    assert!(html.contains(r#"data-api="/api/v1/keys/31" data-method="DELETE""#));
+    assert!(
+        !html.contains(r#"data-api="/api/v1/keys/32""#),
+        "a revoked token has nothing to revoke"
+    );
+    assert!(html.contains("flg_scim_32…") && html.contains("Revoked"));
 }
 
 #[test]
