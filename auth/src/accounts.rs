@@ -14,7 +14,7 @@ use crate::sessions::{IssuedToken, Sessions};
 use crate::{AuthError, hash_key};
 use flagent_storage::Db;
 use flagent_storage::entities::{user, user_token};
-use flagent_types::{Origin, SystemScope, UserId};
+use flagent_types::{Origin, SystemScope, TenantId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -253,7 +253,7 @@ impl Accounts {
             user.updated_at = now;
             system.update_user(user.clone()).await?;
         }
-        if let Some(refusal) = sso_only(&system.memberships_of_user(user.id).await?, user.id) {
+        if let Some(refusal) = self.sso_only(user.id).await? {
             return Err(refusal);
         }
         let token = self.sessions.start(&user, origin).await?;
@@ -304,6 +304,15 @@ impl Accounts {
         let Some(user) = self.user_by_email(email).await? else {
             return Ok(());
         };
+        // The answer is the same either way; the mail says where to sign in instead.
+        if let Some(AuthError::SsoEnforced(reason)) = self.sso_only(user.id).await? {
+            let body = format!(
+                "Someone asked to reset the password of your Flagent account.\n\n{reason}.\nNo password is needed there, so none was reset.\n"
+            );
+            return self
+                .send_mail(&user.email, "Sign in with single sign-on", &body)
+                .await;
+        }
         let token = self
             .issue_token(user.id, TokenPurpose::ResetPassword, None)
             .await?;
@@ -323,6 +332,10 @@ impl Accounts {
         let redeemed = self
             .redeem_token(token, TokenPurpose::ResetPassword)
             .await?;
+        // A link mailed before single sign-on was enforced sets no password afterwards.
+        if let Some(refusal) = self.sso_only(redeemed.user_id).await? {
+            return Err(refusal);
+        }
         let system = self.db.system(&self.system);
         let mut user = system
             .user(redeemed.user_id)
@@ -419,19 +432,46 @@ impl Accounts {
     }
 }
 
-/// The refusal of a password sign-in by `user` when every tenant they belong to enforces single
-/// sign-on without an exception for them; `None` when some tenant still takes their password (or they
-/// belong to none).
-fn sso_only(memberships: &[flagent_storage::UserMembership], user: i64) -> Option<AuthError> {
-    let takes_password = |m: &flagent_storage::UserMembership| {
-        !m.tenant.sso_enforced || break_glass(&m.tenant).contains(&user)
-    };
-    if memberships.is_empty() || memberships.iter().any(takes_password) {
-        return None;
+impl Accounts {
+    /// The refusal of a password sign-in or reset by `user` when every tenant they belong to enforces
+    /// single sign-on without an exception for them, naming those tenants and their enabled identity
+    /// providers; `None` when some tenant still takes their password (or they belong to none).
+    async fn sso_only(&self, user: i64) -> Result<Option<AuthError>, AuthError> {
+        let system = self.db.system(&self.system);
+        let memberships = system.memberships_of_user(user).await?;
+        let takes_password = |m: &flagent_storage::UserMembership| {
+            !m.tenant.sso_enforced || break_glass(&m.tenant).contains(&user)
+        };
+        if memberships.is_empty() || memberships.iter().any(takes_password) {
+            return Ok(None);
+        }
+        let mut places = Vec::with_capacity(memberships.len());
+        for m in &memberships {
+            let providers: Vec<String> = self
+                .db
+                .scoped_for_system(&self.system, TenantId(m.tenant.id))
+                .sso_providers()
+                .await?
+                .into_iter()
+                .filter(|p| p.enabled)
+                .map(|p| p.name)
+                .collect();
+            places.push(if providers.is_empty() {
+                m.tenant.name.clone()
+            } else {
+                format!("{} (through {})", m.tenant.name, providers.join(" or "))
+            });
+        }
+        Ok(Some(AuthError::SsoEnforced(format!(
+            "{} {} single sign-on: sign in with your identity provider instead of a password",
+            places.join(", "),
+            if places.len() == 1 {
+                "requires"
+            } else {
+                "require"
+            }
+        ))))
     }
-    Some(AuthError::SsoEnforced(
-        "your organisation signs in through its identity provider: use single sign-on".to_owned(),
-    ))
 }
 
 /// The members of `tenant` who keep password sign-in while it enforces single sign-on.

@@ -1,6 +1,7 @@
 //! Claimed email domains proven by DNS (through a real DNS server, dnsmasq, answering the TXT record),
 //! the sign-in page's discovery, linking an existing account on a verified domain, and enforced SSO.
 
+use crate::accounts::mail_count;
 use crate::helpers::{TEST_PASSWORD, TestApp, expect_error, read, spawn_app_with};
 use crate::sso::{Browser, audit_events, connected, me, sso_error};
 use reqwest::Method;
@@ -297,6 +298,23 @@ async fn enforced_sso_refuses_passwords_except_the_named_exceptions() {
 
     let sso = Browser::new().sign_in(&app, &provider, "u-bob").await;
     let sso_token = sso.session.expect("a session");
+    // A reset link mailed before the enforcement.
+    let forgot = || async {
+        let (status, _) = read(
+            app.client
+                .post(format!("{}/api/v1/auth/password/forgot", app.address))
+                .json(&json!({"email": "ed@acme.test"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 202);
+    };
+    forgot().await;
+    let early_reset = app
+        .mailed_token("ed@acme.test", "Reset your password")
+        .await;
     let (status, set) = read(
         put(json!({"enforced": true, "breakGlass": [owner.user_id]}))
             .await
@@ -318,11 +336,45 @@ async fn enforced_sso_refuses_passwords_except_the_named_exceptions() {
     )
     .await;
     expect_error(&reply, 403, "sso_enforced");
-    expect_error(
-        &app.try_login("ed@acme.test", TEST_PASSWORD).await,
-        403,
-        "sso_enforced",
+    let refused = app.try_login("ed@acme.test", TEST_PASSWORD).await;
+    expect_error(&refused, 403, "sso_enforced");
+    let message = refused.1["error"]["message"].as_str().unwrap_or_default();
+    let name = provider["name"].as_str().expect("a provider name");
+    assert!(
+        message.contains(name),
+        "the refusal names the provider: {message}"
     );
+
+    // No password is reset meanwhile: a new request mails where to sign in instead, and the link
+    // mailed before sets nothing.
+    forgot().await;
+    assert_eq!(
+        mail_count(&app, "ed@acme.test", "Reset your password").await,
+        1
+    );
+    #[allow(clippy::disallowed_methods)]
+    let system = flagent_types::SystemScope::assume_system("test fixtures");
+    let mails = app
+        .db
+        .system(&system)
+        .mail_to("ed@acme.test")
+        .await
+        .unwrap();
+    let mailed = mails
+        .iter()
+        .find(|m| m.subject == "Sign in with single sign-on")
+        .expect("a mail saying where to sign in");
+    assert!(mailed.body.contains(name), "{}", mailed.body);
+    let reset = read(
+        app.client
+            .post(format!("{}/api/v1/auth/password/reset", app.address))
+            .json(&json!({"token": early_reset, "password": "a passphrase set too late"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    expect_error(&reset, 403, "sso_enforced");
 
     // The exception still signs in with a password; the SSO session works.
     let owner_again = app.owner_session().await;
