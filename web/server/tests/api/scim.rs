@@ -671,7 +671,7 @@ async fn a_person_without_an_email_address_becomes_a_member_once_one_arrives() {
         Method::PATCH,
         &format!("/Users/{id}"),
         Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "schemas": [PATCH_SCHEMA],
             "Operations": [{"op": "add", "path": "emails",
                             "value": [{"value": "grace@acme.test", "primary": true}]}],
         })),
@@ -689,7 +689,7 @@ async fn a_person_without_an_email_address_becomes_a_member_once_one_arrives() {
         Method::PATCH,
         &format!("/Users/{id}"),
         Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "schemas": [PATCH_SCHEMA],
             "Operations": [{"op": "replace", "path": "active", "value": false}],
         })),
     )
@@ -765,7 +765,7 @@ async fn answers_hold_the_attributes_asked_for_by_query_or_search_request() {
         Method::PATCH,
         &format!("/Users/{id}"),
         Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "schemas": [PATCH_SCHEMA],
             "Operations": [{"op": "remove", "path": "active"}],
         })),
     )
