@@ -5,8 +5,8 @@
 //! Invariant: every function needs `scim:provision`, which only SCIM tokens hold, and acts inside the
 //! token's tenant; another tenant's person or group is not found, exactly like a missing one.
 //! Invariant: a provisioned person with an account who is active is a member of the tenant, and one
-//! who is not is no member at all: deactivating ends their access in the tenant at once, on every node (the role
-//! policy's change is announced), without touching their account or their other tenants.
+//! who is not is no member at all: deactivating ends their access in the tenant at once, on every
+//! node (the role policy's change is announced), without touching their account or other tenants.
 //! A person is known by email: one provisioned with neither an email address nor a `userName` that is
 //! one is kept without an account (they cannot sign in) until a replacement or PATCH gives them one.
 //! Invariant: an existing account is linked only when it is a member already or its email is in a
