@@ -8,7 +8,7 @@
 //! evaluation through the [`ReasonCounter`]; explanations and SDK snapshots count nothing.
 
 use crate::cache::EvalCache;
-use crate::ports::{ReasonCounter, Served, UsageSink};
+use crate::ports::{ExposureSink, ReasonCounter, Served, UsageSink};
 use flagent_eval::{Evaluation, Snapshot};
 use flagent_types::TenantScope;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ pub struct Evaluator {
     cache: Arc<EvalCache>,
     usage: Arc<dyn UsageSink>,
     reasons: Arc<dyn ReasonCounter>,
+    exposures: Option<Arc<dyn ExposureSink>>,
     max_batch_results: usize,
 }
 
@@ -35,8 +36,15 @@ impl Evaluator {
             cache,
             usage,
             reasons,
+            exposures: None,
             max_batch_results,
         }
+    }
+
+    /// The same evaluator, reporting which entity was served what to `sink`.
+    pub fn with_exposures(mut self, sink: Arc<dyn ExposureSink>) -> Self {
+        self.exposures = Some(sink);
+        self
     }
 
     /// The evaluation cache this evaluator reads.
@@ -73,5 +81,12 @@ impl Evaluator {
     pub(crate) fn record(&self, scope: &TenantScope, evaluations: u64, served: &[Served]) {
         let (tenant, environment) = (scope.tenant_id(), scope.environment_id());
         self.usage.record(tenant, environment, evaluations, served);
+    }
+
+    /// Reports that `entity` was served `served` in the caller's environment.
+    pub(crate) fn expose(&self, scope: &TenantScope, entity: &str, served: &[Served]) {
+        if let Some(sink) = &self.exposures {
+            sink.exposed(scope.tenant_id(), scope.environment_id(), entity, served);
+        }
     }
 }

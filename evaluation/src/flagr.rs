@@ -117,8 +117,12 @@ impl Evaluator {
         scope.require::<perm::Client>()?;
         let snap = self.snapshot(scope);
         let mut served = Vec::with_capacity(1);
+        let given = !query.entity_id.is_empty();
         let decision = self.decide(&snap, query, &mut served)?;
         self.record(scope, 1, &served);
+        if given {
+            self.expose(scope, &decision.query.entity_id, &served);
+        }
         Ok(decision)
     }
 
@@ -154,8 +158,11 @@ impl Evaluator {
         }
         let mut decisions = Vec::with_capacity(total);
         let mut served = Vec::with_capacity(total);
+        // Each entity with a given id, and where what it was served starts in `served`.
+        let mut pending: Vec<(String, usize)> = Vec::new();
         for entity in batch.entities {
             checked_context(&entity.entity_context)?;
+            let (given, first) = (!entity.entity_id.is_empty(), served.len());
             let entity_id = if entity.entity_id.is_empty() {
                 random_entity_id()
             } else {
@@ -172,9 +179,22 @@ impl Evaluator {
                 };
                 decisions.push(self.decide(&snap, query, &mut served)?);
             }
+            if given {
+                pending.push((entity_id, first));
+            }
         }
         self.record(scope, decisions.len() as u64, &served);
+        self.expose_batch(scope, &pending, &served);
         Ok(decisions)
+    }
+
+    /// Reports each entity's exposures: `pending` holds each entity and where its part of `served`
+    /// starts (parts are in order and end where the next one starts).
+    fn expose_batch(&self, scope: &TenantScope, pending: &[(String, usize)], served: &[Served]) {
+        for (i, (entity, start)) in pending.iter().enumerate() {
+            let end = pending.get(i + 1).map_or(served.len(), |next| next.1);
+            self.expose(scope, entity, &served[*start..end]);
+        }
     }
 
     /// Evaluates one query in `snap`, noting what it served.

@@ -39,6 +39,6 @@ pub use ofrep::{
     Bulk, OfrepCode, OfrepContext, OfrepFailure, OpenFeatureReason, Resolved, buckets, is_static,
     reason_name,
 };
-pub use ports::{ReasonCounter, Served, UsageSink};
+pub use ports::{ExposureSink, ReasonCounter, Served, UsageSink};
 pub use sdk::{SdkSnapshot, View};
 pub use writer::{CacheWriter, EnvUpdate, EnvWriter};

@@ -239,6 +239,9 @@ impl Bulk<'_> {
             .collect();
         self.evaluator
             .record(self.scope, answers.len() as u64, &served);
+        if let Some(entity) = &context.targeting_key {
+            self.evaluator.expose(self.scope, entity, &served);
+        }
         answers
     }
 }
@@ -325,6 +328,9 @@ impl Evaluator {
         let answer = resolve.flag(flag, &mut served);
         if answer.is_ok() {
             self.record(scope, 1, &served);
+            if let Some(entity) = &context.targeting_key {
+                self.expose(scope, entity, &served);
+            }
         }
         Ok(answer)
     }

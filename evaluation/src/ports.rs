@@ -1,7 +1,8 @@
-//! The ports the [`crate::Evaluator`] reports through: where counted evaluations go (usage metering)
-//! and the "evaluations by reason" metric. The composition root plugs in the real implementations.
+//! The ports the [`crate::Evaluator`] reports through: where counted evaluations go (usage metering),
+//! the "evaluations by reason" metric, and which entity was served what (exposures, for experiment
+//! results). The composition root plugs in the real implementations.
 //!
-//! Invariant: both are called on the hot path, in memory, and never wait on I/O.
+//! Invariant: all are called on the hot path, in memory, and never wait on I/O.
 
 use flagent_eval::Reason;
 use flagent_types::{EnvironmentId, TenantId};
@@ -34,4 +35,18 @@ pub trait UsageSink: Send + Sync {
 pub trait ReasonCounter: Send + Sync {
     /// One evaluation ended with `reason`.
     fn evaluated(&self, reason: Reason);
+}
+
+/// Where exposures go: which variants one entity was served, once per answered request and entity.
+/// Evaluations of a randomly generated entity id (none was given) are not reported.
+pub trait ExposureSink: Send + Sync {
+    /// `entity` was served `served` in `environment` of `tenant` (entries without a variant served
+    /// nothing to expose).
+    fn exposed(
+        &self,
+        tenant: TenantId,
+        environment: EnvironmentId,
+        entity: &str,
+        served: &[Served],
+    );
 }

@@ -18,6 +18,7 @@ mod m20261207_000011_sso;
 mod m20261207_000012_sso_domains;
 mod m20261208_000013_saml_assertions;
 mod m20261208_000014_scim;
+mod m20261209_000015_analytics;
 mod schema;
 
 pub use m20261124_000006_row_level_security::TENANT_ROLE;
@@ -37,6 +38,7 @@ pub fn row_level_security_tables() -> Vec<&'static str> {
     tables.extend(m20261207_000012_sso_domains::TABLES);
     tables.extend(m20261208_000013_saml_assertions::TABLES);
     tables.extend(m20261208_000014_scim::TABLES);
+    tables.extend(m20261209_000015_analytics::TABLES);
     tables
 }
 
@@ -59,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_sso_domains::Migration),
             Box::new(m20261208_000013_saml_assertions::Migration),
             Box::new(m20261208_000014_scim::Migration),
+            Box::new(m20261209_000015_analytics::Migration),
         ]
     }
 }

@@ -153,6 +153,7 @@ pub(crate) async fn create_tenant_in_status(
             audit_head: String::new(),
             sso_enforced: false,
             sso_break_glass: "[]".to_owned(),
+            entity_salt: None,
         })
         .await?;
     let tdb = db.scoped_for_system(system, TenantId(tenant.id));

@@ -91,6 +91,7 @@ error_codes! {
     RoleNotFound => "role_not_found", NOT_FOUND;
     InvitationNotFound => "invitation_not_found", NOT_FOUND;
     PlanNotFound => "plan_not_found", NOT_FOUND;
+    MetricNotFound => "metric_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     FlagKeyTaken => "flag_key_taken", CONFLICT;
     VariantKeyTaken => "variant_key_taken", CONFLICT;
@@ -108,11 +109,14 @@ error_codes! {
     LastOwner => "last_owner", CONFLICT;
     AlreadyMember => "already_member", CONFLICT;
     TenantKeyTaken => "tenant_key_taken", CONFLICT;
+    MetricKeyTaken => "metric_key_taken", CONFLICT;
+    MetricInUse => "metric_in_use", CONFLICT;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
     BatchTooLarge => "batch_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     LoginLocked => "login_locked", TOO_MANY_REQUESTS;
     RateLimited => "rate_limited", TOO_MANY_REQUESTS;
+    IngestOverloaded => "ingest_overloaded", TOO_MANY_REQUESTS;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal", INTERNAL_SERVER_ERROR;
 }
@@ -453,6 +457,26 @@ impl From<flagent_auth::sso::SsoError> for ApiError {
             }
         };
         ApiError::new(code, message)
+    }
+}
+
+impl From<flagent_analytics::AnalyticsError> for ApiError {
+    fn from(err: flagent_analytics::AnalyticsError) -> Self {
+        use flagent_analytics::AnalyticsError as E;
+        let message = err.to_string();
+        match err {
+            E::Invalid { field, reason } => ApiError::invalid(field, reason),
+            E::Denied(denied) => ApiError::from(denied),
+            E::MetricNotFound(_) => ApiError::new(ErrorCode::MetricNotFound, message),
+            E::FlagNotFound(_) => ApiError::new(ErrorCode::FlagNotFound, message),
+            E::MetricKeyTaken(_) => ApiError::new(ErrorCode::MetricKeyTaken, message),
+            E::MetricInUse(_) => ApiError::new(ErrorCode::MetricInUse, message),
+            E::Overloaded(seconds) => {
+                ApiError::new(ErrorCode::IngestOverloaded, message).retry_after(seconds)
+            }
+            E::TooLarge(_) => ApiError::new(ErrorCode::PayloadTooLarge, message),
+            E::Unexpected(source) => ApiError::internal(AnyError(source)),
+        }
     }
 }
 

@@ -27,6 +27,13 @@ pub(crate) fn configure_extractors(cfg: &mut ServiceConfig, limits: &Limits) {
     .app_data(PathConfig::default().error_handler(|err, _| path_error(err).into()));
 }
 
+/// A JSON configuration for one resource whose bodies are limited to `limit` bytes.
+pub(crate) fn json_config(limit: usize) -> JsonConfig {
+    JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _| json_error(err).into())
+}
+
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {

@@ -11,6 +11,7 @@
 //! browser's `/sso…`).
 
 mod account;
+mod analytics;
 mod audit;
 mod auth;
 mod error;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(evaluation::configure_evaluation)
             .configure(snapshot::configure_snapshot)
             .configure(stream::configure_stream)
+            .configure(analytics::configure_analytics)
             .configure(flags::configure_flags)
             .configure(account::configure_account)
             .configure(members::configure_members)

@@ -4,8 +4,8 @@
 //! needs; tests read it to enumerate routes and check every role against every route.
 
 use crate::{
-    account, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects, scim,
-    snapshot, sso, stream, transfer, usage,
+    account, analytics, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects,
+    scim, snapshot, sso, stream, transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -39,6 +39,9 @@ use utoipa::{Modify, OpenApi};
         operators::create_tenant, operators::list_tenants, operators::get_tenant, operators::set_tenant_status,
         operators::set_tenant_plan, operators::delete_tenant,
         usage::get_usage,
+        analytics::post_events, analytics::post_exposures, analytics::list_metrics,
+        analytics::create_metric, analytics::get_metric, analytics::put_metric, analytics::delete_metric,
+        analytics::get_experiment, analytics::put_experiment, analytics::get_results,
         sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
         sso::test_sign_in,
         sso::list_domains, sso::claim_domain, sso::verify_domain, sso::remove_domain,

@@ -52,6 +52,8 @@ pub struct AppState {
     pub projects: Projects,
     /// Plans, their limits and the usage report.
     pub plans: Plans,
+    /// Measurement: ingestion, metrics, experiments and results.
+    pub analytics: Arc<flagent_analytics::Analytics>,
     /// Evaluation counters (recorded per request, written by the server's flush task).
     pub usage: Arc<Usage>,
     /// API key authentication.

@@ -133,6 +133,7 @@ fn tenant_entry(id: i64, fetched: Instant) -> Arc<TenantEntry> {
             audit_head: String::new(),
             sso_enforced: false,
             sso_break_glass: "[]".to_owned(),
+            entity_salt: None,
         },
         projects: Vec::new(),
         fetched,

@@ -28,6 +28,33 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Several nodes serving one database.
     pub cluster: ClusterSettings,
+    /// Measurement: the ingest queue and the rollup.
+    #[serde(default)]
+    pub analytics: AnalyticsSettings,
+}
+
+/// How event ingestion and the rollup are sized.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSettings {
+    /// Bytes of accepted events and exposures one node holds while they wait for their commit;
+    /// requests beyond it are refused with 429 and `Retry-After`.
+    pub queue_bytes: usize,
+    /// Rows one ingest transaction (group commit) writes at most.
+    pub batch_rows: usize,
+    /// How long, in milliseconds, new rows wait before the rollup reads them, so a row whose
+    /// transaction committed after a later row's is not passed over (0 suits one node on SQLite).
+    pub rollup_horizon_ms: i64,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        AnalyticsSettings {
+            queue_bytes: 64 << 20,
+            batch_rows: 20_000,
+            rollup_horizon_ms: 10_000,
+        }
+    }
 }
 
 /// How the nodes serving one database tell each other about changes.
@@ -251,6 +278,7 @@ impl Default for Settings {
                 channel: "flagent:changes".to_owned(),
                 poll_interval_ms: 1000,
             },
+            analytics: AnalyticsSettings::default(),
         }
     }
 }
@@ -287,6 +315,8 @@ impl Settings {
         s.server.port = 0;
         s.server.workers = 2;
         s.database.url = database_url.to_owned();
+        // Tests run the rollup themselves, right after their requests were answered.
+        s.analytics.rollup_horizon_ms = 0;
         s
     }
 }

@@ -15,12 +15,14 @@ mod flags;
 mod identity;
 mod keys;
 mod leases;
+mod measure;
 mod members;
 mod plans;
 mod projects;
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // The tests attack the second wall with raw SQL.
 mod rls_tests;
+mod rollup;
 mod row;
 mod scim;
 mod scoped;
@@ -36,7 +38,10 @@ pub use error::StorageError;
 pub use flag_rows::{FlagRows, FlagSelection};
 pub use identity::UserMembership;
 pub use row::{Insert, Row};
-pub use scoped::{Connection, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool, TenantTx};
+pub use scoped::{
+    Connection, GroupScoped, GroupTx, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool,
+    TenantTx,
+};
 pub use system::{EnvironmentMark, SystemDb};
 
 /// Milliseconds since the Unix epoch, as timestamps are stored.

@@ -85,6 +85,17 @@ async fn seed_tenant(conn: &DatabaseConnection, key: &str) -> i64 {
     let su = id(conn, format!("INSERT INTO scim_users (tenant_id, user_id, user_name, user_name_key, external_id, active, attributes, created_at, updated_at) VALUES ({t}, {u}, '{key}@example.com', '{key}@example.com', NULL, true, '{{}}', 0, 0) RETURNING id")).await;
     let sg = id(conn, format!("INSERT INTO scim_groups (tenant_id, display_name, display_name_key, external_id, created_at, updated_at) VALUES ({t}, 'Admins', 'admins', NULL, 0, 0) RETURNING id")).await;
     id(conn, format!("INSERT INTO scim_group_members (tenant_id, group_id, scim_user_id) VALUES ({t}, {sg}, {su}) RETURNING id")).await;
+    id(conn, format!("INSERT INTO exposures (tenant_id, environment_id, flag_id, variant_id, entity, exposed_at) VALUES ({t}, {e}, {f}, {v}, 7, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO events (tenant_id, environment_id, event_key, entity, occurred_at, value, properties, received_at) VALUES ({t}, {e}, 'purchase', 7, 0, 1.5, NULL, 0) RETURNING id")).await;
+    let cg = id(conn, format!("INSERT INTO crash_groups (tenant_id, environment_id, fingerprint, platform, error_type, message, frames, app_versions, occurrences, first_seen, last_seen) VALUES ({t}, {e}, 'fp-{key}', 'ios', 'NPE', 'm', '[]', '[]', 1, 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO crashes (tenant_id, environment_id, group_id, entity, app_version, message, frames, flags, occurred_at, received_at) VALUES ({t}, {e}, {cg}, 7, '1.0', 'm', '[]', '{{}}', 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO crash_group_variants (tenant_id, group_id, flag_key, variant_key, crashes) VALUES ({t}, {cg}, 'f', 'on', 1) RETURNING id")).await;
+    let m = id(conn, format!("INSERT INTO metrics (tenant_id, project_id, key, name, description, kind, event_key, direction, window_hours, guardrail, created_at, updated_at) VALUES ({t}, {p}, 'buys', 'Buys', '', 'conversion', 'purchase', 'increase', 168, false, 0, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO experiments (tenant_id, flag_id, control_variant_id, correction, updated_at) VALUES ({t}, {f}, {v}, 'holm', 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO experiment_metrics (tenant_id, flag_id, metric_id, role, position) VALUES ({t}, {f}, {m}, 'primary', 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO exposure_daily (tenant_id, environment_id, flag_id, variant_id, day, entities) VALUES ({t}, {e}, {f}, {v}, 0, 1) RETURNING id")).await;
+    id(conn, format!("INSERT INTO metric_entities (tenant_id, environment_id, flag_id, metric_id, entity, variant_id, day, x, y) VALUES ({t}, {e}, {f}, {m}, 7, {v}, 0, 1, 0) RETURNING id")).await;
+    id(conn, format!("INSERT INTO metric_daily (tenant_id, environment_id, flag_id, metric_id, variant_id, day, sum_x, sum_x_sq, sum_y, sum_y_sq, sum_xy, nonzero, sketch) VALUES ({t}, {e}, {f}, {m}, {v}, 0, 1, 1, 0, 0, 0, 1, NULL) RETURNING id")).await;
     t
 }
 

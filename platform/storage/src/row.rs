@@ -87,6 +87,10 @@ rows!(
     scim_user,
     scim_group,
     scim_group_member,
+    crash_group,
+    metric,
+    experiment,
+    experiment_metric,
 );
 
 impl<C: ConnectionTrait> Scoped<C> {

@@ -12,6 +12,10 @@
 //! connecting user, like [`crate::SystemDb`].
 #![allow(clippy::disallowed_methods)] // This module is where the banned query entry points are wrapped.
 
+pub(crate) mod group;
+
+pub use group::{GroupScoped, GroupTx};
+
 use crate::{StorageError, entities::*};
 use flagent_types::{SystemScope, TenantId, TenantStatus};
 use sea_orm::{
@@ -73,6 +77,17 @@ tenant_owned!(
     scim_user,
     scim_group,
     scim_group_member,
+    exposure,
+    event,
+    crash_group,
+    crash,
+    crash_group_variant,
+    metric,
+    experiment,
+    experiment_metric,
+    exposure_day,
+    metric_entity,
+    metric_day,
 );
 
 /// Access to one tenant's rows over a connection `C` (the pool, or an open transaction).
@@ -306,6 +321,20 @@ impl<C: ConnectionTrait> Scoped<C> {
             .await?;
         let row = self.tenant_row().await?;
         Ok((row.audit_seq, row.audit_head))
+    }
+
+    /// This tenant's entity salt; `fresh` becomes it when it has none yet (the first caller wins on
+    /// every node).
+    pub async fn entity_salt(&self, fresh: &str) -> Result<String, StorageError> {
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::EntitySalt, Expr::value(fresh))
+            .filter(tenant::Column::Id.eq(self.tenant.0))
+            .filter(tenant::Column::EntitySalt.is_null())
+            .exec(&self.conn)
+            .await?;
+        let row = self.tenant_row().await?;
+        row.entity_salt
+            .ok_or_else(|| anyhow::anyhow!("tenant {} has no entity salt", self.tenant.0).into())
     }
 
     /// Records the hash of this tenant's newest audit event.

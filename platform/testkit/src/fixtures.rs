@@ -90,6 +90,7 @@ impl Tenant {
                 audit_head: String::new(),
                 sso_enforced: false,
                 sso_break_glass: "[]".to_owned(),
+                entity_salt: None,
             })
             .await
             .expect("insert the tenant");

@@ -214,6 +214,14 @@ vocabulary! {
         ScimGroupUpdate => "scim.group.updated",
         /// The identity provider deleted a group.
         ScimGroupDelete => "scim.group.deleted",
+        /// A metric was defined in a project.
+        MetricCreate => "metric.created",
+        /// A metric's name, description, direction or guardrail setting changed.
+        MetricUpdate => "metric.updated",
+        /// A metric was deleted.
+        MetricDelete => "metric.deleted",
+        /// A flag's experiment settings changed (control variant, metrics, correction).
+        ExperimentUpdate => "experiment.updated",
     }
 }
 

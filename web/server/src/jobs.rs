@@ -10,6 +10,8 @@
 //! | `local-copy` | 5 s | each node with `evaluation.local_copy` | |
 //! | `rate-limit-sweep` | 60 s | each node (its own signup limits) | |
 //! | `sso-sign-in-expiry` | 10 min | one node at a time (lease) | |
+//! | `exposure-flush` | 1 s | each node (its own server-side exposures) | once more |
+//! | `analytics-rollup` | 1 s | one node at a time (lease) | |
 //!
 //! Revision polling and the Redis announcements stay with `cluster.rs`: they react to the
 //! subscription's state, not only to a clock.
@@ -87,6 +89,8 @@ pub(crate) fn add_all(runner: &mut Runner, services: Services) {
         runner.add(local_copy::Keeper::new(path, flags, auth));
     }
     runner.add(SignInExpiry(state.clone()));
+    runner.add(ExposureFlush(state.clone()));
+    runner.add(Rollup(state.clone()));
     runner.add(RateLimitSweep(state));
 }
 
@@ -114,6 +118,69 @@ impl Job for SignInExpiry {
         Box::pin(async move {
             let gone = self.0.sso.delete_expired_sign_ins().await?;
             Ok(Outcome::Ran(usize::try_from(gone).unwrap_or(usize::MAX)))
+        })
+    }
+}
+
+/// How often server-side exposures are written, and new rows rolled up.
+const MEASUREMENT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long one node holds the `analytics-rollup` lease: longer than any pass takes.
+const ROLLUP_LEASE: Duration = Duration::from_secs(60);
+
+/// Rows of each kind one rollup pass reads; a run takes passes until it has caught up or
+/// [`ROLLUP_PASSES`] are done.
+const ROLLUP_BATCH: u64 = 5_000;
+
+/// Passes one rollup run takes at most, so a run ends well inside its lease.
+const ROLLUP_PASSES: usize = 20;
+
+/// `exposure-flush`: writes the exposures server-side evaluations recorded on this node (first ones
+/// only).
+struct ExposureFlush(actix_web::web::Data<AppState>);
+
+impl Job for ExposureFlush {
+    fn name(&self) -> &'static str {
+        "exposure-flush"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(MEASUREMENT_INTERVAL).and_at_shutdown()
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move {
+            let system = crate::system("exposure flush");
+            let written = self.0.analytics.flush_exposures(&system).await?;
+            Ok(Outcome::Ran(usize::try_from(written).unwrap_or(usize::MAX)))
+        })
+    }
+}
+
+/// `analytics-rollup`: turns new exposures and events into the sums experiment results read.
+struct Rollup(actix_web::web::Data<AppState>);
+
+impl Job for Rollup {
+    fn name(&self) -> &'static str {
+        "analytics-rollup"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(MEASUREMENT_INTERVAL).on_one_node(ROLLUP_LEASE)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move {
+            let system = crate::system("analytics rollup");
+            let mut rows = 0;
+            for _ in 0..ROLLUP_PASSES {
+                let pass = self.0.analytics.rollup(&system, ROLLUP_BATCH).await?;
+                if pass == flagent_analytics::Pass::default() {
+                    break;
+                }
+                rows += pass.exposures + pass.events;
+            }
+            Ok(Outcome::Ran(rows))
         })
     }
 }

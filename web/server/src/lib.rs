@@ -54,6 +54,7 @@ pub struct Application {
     auth: Arc<Authenticator>,
     relay: Arc<mail::MailRelay>,
     usage: Arc<Usage>,
+    analytics: Arc<flagent_analytics::Analytics>,
     cluster: Arc<cluster::Cluster>,
     jobs: Runner,
 }
@@ -157,8 +158,10 @@ impl Application {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("bind {address}"))?;
         let port = listener.local_addr()?.port();
+        let analytics = state.analytics.clone();
         let server = serve(listener, state, settings.server.workers)?;
         Ok(Application {
+            analytics,
             port,
             server,
             db,
@@ -194,6 +197,11 @@ impl Application {
     /// Delivers the outbox's pending mail now (tests call it instead of waiting for the relay).
     pub async fn deliver_mail(&self) -> anyhow::Result<usize> {
         self.relay.deliver_pending().await
+    }
+
+    /// Measurement (tests flush exposures and roll up instead of waiting for the jobs).
+    pub fn analytics(&self) -> &Arc<flagent_analytics::Analytics> {
+        &self.analytics
     }
 
     /// The evaluation counters (tests flush them instead of waiting for the flush task).
@@ -371,15 +379,27 @@ fn app_state(
         settings.auth.dns_server,
     )
     .context("prepare single sign-on")?;
+    let analytics = Arc::new(flagent_analytics::Analytics::start(
+        db.clone(),
+        flags.cache().clone(),
+        Arc::new(flagent_jobs::SystemClock),
+        flagent_analytics::AnalyticsSettings {
+            queue_bytes: settings.analytics.queue_bytes,
+            batch_rows: settings.analytics.batch_rows,
+            rollup_horizon_ms: settings.analytics.rollup_horizon_ms,
+        },
+    ));
     let evaluator = Evaluator::new(
         flags.cache().clone(),
         usage.clone(),
         Arc::new(ReasonMetrics(metrics.clone())),
         settings.evaluation.max_batch_results,
-    );
+    )
+    .with_exposures(analytics.exposure_sink());
     Ok(web::Data::new(AppState {
         flags: flags.clone(),
         evaluator,
+        analytics,
         audit: flagent_tenants::audit::AuditLog::new(db.clone()),
         projects: flagent_tenants::projects::Projects::new(
             db.clone(),

@@ -11,6 +11,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("flagent-types", &[][..]),
         ("flagent-eval", &["flagent-types"][..]),
+        ("flagent-stats", &[][..]),
         ("flagent-storage", &["flagent-types"][..]),
         // Evaluation is domain logic over the engine and the cache: never storage, never flags.
         ("flagent-evaluation", &["flagent-types", "flagent-eval"][..]),
@@ -34,6 +35,17 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "flagent-evaluation",
             ][..],
         ),
+        (
+            "flagent-analytics",
+            &[
+                "flagent-types",
+                "flagent-eval",
+                "flagent-evaluation",
+                "flagent-storage",
+                "flagent-stats",
+                "flagent-jobs",
+            ][..],
+        ),
         ("flagent-billing", &["flagent-types", "flagent-storage"][..]),
         ("flagent-config", &["flagent-types"][..]),
         ("flagent-telemetry", &[][..]),
@@ -50,6 +62,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
             "flagent-web",
             &[
                 "flagent-types",
+                "flagent-analytics",
                 "flagent-eval",
                 "flagent-evaluation",
                 "flagent-flags",

@@ -6,9 +6,17 @@
 pub mod api_key;
 pub mod audit_event;
 pub mod constraint;
+pub mod crash;
+pub mod crash_group;
+pub mod crash_group_variant;
 pub mod distribution;
 pub mod entity_type;
 pub mod environment;
+pub mod event;
+pub mod experiment;
+pub mod experiment_metric;
+pub mod exposure;
+pub mod exposure_day;
 pub mod flag;
 pub mod flag_snapshot;
 pub mod flag_state;
@@ -16,6 +24,9 @@ pub mod flag_tag;
 pub mod invitation;
 pub mod job_lease;
 pub mod membership;
+pub mod metric;
+pub mod metric_day;
+pub mod metric_entity;
 pub mod outbox;
 pub mod plan;
 pub mod project;
@@ -81,6 +92,17 @@ pub const TENANT_TABLES: &[&str] = &[
     "scim_users",
     "scim_groups",
     "scim_group_members",
+    "exposures",
+    "events",
+    "crash_groups",
+    "crashes",
+    "crash_group_variants",
+    "metrics",
+    "experiments",
+    "experiment_metrics",
+    "exposure_daily",
+    "metric_entities",
+    "metric_daily",
 ];
 
 #[cfg(test)]
@@ -126,6 +148,17 @@ mod tests {
             table::<scim_user::Entity>(),
             table::<scim_group::Entity>(),
             table::<scim_group_member::Entity>(),
+            table::<exposure::Entity>(),
+            table::<event::Entity>(),
+            table::<crash_group::Entity>(),
+            table::<crash::Entity>(),
+            table::<crash_group_variant::Entity>(),
+            table::<metric::Entity>(),
+            table::<experiment::Entity>(),
+            table::<experiment_metric::Entity>(),
+            table::<exposure_day::Entity>(),
+            table::<metric_entity::Entity>(),
+            table::<metric_day::Entity>(),
         ])
     }
 

@@ -12,6 +12,8 @@ pub struct Model {
     pub key: String,
     pub name: String,
     pub created_at: i64,
+    /// Whether events whose key no metric reads yet are accepted (else refused per event).
+    pub accept_new_events: bool,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.
@@ -38,6 +40,7 @@ impl New {
             key: self.key,
             name: self.name,
             created_at: self.created_at,
+            accept_new_events: true,
         }
     }
 }

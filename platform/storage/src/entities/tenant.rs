@@ -18,6 +18,8 @@ pub struct Model {
     pub sso_enforced: bool,
     /// A JSON array of user ids.
     pub sso_break_glass: String,
+    /// The salt entity ids are hashed with before measurement stores them (hex); set on first use.
+    pub entity_salt: Option<String>,
 }
 
 /// No relations are declared: joins are written in the repositories, always tenant-filtered.

@@ -1,0 +1,47 @@
+//! The `experiment_metrics` table. One metric an experiment reads, as its primary or a secondary
+//! metric, in order.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `experiment_metrics`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "experiment_metrics")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub tenant_id: i64,
+    pub flag_id: i64,
+    pub metric_id: i64,
+    pub role: String,
+    pub position: i64,
+}
+
+/// No relations are declared: joins are written in the repositories.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// A row to insert: every column but `id` and `tenant_id`, which the database and the tenant scope
+/// fill in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct New {
+    pub flag_id: i64,
+    pub metric_id: i64,
+    pub role: String,
+    pub position: i64,
+}
+
+impl New {
+    /// The row as the tenant scope inserts it (`id` and `tenant_id` are set there).
+    pub(crate) fn into_model(self) -> Model {
+        Model {
+            id: 0,
+            tenant_id: 0,
+            flag_id: self.flag_id,
+            metric_id: self.metric_id,
+            role: self.role,
+            position: self.position,
+        }
+    }
+}
