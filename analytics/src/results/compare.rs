@@ -159,12 +159,16 @@ fn estimates(shape: Shape, c: &Sums, t: &Sums) -> Option<Estimates> {
             if let Some(adjusted) = with_cuped(c, t) {
                 return Some(adjusted);
             }
+            if shape.kind == MetricKind::Conversion {
+                let (ce, te) = (
+                    Estimate::proportion(c.nonzero, c.exposed)?,
+                    Estimate::proportion(t.nonzero, t.exposed)?,
+                );
+                let test = two_proportion((c.nonzero, c.exposed), (t.nonzero, t.exposed), ALPHA)?;
+                return Some((ce, te, test, None));
+            }
             let (cm, tm) = (c.paired.x(), t.paired.x());
-            let test = if shape.kind == MetricKind::Conversion {
-                two_proportion((c.nonzero, c.exposed), (t.nonzero, t.exposed), ALPHA)?
-            } else {
-                welch(&cm, &tm, ALPHA)?
-            };
+            let test = welch(&cm, &tm, ALPHA)?;
             Some((Estimate::mean_of(&cm)?, Estimate::mean_of(&tm)?, test, None))
         }
     }

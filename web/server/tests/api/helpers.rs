@@ -47,6 +47,8 @@ pub(crate) struct TestApp {
     pub(crate) usage: Arc<Usage>,
     /// The bootstrapped owner of tenant A (also an operator of the server).
     pub(crate) owner: Credentials,
+    /// Measurement (tests flush exposures and roll up instead of waiting for the jobs).
+    pub(crate) analytics: Arc<flagent_analytics::Analytics>,
     _test_db: TestDb,
 }
 
@@ -97,6 +99,7 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
     let read_a = extra_key(&db, &system, "default", ScopeSet::of(&[Scope::Read])).await;
     let b = seed_tenant(&db, &system, "tenant-b", "free").await;
     let usage = app.usage().clone();
+    let analytics = app.analytics().clone();
     let owner = Credentials {
         email: boot.owner_email.clone(),
         password: boot
@@ -121,6 +124,7 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> Tes
         db_url: test_db.url().to_owned(),
         usage,
         owner,
+        analytics,
         _test_db: test_db,
     }
 }

@@ -427,6 +427,10 @@ const FLAG_WIDE: &[(&str, &str)] = &[
     ("POST", "/api/v1/flags/{flagID}/tags"),
     ("DELETE", "/api/v1/flags/{flagID}/tags/{tagID}"),
     ("POST", "/api/v1/import"),
+    ("PUT", "/api/v1/flags/{flagID}/experiment"),
+    ("POST", "/api/v1/metrics"),
+    ("PUT", "/api/v1/metrics/{metricKey}"),
+    ("DELETE", "/api/v1/metrics/{metricKey}"),
 ];
 
 fn flag_wide(op: &Operation) -> bool {
@@ -525,6 +529,9 @@ async fn seed_objects(app: &TestApp, target: &Session) -> Objects {
     assert_eq!(status, 201, "{invitation}");
     app.create_role("scratch-role", "scratch-role", &["flags:read"])
         .await;
+    let metric = json!({"key": "probe-metric", "kind": "count", "event": "probe"});
+    let (status, body) = app.admin_post("/api/v1/metrics", metric).await;
+    assert_eq!(status, 201, "{body}");
     let (status, env) = app
         .admin_post(
             "/api/v1/projects/default/environments",
@@ -552,6 +559,7 @@ async fn seed_objects(app: &TestApp, target: &Session) -> Objects {
         ("keyID", key["id"].to_string()),
         ("invitationID", invitation["id"].to_string()),
         ("roleKey", "scratch-role".to_owned()),
+        ("metricKey", "probe-metric".to_owned()),
         ("userID", target.user_id.to_string()),
         ("projectKey", "default".to_owned()),
         ("envKey", "scratch".to_owned()),

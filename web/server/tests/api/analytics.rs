@@ -1,0 +1,486 @@
+//! Measurement over HTTP: events and exposures checked item by item and committed before `202`,
+//! metric definitions, experiment settings, and a flag's results after the rollup, checked against
+//! figures computed independently (statsmodels and the mSPRT formula evaluated in Python on the same
+//! counts; the numbers are quoted where they are used).
+
+use crate::helpers::{SegmentSpec, TestApp, expect_error, expect_invalid, read, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Milliseconds since the Unix epoch, now.
+fn now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl TestApp {
+    /// Sends a JSON body with tenant A's production evaluation key.
+    async fn ingest(&self, path: &str, body: Value) -> (u16, Value) {
+        let req = self.request(Method::POST, path, &self.a.eval).json(&body);
+        read(req.send().await.expect("request")).await
+    }
+
+    /// Writes the server-side exposures and rolls everything up.
+    async fn settle(&self) {
+        #[allow(clippy::disallowed_methods)]
+        let system = flagent_types::SystemScope::assume_system("tests");
+        self.analytics
+            .flush_exposures(&system)
+            .await
+            .expect("flush");
+        loop {
+            let pass = self.analytics.rollup(&system, 1_000).await.expect("rollup");
+            if pass == flagent_analytics::Pass::default() {
+                break;
+            }
+        }
+    }
+
+    /// Tenant A's results of flag `id` in production.
+    async fn results(&self, id: i64) -> Value {
+        let path = format!("/api/v1/flags/{id}/results");
+        let (status, body) = self
+            .call(&self.a.admin, Some("production"), Method::GET, &path, None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A flag in production with variants `control` and `treatment` split 50/50 for everyone.
+    async fn experiment_flag(&self, key: &str) -> i64 {
+        let everyone = SegmentSpec {
+            constraints: &[],
+            rollout: 100,
+            percents: &[50, 50],
+        };
+        self.build_flag(
+            &self.a.admin,
+            "production",
+            key,
+            &["control", "treatment"],
+            &[everyone],
+        )
+        .await
+        .id
+    }
+}
+
+/// The row of `variant` in the results of `metric`.
+fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
+    let m = results["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == metric)
+        .unwrap_or_else(|| panic!("no metric {metric} in {results}"));
+    m["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variant"] == variant)
+        .unwrap_or_else(|| panic!("no variant {variant} in {m}"))
+}
+
+fn close(actual: &Value, expected: f64, tolerance: f64) {
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {actual}"));
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{actual} is not within {tolerance} of {expected}"
+    );
+}
+
+#[tokio::test]
+async fn events_are_checked_one_by_one_and_the_good_ones_accepted() {
+    let app = spawn_app().await;
+    let t = now();
+    let body = json!({"events": [
+        {"key": "signup", "entityID": "u1", "timestamp": t},
+        {"key": "signup", "entityID": "u2", "timestamp": "2020-01-01T00:00:00Z"},
+        {"key": "", "entityID": "u3", "timestamp": t},
+        {"key": "purchase", "entityID": "u4", "timestamp": t, "value": 12.5, "properties": {"plan": "pro"}},
+        {"key": "purchase", "entityID": "u5", "timestamp": t, "value": "12"},
+        {"key": "$pageview", "entityID": "u6", "timestamp": t},
+        {"key": "purchase", "entityID": "u7", "timestamp": t, "properties": "pro"},
+        {"key": "purchase", "entityID": "", "timestamp": t},
+        7,
+        {"key": "$error", "entityID": "u8", "timestamp": t + 60_000},
+        {"key": "late", "entityID": "u9", "timestamp": t + 10 * 60_000},
+    ]});
+    let (status, answer) = app.ingest("/api/v1/events", body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    let refused: Vec<(i64, &str)> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_i64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (1, "timestamp_out_of_range"),
+            (2, "invalid_key"),
+            (4, "invalid_value"),
+            (5, "reserved_key"),
+            (6, "invalid_properties"),
+            (7, "invalid_entity"),
+            (8, "invalid_item"),
+            (10, "timestamp_out_of_range"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_request_wrong_as_a_whole_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (status, body) = app.ingest("/api/v1/events", json!({"event": []})).await;
+    assert_eq!(status, 400, "{body}");
+    expect_invalid(&(status, body), "events");
+    let too_many: Vec<Value> = (0..1_001)
+        .map(|i| json!({"key": "k", "entityID": format!("u{i}"), "timestamp": now()}))
+        .collect();
+    let reply = app
+        .ingest("/api/v1/events", json!({"events": too_many}))
+        .await;
+    expect_error(&reply, 413, "payload_too_large");
+    let big = "x".repeat(1 << 20);
+    let reply = app
+        .ingest("/api/v1/events", json!({"events": [{"key": big}]}))
+        .await;
+    expect_error(&reply, 413, "payload_too_large");
+    let req = app
+        .request(Method::POST, "/api/v1/events", &app.a.eval)
+        .header("content-type", "application/json")
+        .body("{not json");
+    let reply = read(req.send().await.unwrap()).await;
+    expect_error(&reply, 400, "invalid_json");
+}
+
+#[tokio::test]
+async fn exposures_name_the_environments_flags_and_variants() {
+    let app = spawn_app().await;
+    app.experiment_flag("checkout").await;
+    let t = now();
+    let body = json!({"exposures": [
+        {"flagKey": "checkout", "variantKey": "control", "entityID": "u1", "timestamp": t},
+        {"flagKey": "nope", "variantKey": "control", "entityID": "u2", "timestamp": t},
+        {"flagKey": "checkout", "variantKey": "blue", "entityID": "u3", "timestamp": t},
+        {"flagKey": "checkout", "variantKey": "treatment", "entityID": "u1", "timestamp": t},
+    ]});
+    let (status, answer) = app.ingest("/api/v1/exposures", body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["accepted"], 2);
+    let codes: Vec<&str> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["unknown_flag", "unknown_variant"]);
+}
+
+#[tokio::test]
+async fn metrics_are_defined_validated_changed_and_deleted() {
+    let app = spawn_app().await;
+    let (status, list) = app.admin(Method::GET, "/api/v1/metrics", None).await;
+    assert_eq!(status, 200);
+    let keys: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["error_rate", "crash_rate"]);
+    for (bad, field) in [
+        (
+            json!({"key": "Bad Key", "kind": "count", "event": "e"}),
+            "key",
+        ),
+        (
+            json!({"key": "error_rate", "kind": "count", "event": "e"}),
+            "key",
+        ),
+        (json!({"key": "c", "kind": "count"}), "event"),
+        (
+            json!({"key": "q", "kind": "quantile", "event": "e"}),
+            "quantile",
+        ),
+        (
+            json!({"key": "q", "kind": "quantile", "event": "e", "quantile": 1.0}),
+            "quantile",
+        ),
+        (
+            json!({"key": "c", "kind": "count", "event": "e", "quantile": 0.5}),
+            "quantile",
+        ),
+        (
+            json!({"key": "c", "kind": "count", "event": "e", "windowHours": 0}),
+            "windowHours",
+        ),
+        (
+            json!({"key": "c", "kind": "conversion", "event": "e", "winsorizeAt": 3}),
+            "winsorizeAt",
+        ),
+        (
+            json!({"key": "r", "kind": "ratio", "numerator": "x", "denominator": "y"}),
+            "numerator",
+        ),
+        (
+            json!({"key": "c", "kind": "count", "event": "e", "valueProperty": "v"}),
+            "valueProperty",
+        ),
+    ] {
+        let reply = app
+            .admin(Method::POST, "/api/v1/metrics", Some(bad.clone()))
+            .await;
+        expect_invalid(&reply, field);
+    }
+    let reply = app
+        .admin(
+            Method::POST,
+            "/api/v1/metrics",
+            Some(json!({"key": "k", "kind": "median", "event": "e"})),
+        )
+        .await;
+    expect_error(&reply, 400, "invalid_json");
+    let revenue = json!({"key": "revenue", "name": "Revenue", "kind": "sum", "event": "purchase",
+                         "valueProperty": "amount", "winsorizeAt": 500});
+    let (status, created) = app
+        .admin(Method::POST, "/api/v1/metrics", Some(revenue.clone()))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["valueProperty"], "amount");
+    assert_eq!(created["windowHours"], 168);
+    assert_eq!(created["direction"], "increase");
+    let reply = app
+        .admin(Method::POST, "/api/v1/metrics", Some(revenue))
+        .await;
+    expect_error(&reply, 409, "metric_key_taken");
+    let visits = json!({"key": "visits", "kind": "count", "event": "visit"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(visits))
+            .await
+            .0,
+        201
+    );
+    let per_visit = json!({"key": "revenue-per-visit", "kind": "ratio", "numerator": "revenue",
+                           "denominator": "visits"});
+    let (status, ratio) = app
+        .admin(Method::POST, "/api/v1/metrics", Some(per_visit))
+        .await;
+    assert_eq!(status, 201, "{ratio}");
+    assert_eq!(
+        (ratio["numerator"].as_str(), ratio["denominator"].as_str()),
+        (Some("revenue"), Some("visits"))
+    );
+    let change = json!({"name": "Revenue (USD)", "direction": "decrease", "guardrail": true});
+    let (status, changed) = app
+        .admin(Method::PUT, "/api/v1/metrics/revenue", Some(change))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["name"].as_str(), changed["guardrail"].as_bool()),
+        (Some("Revenue (USD)"), Some(true))
+    );
+    let reply = app
+        .admin(
+            Method::PUT,
+            "/api/v1/metrics/revenue",
+            Some(json!({"event": "other"})),
+        )
+        .await;
+    expect_error(&reply, 400, "invalid_json");
+    let reply = app
+        .admin(Method::DELETE, "/api/v1/metrics/revenue", None)
+        .await;
+    expect_error(&reply, 409, "metric_in_use");
+    assert_eq!(
+        app.admin(Method::DELETE, "/api/v1/metrics/revenue-per-visit", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        app.admin(Method::DELETE, "/api/v1/metrics/revenue", None)
+            .await
+            .0,
+        204
+    );
+    let reply = app
+        .admin(Method::GET, "/api/v1/metrics/revenue", None)
+        .await;
+    expect_error(&reply, 404, "metric_not_found");
+    let reply = app
+        .admin(Method::DELETE, "/api/v1/metrics/error_rate", None)
+        .await;
+    expect_invalid(&reply, "key");
+    let (_, audit) = app
+        .admin(Method::GET, "/api/v1/audit?action=metric.deleted", None)
+        .await;
+    assert!(audit.to_string().contains("metric.deleted"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_conversion_experiment_reads_its_rates_differences_and_tests() {
+    let app = spawn_app().await;
+    let id = app.experiment_flag("checkout").await;
+    let metric = json!({"key": "purchase", "kind": "conversion", "event": "purchase"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(metric))
+            .await
+            .0,
+        201
+    );
+    let settings = json!({"controlVariant": "control", "primaryMetric": "purchase"});
+    let path = format!("/api/v1/flags/{id}/experiment");
+    let (status, experiment) = app.admin(Method::PUT, &path, Some(settings)).await;
+    assert_eq!(status, 200, "{experiment}");
+    assert_eq!(experiment["primaryMetric"], "purchase");
+    let t = now();
+    let exposures: Vec<Value> = (0..200)
+        .flat_map(|i| {
+            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
+                json!({"flagKey": "checkout", "variantKey": v, "entityID": e, "timestamp": t - 3_600_000})
+            })
+        })
+        .collect();
+    let (status, answer) = app
+        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
+        .await;
+    assert_eq!(
+        (status, answer["accepted"].as_i64()),
+        (202, Some(400)),
+        "{answer}"
+    );
+    // 20 of 200 control entities buy, 40 of 200 treatment entities (each twice: a conversion counts once).
+    let buys: Vec<Value> = (0..20)
+        .map(|i| format!("c-{i}"))
+        .chain((0..40).map(|i| format!("t-{i}")))
+        .flat_map(|e| {
+            [0, 1]
+                .map(|k| json!({"key": "purchase", "entityID": e, "timestamp": t - 1_800_000 + k}))
+        })
+        .collect();
+    let (status, answer) = app.ingest("/api/v1/events", json!({"events": buys})).await;
+    assert_eq!(
+        (status, answer["accepted"].as_i64()),
+        (202, Some(120)),
+        "{answer}"
+    );
+    app.settle().await;
+    let results = app.results(id).await;
+    assert_eq!(results["control"], "control");
+    assert_eq!(results["correction"], "holm");
+    assert_eq!(results["statusBasis"], "sequential");
+    let control = row(&results, "purchase", "control");
+    assert_eq!(
+        (control["exposed"].as_i64(), control["control"].as_bool()),
+        (Some(200), Some(true))
+    );
+    close(&control["value"], 0.1, 1e-12);
+    let treatment = row(&results, "purchase", "treatment");
+    assert_eq!(treatment["exposed"], 200);
+    close(&treatment["value"], 0.2, 1e-12);
+    close(&treatment["absDiff"], 0.1, 1e-12);
+    close(&treatment["relDiff"], 1.0, 1e-12);
+    // statsmodels: proportions_ztest([40, 20], [200, 200]) and
+    // confint_proportions_2indep(40, 200, 20, 200, compare="diff", method="wald").
+    close(&treatment["pValue"], 0.005_101_399_646_004_982_5, 1e-9);
+    close(&treatment["ci95"][0], 0.030_704_808_782_516_08, 1e-9);
+    close(&treatment["ci95"][1], 0.169_295_191_217_483_93, 1e-9);
+    // The mSPRT p-value with τ² tuned for 10,000 entities per variant (σ² = 0.09): 0.69273600614...
+    close(
+        &treatment["sequential"]["pValue"],
+        0.692_736_006_145_185_7,
+        1e-9,
+    );
+    assert_eq!(treatment["status"], "inconclusive", "{treatment}");
+    assert_eq!(treatment["cuped"], false);
+    // The relative difference's normal posterior (mean 1, variance 0.16/200/0.01 + 0.04·0.09/200/0.0001):
+    // scipy's norm.cdf(1/σ), and E[max(0, −D)] by scipy.integrate.quad.
+    close(&treatment["chanceToBeat"], 0.975_069_898_121_546_5, 1e-9);
+    close(&treatment["expectedLoss"], 0.004_801_276_487_053_942, 1e-9);
+    // Exposures follow the configured 50/50 split exactly.
+    close(&results["srm"]["pValue"], 1.0, 1e-12);
+    assert_eq!(results["srm"]["observed"]["treatment"], 200);
+    let roles: Vec<(&str, &str)> = results["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["metric"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            ("purchase", "primary"),
+            ("error_rate", "guardrail"),
+            ("crash_rate", "guardrail")
+        ]
+    );
+    assert_eq!(
+        row(&results, "error_rate", "treatment")["status"],
+        "collecting"
+    );
+}
+
+#[tokio::test]
+async fn the_rollup_counts_each_pair_once_whatever_arrives_first() {
+    let app = spawn_app().await;
+    let id = app.experiment_flag("late").await;
+    let metric = json!({"key": "clicks", "kind": "count", "event": "click"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(metric))
+            .await
+            .0,
+        201
+    );
+    let path = format!("/api/v1/flags/{id}/experiment");
+    let settings = Some(json!({"secondaryMetrics": ["clicks"]}));
+    assert_eq!(app.admin(Method::PUT, &path, settings).await.0, 200);
+    let t = now();
+    let click = |e: &str, at: i64| json!({"key": "click", "entityID": e, "timestamp": at});
+    let expose = |e: &str, v: &str, at: i64| json!({"flagKey": "late", "variantKey": v, "entityID": e, "timestamp": at});
+    // u1's click arrives before its exposure and is rolled up first; u2's the other way round; u3's
+    // click is before its exposure (not counted after it); u4's is past the 168-hour window.
+    app.ingest(
+        "/api/v1/events",
+        json!({"events": [click("u1", t - 1_000)]}),
+    )
+    .await;
+    app.settle().await;
+    app.ingest(
+        "/api/v1/exposures",
+        json!({"exposures": [
+            expose("u1", "control", t - 2_000), expose("u2", "control", t - 2_000),
+            expose("u3", "control", t - 2_000), expose("u4", "treatment", t - 6 * 86_400_000),
+        ]}),
+    )
+    .await;
+    app.settle().await;
+    app.ingest(
+        "/api/v1/events",
+        json!({"events": [
+            click("u2", t - 1_500), click("u2", t - 1_400), click("u3", t - 3_000), click("u4", t),
+            // The same exposure again changes nothing.
+        ]}),
+    )
+    .await;
+    app.ingest(
+        "/api/v1/exposures",
+        json!({"exposures": [expose("u1", "treatment", t)]}),
+    )
+    .await;
+    app.settle().await;
+    let results = app.results(id).await;
+    let control = row(&results, "clicks", "control");
+    assert_eq!(control["exposed"], 3, "{results}");
+    // u1: 1 click, u2: 2 clicks, u3: 0 after exposure: a mean of 1 per exposed entity.
+    close(&control["value"], 1.0, 1e-12);
+    close(&control["stddev"], 1.0, 1e-12);
+    let treatment = row(&results, "clicks", "treatment");
+    assert_eq!(treatment["exposed"], 1);
+    // u4's click is 6 days after its exposure: inside the 7-day window.
+    close(&treatment["value"], 1.0, 1e-12);
+    assert_eq!(treatment["status"], "collecting");
+}
