@@ -40,10 +40,13 @@ impl Accepts {
     }
 }
 
+/// Each project's accepted keys, with when they were read.
+type Projects = HashMap<(TenantId, ProjectId), (Instant, Arc<Accepts>)>;
+
 /// The accepted keys of the projects this node has taken events for.
 #[derive(Default)]
 pub(crate) struct Catalog {
-    projects: Mutex<HashMap<(TenantId, ProjectId), (Instant, Arc<Accepts>)>>,
+    projects: Mutex<Projects>,
 }
 
 impl Catalog {
@@ -83,9 +86,7 @@ impl Catalog {
         self.lock().remove(&(tenant, project));
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(TenantId, ProjectId), (Instant, Arc<Accepts>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Projects> {
         self.projects
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
