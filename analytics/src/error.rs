@@ -22,6 +22,9 @@ pub enum AnalyticsError {
     /// No flag with this id exists in the caller's project.
     #[error("flag {0} not found")]
     FlagNotFound(i64),
+    /// No crash group with this id exists in the caller's environment.
+    #[error("crash group {0} not found")]
+    CrashGroupNotFound(i64),
     /// A metric with this key exists already in the project.
     #[error("a metric with the key {0:?} exists already in this project")]
     MetricKeyTaken(String),

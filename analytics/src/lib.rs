@@ -1,7 +1,8 @@
 //! Measurement: what entities were served (exposures), what they did (events) and what crashed, and
 //! the experiment results computed from them.
 //!
-//! Applications and SDKs send events and exposures (`ingest`), server-side evaluations report their
+//! Applications and SDKs send events and exposures (`ingest`) and crash reports (`crashes`, grouped by
+//! fingerprint, each also a `$crash` event), server-side evaluations report their
 //! exposures through the evaluation domain's `ExposureSink` (`recorder`), the rollup job turns new rows
 //! into each exposed entity's metric values and daily sums (`rollup`), and results read only those sums
 //! (`results`), with the statistics of `flagent-stats`.
@@ -9,6 +10,7 @@
 //! Architecture Invariant: an ingestion request is answered only after its rows are committed; raw
 //! entity ids are never stored (`entity.rs`); results never scan raw events.
 
+pub mod crashes;
 mod entity;
 mod error;
 pub mod experiments;
@@ -20,6 +22,7 @@ pub mod results;
 pub mod rollup;
 pub mod time;
 
+pub use crashes::{CrashFilter, CrashGroup, CrashGroupDetail, CrashGroupPage, CrashReport};
 pub use entity::hash_entity;
 pub use error::AnalyticsError;
 pub use experiments::{Experiment, ExperimentChange, Role};

@@ -60,7 +60,7 @@ pub(crate) fn parent(
 /// A unique index over `columns` of `table`.
 pub(crate) fn unique(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("ux_{table}_{}", columns.join("_")))
+    i.name(index_name("ux", table, columns))
         .table(n(table))
         .unique();
     for c in columns {
@@ -69,11 +69,31 @@ pub(crate) fn unique(table: &'static str, columns: &[&'static str]) -> IndexCrea
     i.to_owned()
 }
 
+/// The longest identifier every backend keeps as written (PostgreSQL cuts longer ones at 63 bytes,
+/// MySQL refuses names over 64).
+const MAX_IDENTIFIER: usize = 63;
+
+/// `{prefix}_{table}_{columns}`; a longer name than [`MAX_IDENTIFIER`] keeps its first 54 bytes and
+/// ends with 8 hex digits of the FNV-1a hash of the whole name, so it stays unique and fits.
+pub(crate) fn index_name(prefix: &str, table: &str, columns: &[&str]) -> String {
+    let name = format!("{prefix}_{table}_{}", columns.join("_"));
+    if name.len() <= MAX_IDENTIFIER {
+        return name;
+    }
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let mut cut = MAX_IDENTIFIER - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{hash:08x}", &name[..cut])
+}
+
 /// A plain index over `columns` of `table`.
 pub(crate) fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("ix_{table}_{}", columns.join("_")))
-        .table(n(table));
+    i.name(index_name("ix", table, columns)).table(n(table));
     for c in columns {
         i.col(n(c));
     }
@@ -116,4 +136,29 @@ pub(crate) fn json(name: &'static str) -> ColumnDef {
 /// A non-null boolean column.
 pub(crate) fn boolean(name: &'static str) -> ColumnDef {
     ColumnDef::new(n(name)).boolean().not_null().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_fit_every_backend_and_stay_apart() {
+        assert_eq!(
+            index_name("ux", "metrics", &["tenant_id", "key"]),
+            "ux_metrics_tenant_id_key"
+        );
+        let columns = [
+            "tenant_id",
+            "environment_id",
+            "flag_id",
+            "variant_id",
+            "day",
+        ];
+        let long = index_name("ux", "exposure_daily", &columns);
+        assert_eq!(long.len(), MAX_IDENTIFIER);
+        assert!(long.starts_with("ux_exposure_daily_tenant_id_environment_id_flag_id_"));
+        assert_ne!(long, index_name("ux", "exposure_daily", &columns[..4]));
+        assert_eq!(long, index_name("ux", "exposure_daily", &columns));
+    }
 }

@@ -92,6 +92,7 @@ error_codes! {
     InvitationNotFound => "invitation_not_found", NOT_FOUND;
     PlanNotFound => "plan_not_found", NOT_FOUND;
     MetricNotFound => "metric_not_found", NOT_FOUND;
+    CrashGroupNotFound => "crash_group_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     FlagKeyTaken => "flag_key_taken", CONFLICT;
     VariantKeyTaken => "variant_key_taken", CONFLICT;
@@ -469,6 +470,7 @@ impl From<flagent_analytics::AnalyticsError> for ApiError {
             E::Denied(denied) => ApiError::from(denied),
             E::MetricNotFound(_) => ApiError::new(ErrorCode::MetricNotFound, message),
             E::FlagNotFound(_) => ApiError::new(ErrorCode::FlagNotFound, message),
+            E::CrashGroupNotFound(_) => ApiError::new(ErrorCode::CrashGroupNotFound, message),
             E::MetricKeyTaken(_) => ApiError::new(ErrorCode::MetricKeyTaken, message),
             E::MetricInUse(_) => ApiError::new(ErrorCode::MetricInUse, message),
             E::Overloaded(seconds) => {

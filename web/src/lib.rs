@@ -14,6 +14,7 @@ mod account;
 mod analytics;
 mod audit;
 mod auth;
+mod crashes;
 mod error;
 mod etag;
 mod evaluation;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &Limits) {
             .configure(snapshot::configure_snapshot)
             .configure(stream::configure_stream)
             .configure(analytics::configure_analytics)
+            .configure(crashes::configure_crashes)
             .configure(flags::configure_flags)
             .configure(account::configure_account)
             .configure(members::configure_members)

@@ -4,8 +4,8 @@
 //! needs; tests read it to enumerate routes and check every role against every route.
 
 use crate::{
-    account, analytics, audit, evaluation, flags, keys, members, ofrep, operators, ops, projects,
-    scim, snapshot, sso, stream, transfer, usage,
+    account, analytics, audit, crashes, evaluation, flags, keys, members, ofrep, operators, ops,
+    projects, scim, snapshot, sso, stream, transfer, usage,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -42,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         analytics::post_events, analytics::post_exposures, analytics::list_metrics,
         analytics::create_metric, analytics::get_metric, analytics::put_metric, analytics::delete_metric,
         analytics::get_experiment, analytics::put_experiment, analytics::get_results,
+        crashes::post_crashes, crashes::list_crash_groups, crashes::get_crash_group,
         sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
         sso::test_sign_in,
         sso::list_domains, sso::claim_domain, sso::verify_domain, sso::remove_domain,

@@ -7,7 +7,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod queue;
-mod validate;
+pub(crate) mod validate;
 
 pub use validate::{
     Ingested, MAX_AGE_MS, MAX_AHEAD_MS, MAX_ITEMS, MAX_KEY_BYTES, MAX_PROPERTIES_BYTES, Refusal,
@@ -64,14 +64,11 @@ impl Analytics {
             }
         }
         let accepted = rows.len();
-        self.commit(
-            scope,
-            Rows {
-                events: rows,
-                exposures: Vec::new(),
-            },
-        )
-        .await?;
+        let rows = Rows {
+            events: rows,
+            ..Rows::default()
+        };
+        self.commit(scope, rows).await?;
         Ok(Ingested { accepted, rejected })
     }
 
@@ -128,19 +125,20 @@ impl Analytics {
             }
         }
         let accepted = rows.len();
-        self.commit(
-            scope,
-            Rows {
-                events: Vec::new(),
-                exposures: rows,
-            },
-        )
-        .await?;
+        let rows = Rows {
+            exposures: rows,
+            ..Rows::default()
+        };
+        self.commit(scope, rows).await?;
         Ok(Ingested { accepted, rejected })
     }
 
     /// Queues `rows` and waits for their commit.
-    async fn commit(&self, scope: &TenantScope, rows: Rows) -> Result<(), AnalyticsError> {
+    pub(crate) async fn commit(
+        &self,
+        scope: &TenantScope,
+        rows: Rows,
+    ) -> Result<(), AnalyticsError> {
         match self.queue.submit(scope, rows).await {
             Ok(()) => Ok(()),
             Err(Refused::Full) => Err(AnalyticsError::Overloaded(RETRY_AFTER_SECS)),

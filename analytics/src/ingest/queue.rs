@@ -8,15 +8,18 @@
 //! under any overload.
 
 use flagent_storage::entities::{event, exposure};
-use flagent_storage::{Db, StorageError};
+use flagent_storage::{Db, NewCrash, StorageError};
 use flagent_types::TenantScope;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// What one request hands the writer.
+#[derive(Default)]
 pub(crate) struct Rows {
     pub(crate) events: Vec<event::Model>,
     pub(crate) exposures: Vec<exposure::Model>,
+    /// Crash reports (each also has its `$crash` event in `events`).
+    pub(crate) crashes: Vec<NewCrash>,
 }
 
 impl Rows {
@@ -27,11 +30,20 @@ impl Rows {
             .iter()
             .map(|e| 96 + e.event_key.len() + e.properties.as_ref().map_or(0, String::len))
             .sum();
-        events + self.exposures.len() * 64
+        let crashes: usize = self
+            .crashes
+            .iter()
+            .map(|c| {
+                let flags: usize = c.flags.iter().map(|(f, v)| 32 + f.len() + v.len()).sum();
+                let texts = c.platform.len() + c.error_type.len() + c.message.len();
+                256 + texts + c.top_frames.len() + c.app_version.len() + c.frames.len() + flags
+            })
+            .sum();
+        events + self.exposures.len() * 64 + crashes
     }
 
     fn len(&self) -> usize {
-        self.events.len() + self.exposures.len()
+        self.events.len() + self.exposures.len() + self.crashes.len()
     }
 }
 
@@ -128,7 +140,8 @@ async fn write_loop(db: Db, mut incoming: mpsc::UnboundedReceiver<Job>, batch_ro
     }
 }
 
-/// Writes every job's rows in one transaction, tenant by tenant (one run of inserts per tenant).
+/// Writes every job's rows in one transaction, tenant by tenant (one run of inserts per tenant): events,
+/// exposures, then crash reports with their groups and per-variant counts.
 async fn commit(db: &Db, jobs: &mut [Job]) -> Result<(), StorageError> {
     jobs.sort_by_key(|job| job.scope.tenant_id().0);
     let mut group = db.begin_group().await?;
@@ -139,14 +152,17 @@ async fn commit(db: &Db, jobs: &mut [Job]) -> Result<(), StorageError> {
             .iter()
             .position(|job| job.scope.tenant_id() != tenant)
             .map_or(jobs.len(), |n| start + n);
-        let (mut events, mut exposures) = (Vec::new(), Vec::new());
+        let mut rows = Rows::default();
         for job in &mut jobs[start..end] {
-            events.append(&mut job.rows.events);
-            exposures.append(&mut job.rows.exposures);
+            rows.events.append(&mut job.rows.events);
+            rows.exposures.append(&mut job.rows.exposures);
+            rows.crashes.append(&mut job.rows.crashes);
         }
         let scoped = group.scoped(&jobs[start].scope).await?;
-        scoped.insert_events(events).await?;
-        scoped.insert_exposures(exposures).await?;
+        scoped.insert_events(rows.events).await?;
+        scoped.insert_exposures(rows.exposures).await?;
+        // Groups are written in fingerprint order (`record_crashes`), after the inserts above.
+        scoped.record_crashes(rows.crashes).await?;
         start = end;
     }
     group.commit().await

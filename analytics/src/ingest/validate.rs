@@ -1,6 +1,6 @@
 //! Reading an ingestion batch: the request as a whole (an object with one array of at most 1,000
-//! items), then each item on its own, so a bad item is refused with its index and a reason while the
-//! others go on.
+//! items, or fewer for crash reports), then each item on its own, so a bad item is refused with its
+//! index and a reason while the others go on.
 
 use crate::AnalyticsError;
 use crate::time::parse_timestamp;
@@ -38,10 +38,21 @@ pub struct Ingested {
     pub rejected: Vec<Refusal>,
 }
 
-/// The array `field` of the request body, or why the request as a whole is refused.
+/// The array `field` of the request body (at most [`MAX_ITEMS`] items), or why the request as a whole
+/// is refused.
 pub(crate) fn items<'a>(
     body: &'a Value,
     field: &'static str,
+) -> Result<&'a [Value], AnalyticsError> {
+    items_up_to(body, field, MAX_ITEMS)
+}
+
+/// The array `field` of the request body with at most `max` items, or why the request as a whole is
+/// refused.
+pub(crate) fn items_up_to<'a>(
+    body: &'a Value,
+    field: &'static str,
+    max: usize,
 ) -> Result<&'a [Value], AnalyticsError> {
     let Some(object) = body.as_object() else {
         return Err(AnalyticsError::invalid(
@@ -55,9 +66,9 @@ pub(crate) fn items<'a>(
             format!("{field} must be an array"),
         ));
     };
-    if items.len() > MAX_ITEMS {
+    if items.len() > max {
         return Err(AnalyticsError::TooLarge(format!(
-            "a request carries at most {MAX_ITEMS} {field}, this one {}",
+            "a request carries at most {max} {field}, this one {}",
             items.len()
         )));
     }
@@ -89,14 +100,127 @@ impl<'a> Item<'a> {
 
     /// A required text field of 1 to 256 bytes.
     pub(crate) fn key(&self, name: &str, code: &'static str) -> Result<&'a str, Refusal> {
-        match self.fields.get(name) {
-            Some(Value::String(text)) if !text.is_empty() && text.len() <= MAX_KEY_BYTES => {
-                Ok(text)
-            }
-            Some(Value::String(text)) if !text.is_empty() => {
-                Err(self.refuse(code, format!("{name} is longer than {MAX_KEY_BYTES} bytes")))
-            }
+        self.text(name, code, MAX_KEY_BYTES)
+    }
+
+    /// A required text field of 1 to `max` bytes.
+    pub(crate) fn text(
+        &self,
+        name: &str,
+        code: &'static str,
+        max: usize,
+    ) -> Result<&'a str, Refusal> {
+        match self.optional_text(name, code, max)? {
+            Some(text) if !text.is_empty() => Ok(text),
             _ => Err(self.refuse(code, format!("{name} must be a non-empty string"))),
+        }
+    }
+
+    /// An optional text field of at most `max` bytes (`None` when missing or null).
+    pub(crate) fn optional_text(
+        &self,
+        name: &str,
+        code: &'static str,
+        max: usize,
+    ) -> Result<Option<&'a str>, Refusal> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.len() <= max => Ok(Some(text)),
+            Some(Value::String(_)) => {
+                Err(self.refuse(code, format!("{name} is longer than {max} bytes")))
+            }
+            Some(_) => Err(self.refuse(code, format!("{name} must be a string"))),
+        }
+    }
+
+    /// An optional text field cut to at most `max` bytes at a character boundary (empty when missing
+    /// or null).
+    pub(crate) fn truncated(
+        &self,
+        name: &str,
+        code: &'static str,
+        max: usize,
+    ) -> Result<String, Refusal> {
+        let text = self.optional_text(name, code, usize::MAX)?.unwrap_or("");
+        let mut end = text.len().min(max);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Ok(text[..end].to_owned())
+    }
+
+    /// An optional whole number from 0 (`None` when missing or null).
+    pub(crate) fn count(&self, name: &str, code: &'static str) -> Result<Option<u64>, Refusal> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.refuse(code, format!("{name} must be a whole number from 0"))),
+        }
+    }
+
+    /// A required array of at most `max` values.
+    pub(crate) fn array(
+        &self,
+        name: &str,
+        code: &'static str,
+        max: usize,
+    ) -> Result<&'a [Value], Refusal> {
+        match self.fields.get(name) {
+            Some(Value::Array(values)) if values.len() <= max => Ok(values),
+            Some(Value::Array(_)) => {
+                Err(self.refuse(code, format!("{name} holds at most {max} values")))
+            }
+            _ => Err(self.refuse(code, format!("{name} must be an array"))),
+        }
+    }
+
+    /// An optional object of at most `max` entries whose keys and text values have 1 to 256 bytes
+    /// (empty when missing or null).
+    pub(crate) fn text_map(
+        &self,
+        name: &str,
+        code: &'static str,
+        max: usize,
+    ) -> Result<Vec<(&'a str, &'a str)>, Refusal> {
+        let entries = match self.fields.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Object(entries)) if entries.len() <= max => entries,
+            Some(Value::Object(_)) => {
+                return Err(self.refuse(code, format!("{name} holds at most {max} entries")));
+            }
+            Some(_) => return Err(self.refuse(code, format!("{name} must be an object"))),
+        };
+        let fits = |text: &str| !text.is_empty() && text.len() <= MAX_KEY_BYTES;
+        entries
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) if fits(key) && fits(text) => Ok((key.as_str(), text.as_str())),
+                _ => Err(self.refuse(
+                    code,
+                    format!(
+                        "{name} maps keys to text, both of 1 to {MAX_KEY_BYTES} bytes ({key:?} does not)"
+                    ),
+                )),
+            })
+            .collect()
+    }
+
+    /// `value`, a part of this item (such as one frame of a crash), read as an item with its index;
+    /// refused with `code` when it is not an object (`what` names it in the refusal).
+    pub(crate) fn part(
+        &self,
+        value: &'a Value,
+        code: &'static str,
+        what: &str,
+    ) -> Result<Item<'a>, Refusal> {
+        match value.as_object() {
+            Some(fields) => Ok(Item {
+                index: self.index,
+                fields,
+            }),
+            None => Err(self.refuse(code, format!("{what} must be a JSON object"))),
         }
     }
 
@@ -225,6 +349,61 @@ mod tests {
         assert_eq!(
             item.properties().unwrap().as_deref(),
             Some(r#"{"plan":"pro"}"#)
+        );
+    }
+
+    #[test]
+    fn texts_arrays_maps_and_parts_are_bounded() {
+        let item = json!({"name": "x".repeat(65), "message": "é".repeat(600), "frames": [1, 2, 3],
+                          "flags": {"checkout": "treatment"}, "line": -1, "empty": ""});
+        let item = Item::new(2, &item).unwrap();
+        assert_eq!(item.text("name", "invalid_name", 64).unwrap_err().index, 2);
+        assert_eq!(item.text("name", "invalid_name", 65).unwrap().len(), 65);
+        assert_eq!(
+            item.text("empty", "invalid_empty", 64).unwrap_err().code,
+            "invalid_empty"
+        );
+        assert_eq!(item.optional_text("missing", "c", 8).unwrap(), None);
+        // 600 two-byte characters cut at 1,023 bytes end on a character boundary.
+        assert_eq!(item.truncated("message", "c", 1_023).unwrap().len(), 1_022);
+        assert_eq!(item.truncated("missing", "c", 10).unwrap(), "");
+        assert_eq!(item.array("frames", "invalid_frames", 3).unwrap().len(), 3);
+        assert!(
+            item.array("frames", "invalid_frames", 2)
+                .unwrap_err()
+                .message
+                .contains("at most 2")
+        );
+        assert_eq!(
+            item.array("flags", "invalid_frames", 2).unwrap_err().code,
+            "invalid_frames"
+        );
+        assert_eq!(
+            item.text_map("flags", "f", 1).unwrap(),
+            vec![("checkout", "treatment")]
+        );
+        assert!(item.text_map("flags", "f", 0).is_err());
+        assert!(item.text_map("frames", "f", 5).is_err());
+        assert_eq!(item.text_map("missing", "f", 5).unwrap(), vec![]);
+        assert_eq!(
+            item.count("line", "invalid_line").unwrap_err().code,
+            "invalid_line"
+        );
+        assert_eq!(item.count("missing", "invalid_line").unwrap(), None);
+        let frame = json!({"line": 12});
+        let part = item.part(&frame, "p", "a frame").unwrap();
+        assert_eq!(part.count("line", "l").unwrap(), Some(12));
+        let refused = item.part(&json!(1), "p", "a frame").err().unwrap();
+        assert_eq!(
+            (refused.index, refused.message.as_str()),
+            (2, "a frame must be a JSON object")
+        );
+        let bad = json!({"flags": {"k": 1}});
+        assert!(
+            Item::new(0, &bad)
+                .unwrap()
+                .text_map("flags", "f", 5)
+                .is_err()
         );
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod admin;
 mod audit;
+mod crashes;
 mod db;
 pub mod entities;
 mod error;
@@ -33,6 +34,7 @@ mod usage;
 mod variant_counts;
 
 pub use audit::{AuditQuery, NewAuditEvent, chain_hash, event_fields};
+pub use crashes::{CrashGroupQuery, MAX_APP_VERSIONS, NewCrash};
 pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use flag_rows::{FlagRows, FlagSelection};

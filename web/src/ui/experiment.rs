@@ -1,9 +1,11 @@
 //! A flag's experiments view: what each variant was configured to get against what it was served,
 //! over the last day, week or month, from the variant counts `Usage` keeps. The tally, the predicted
 //! shares and the sample-ratio checks are `flagent_evaluation::statistics`; this module builds the
-//! page from them.
+//! page from them, with the results section `results.rs` builds from the measurement domain.
 
 use super::page::{PageQuery, Refusal, Viewer, html};
+use super::results;
+use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
@@ -13,8 +15,8 @@ use flagent_flags::Flag;
 use flagent_tenants::usage::{HOUR, VariantCount, hour_of};
 use flagent_types::FlagId;
 use flagent_ui::{
-    Chart, CheckVerdict, ExperimentPage, RangeLink, SERIES_COLOURS, SegmentCheck, VariantShare,
-    grouped, line_chart,
+    Chart, CheckVerdict, ExperimentPage, RangeLink, ResultsView, SERIES_COLOURS, SegmentCheck,
+    Shell, VariantShare, grouped, line_chart,
 };
 use serde::Deserialize;
 
@@ -259,7 +261,8 @@ fn segment_checks(
 }
 
 /// The variant split a flag's configuration asks for against what it served, per time bucket and
-/// in total, with a sample-ratio check per segment.
+/// in total, with a sample-ratio check per segment, then the results measured from its exposures
+/// and events.
 pub(super) async fn experiment(
     req: HttpRequest,
     state: Data<AppState>,
@@ -269,24 +272,62 @@ pub(super) async fn experiment(
     let (tenant, id) = path.into_inner();
     let query = query.into_inner();
     let viewer = Viewer::of(&req, &state, &tenant, &query.page, "flags", "Experiment").await?;
-    let flag = state
-        .flags
-        .flag(&viewer.scope, FlagId(id))
-        .await
-        .map_err(|e| Refusal::from_api(e.into()))?;
+    let refuse = |e: ApiError| Refusal::from_api(e);
+    let flag = state.flags.flag(&viewer.scope, FlagId(id)).await;
+    let flag = flag.map_err(|e| refuse(e.into()))?;
     let period = Period::named(query.range.as_deref());
     let counts = state
         .usage
         .variant_counts(&viewer.scope, id, period.start)
         .await
-        .map_err(|e| Refusal::from_api(e.into()))?;
-    let variants = named_variants(&flag, &counts);
+        .map_err(|e| refuse(e.into()))?;
+    let results = results::section(&state, &viewer, &flag).await?;
+    let nonce = viewer.shell.nonce.clone();
+    let page = served_page(viewer, flag, &counts, &period, results);
+    Ok(html(&page, Some(&nonce)))
+}
+
+/// The page for `flag`: what it served in `period` from `counts`, and its `results`.
+fn served_page(
+    viewer: Viewer,
+    flag: Flag,
+    counts: &[VariantCount],
+    period: &Period,
+    results: ResultsView,
+) -> ExperimentPage {
+    let variants = named_variants(&flag, counts);
     let ids: Vec<i64> = variants.iter().map(|v| v.id).collect();
-    let tally = Tally::of(&served_counts(&counts), &ids, &period.buckets());
+    let tally = Tally::of(&served_counts(counts), &ids, &period.buckets());
     let split = split(&flag);
     let predicted = tally.predicted_shares(&split, &ids);
     let served_total = tally.served_total();
-    let variant_rows = variants
+    let ranges = range_links(&viewer.shell, flag.id, period);
+    let mut shell = viewer.shell;
+    shell.title = format!("Experiment: {}", flag.key);
+    ExperimentPage {
+        shares: share_chart(&variants, &tally, predicted.as_deref(), period),
+        volume: volume_chart(&variants, &tally, period),
+        segments: segment_checks(&flag, &variants, &tally, &split),
+        shell,
+        id: flag.id,
+        key: flag.key,
+        enabled: flag.enabled,
+        ranges,
+        total: grouped(served_total + tally.unserved),
+        unserved: grouped(tally.unserved),
+        variants: variant_shares(&variants, &tally, predicted.as_deref()),
+        results,
+    }
+}
+
+/// Each variant's served count and observed share, with the share the configuration predicts.
+fn variant_shares(
+    variants: &[Named],
+    tally: &Tally,
+    predicted: Option<&[f64]>,
+) -> Vec<VariantShare> {
+    let served_total = tally.served_total();
+    variants
         .iter()
         .zip(&tally.served)
         .enumerate()
@@ -295,35 +336,20 @@ pub(super) async fn experiment(
             class: named.class.clone(),
             served: grouped(*served),
             observed: percent(*served, served_total),
-            expected: predicted.as_ref().map(|p| format!("{:.1}%", p[v] * 100.0)),
+            expected: predicted.map(|p| format!("{:.1}%", p[v] * 100.0)),
         })
-        .collect();
-    let page = format!("flags/{id}/experiment");
-    let ranges = RANGES
+        .collect()
+}
+
+/// The links to the page of flag `flag` over each period, the shown one marked.
+fn range_links(shell: &Shell, flag: i64, period: &Period) -> Vec<RangeLink> {
+    let page = format!("flags/{flag}/experiment");
+    RANGES
         .iter()
         .map(|(key, label, ..)| RangeLink {
             label,
-            href: format!("{}&range={key}", viewer.shell.link(&page)),
+            href: format!("{}&range={key}", shell.link(&page)),
             current: *key == period.key,
         })
-        .collect();
-    let mut shell = viewer.shell;
-    shell.title = format!("Experiment: {}", flag.key);
-    let nonce = shell.nonce.clone();
-    Ok(html(
-        &ExperimentPage {
-            shares: share_chart(&variants, &tally, predicted.as_deref(), &period),
-            volume: volume_chart(&variants, &tally, &period),
-            segments: segment_checks(&flag, &variants, &tally, &split),
-            shell,
-            id: flag.id,
-            key: flag.key,
-            enabled: flag.enabled,
-            ranges,
-            total: grouped(served_total + tally.unserved),
-            unserved: grouped(tally.unserved),
-            variants: variant_rows,
-        },
-        Some(&nonce),
-    ))
+        .collect()
 }

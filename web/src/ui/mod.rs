@@ -12,7 +12,9 @@ mod account;
 mod experiment;
 mod flag;
 mod history;
+mod metrics;
 mod page;
+mod results;
 mod roles;
 mod settings;
 mod sso;
@@ -59,6 +61,7 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                     web::get().to(experiment::experiment),
                 )
                 .route("/t/{tenant}/debug", web::get().to(flag::debug))
+                .route("/t/{tenant}/metrics", web::get().to(metrics::metrics))
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))
                 .route("/t/{tenant}/members", web::get().to(settings::members))
                 .route("/t/{tenant}/roles", web::get().to(roles::roles))

@@ -16,8 +16,10 @@ use rand::Rng;
 use serde::Deserialize;
 use std::fmt;
 
-/// The Settings pages, each with the permission that opens it (as its API's read needs).
-const SETTINGS: [(&str, &str); 6] = [
+/// The pages the frame links to beyond Flags and the Debug Console (the metric definitions, then the
+/// Settings pages), each with the permission that opens it (as its API's read needs).
+const SETTINGS: [(&str, &str); 7] = [
+    ("metrics", perm::Read::NAME),
     ("keys", perm::ManageKeys::NAME),
     ("members", perm::ManageMembers::NAME),
     ("roles", perm::Read::NAME),

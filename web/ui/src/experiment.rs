@@ -1,7 +1,7 @@
 //! A flag's experiments view: the variant split its configuration asks for against the evaluations it
 //! actually served, over time, drawn as SVG on the server (no script needed to display it), and a
 //! sample-ratio check per segment (computed by the evaluation domain's statistics; this module only
-//! shows them).
+//! shows them), followed by the results measured from exposures and events (`crate::results`).
 //!
 //! Invariant: every figure here is computed from the counts the handler passes; the chart's geometry
 //! is plain numbers in attributes (no style attributes, colours come from CSS classes), so the page
@@ -48,6 +48,8 @@ pub struct ExperimentPage {
     pub volume: Chart,
     /// The sample-ratio check of each segment that splits between variants.
     pub segments: Vec<SegmentCheck>,
+    /// The experiment's results from exposures and events (`crate::results`).
+    pub results: crate::ResultsView,
 }
 
 impl ExperimentPage {

@@ -298,13 +298,13 @@ const showSent = (form) => {
   });
 };
 
-// select[data-switch="group"]: of the elements [data-case-of="group"], only the one whose data-case
-// is the selected value is shown and enabled (a fieldset disables every field in it), so only its
-// fields are sent.
+// select[data-switch="group"]: of the elements [data-case-of="group"], only those whose data-case
+// (one value, or several separated by spaces) holds the selected value are shown and enabled (a
+// fieldset disables every field in it), so only their fields are sent.
 const applySwitch = (select) => {
   const scope = select.form ?? document;
   scope.querySelectorAll(`[data-case-of="${CSS.escape(select.dataset.switch)}"]`).forEach((el) => {
-    const on = el.dataset.case === select.value;
+    const on = el.dataset.case.split(" ").includes(select.value);
     el.hidden = !on;
     el.disabled = !on;
   });

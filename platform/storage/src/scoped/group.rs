@@ -10,6 +10,7 @@ use super::{Scoped, TENANT_ROLE, TenantOwned};
 use crate::StorageError;
 use flagent_types::{SystemScope, TenantId, TenantScope};
 pub(crate) use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction,
     DbBackend, IntoActiveModel, TransactionTrait,
@@ -128,5 +129,33 @@ impl<C: ConnectionTrait> Scoped<C> {
             inserted += insert.exec_without_returning(&self.conn).await?;
         }
         Ok(inserted)
+    }
+
+    /// Inserts `models` into this tenant with the amounts in their `counter` column, several rows
+    /// per statement; a row whose `keys` match an existing row adds its amount to that row's `counter`
+    /// instead (`ON CONFLICT … DO UPDATE` with `excluded` on SQLite and PostgreSQL, `ON DUPLICATE KEY
+    /// UPDATE` with `VALUES()` on MySQL): like [`Scoped::insert_or_add`], atomic on every backend, for
+    /// many rows at once. The rows must have distinct keys (PostgreSQL updates a row once per
+    /// statement); pass them in key order, so concurrent writers lock rows in one order.
+    pub(crate) async fn insert_or_add_all<E>(
+        &self,
+        models: Vec<E::Model>,
+        keys: Vec<E::Column>,
+        counter: E::Column,
+    ) -> Result<u64, StorageError>
+    where
+        E: TenantOwned + Default,
+        E::Model: IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        let incoming = match self.conn.get_database_backend() {
+            DbBackend::MySql => {
+                Expr::from(Func::cust(Alias::new("VALUES")).arg(Expr::col(counter)))
+            }
+            _ => Expr::col((Alias::new("excluded"), counter)),
+        };
+        let add = Expr::col((E::default(), counter)).add(incoming);
+        let on_conflict = OnConflict::columns(keys).value(counter, add).to_owned();
+        self.insert_all::<E>(models, Some(on_conflict)).await
     }
 }

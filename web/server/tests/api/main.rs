@@ -42,6 +42,7 @@ mod transfer;
 mod ui;
 mod ui_experiment;
 mod ui_history;
+mod ui_results;
 mod ui_settings;
 mod ui_sso;
 mod usage;
