@@ -68,6 +68,9 @@ impl Recorder {
 
     /// Writes every pending exposure not known to be written; returns how many rows were new.
     /// What could not be written is dropped (the entity is recorded again on its next evaluation).
+    ///
+    /// The tenants' salts are read before the transaction opens: on SQLite the pool has one
+    /// connection, which the transaction holds until it ends.
     pub(crate) async fn flush(
         &self,
         db: &Db,
@@ -75,15 +78,13 @@ impl Recorder {
         system: &SystemScope,
     ) -> Result<u64, StorageError> {
         let taken = self.take();
+        let mut keys = HashSet::new();
         let mut fresh: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             for p in taken {
                 let key = seen_key(&p);
-                if seen.len() >= SEEN_CAPACITY {
-                    seen.clear();
-                }
-                if seen.insert(key) {
+                if !seen.contains(&key) && keys.insert(key) {
                     fresh.entry(p.tenant).or_default().push(p);
                 }
             }
@@ -91,11 +92,10 @@ impl Recorder {
         if fresh.is_empty() {
             return Ok(0);
         }
-        let mut group = db.begin_system_group(system).await?;
-        let mut written = 0;
+        let mut batches = Vec::with_capacity(fresh.len());
         for (tenant, list) in fresh {
             let salt = salts.of(db, Door::System(system, tenant)).await?;
-            let rows = list
+            let rows: Vec<exposure::Model> = list
                 .into_iter()
                 .map(|p| exposure::Model {
                     id: 0,
@@ -107,6 +107,11 @@ impl Recorder {
                     exposed_at: p.at,
                 })
                 .collect();
+            batches.push((tenant, rows));
+        }
+        let mut group = db.begin_system_group(system).await?;
+        let mut written = 0;
+        for (tenant, rows) in batches {
             written += group
                 .scoped_for_system(tenant)
                 .await?
@@ -114,6 +119,11 @@ impl Recorder {
                 .await?;
         }
         group.commit().await?;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() + keys.len() > SEEN_CAPACITY {
+            seen.clear();
+        }
+        seen.extend(keys);
         Ok(written)
     }
 

@@ -8,7 +8,7 @@
 //! Entity ids are never stored: `entity` columns hold the first 8 bytes of SHA-256(salt ‖ id) as a
 //! signed 64-bit number. Days are whole days since the Unix epoch (UTC).
 
-use crate::m20261124_000006_row_level_security::{run, secure, unsecure};
+use crate::m20261124_000006_row_level_security::{TENANT_ROLE, run, secure, unsecure};
 use crate::schema::{
     big, big_null, boolean, index, long_text, n, parent, tenant_table, text, text_null, unique,
 };
@@ -439,12 +439,27 @@ impl MigrationTrait for Migration {
             for table in TABLES {
                 run(manager, secure(table)).await?;
             }
+            // The first ingestion of a tenant stores its salt on its own row.
+            run(
+                manager,
+                vec![format!(
+                    "GRANT UPDATE (entity_salt) ON TABLE tenants TO {TENANT_ROLE}"
+                )],
+            )
+            .await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DbBackend::Postgres {
+            run(
+                manager,
+                vec![format!(
+                    "REVOKE UPDATE (entity_salt) ON TABLE tenants FROM {TENANT_ROLE}"
+                )],
+            )
+            .await?;
             for table in TABLES {
                 run(manager, unsecure(table)).await?;
             }

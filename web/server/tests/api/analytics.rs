@@ -484,3 +484,32 @@ async fn the_rollup_counts_each_pair_once_whatever_arrives_first() {
     close(&treatment["value"], 1.0, 1e-12);
     assert_eq!(treatment["status"], "collecting");
 }
+
+#[tokio::test]
+async fn server_side_evaluations_are_recorded_as_first_exposures() {
+    // A fresh tenant's first flush also makes its entity salt: on SQLite's single connection this
+    // must not wait on the flush's own transaction.
+    let app = spawn_app().await;
+    let id = app.experiment_flag("served").await;
+    let mut served = std::collections::BTreeMap::<String, i64>::new();
+    for round in 0..2 {
+        for i in 0..60 {
+            let body = json!({"flagID": id, "entityID": format!("user-{i}"), "entityContext": {}});
+            let (status, answer) = app.ingest("/api/v1/evaluation", body).await;
+            assert_eq!(status, 200, "{answer}");
+            let variant = answer["variantKey"].as_str().expect("a variant").to_owned();
+            if round == 0 {
+                *served.entry(variant).or_default() += 1;
+            }
+        }
+    }
+    app.settle().await;
+    let results = app.results(id).await;
+    for variant in ["control", "treatment"] {
+        assert_eq!(
+            row(&results, "error_rate", variant)["exposed"].as_i64(),
+            Some(served.get(variant).copied().unwrap_or(0)),
+            "{variant}: {results}"
+        );
+    }
+}
