@@ -14,6 +14,7 @@ pub mod crashes;
 mod entity;
 mod error;
 pub mod experiments;
+pub mod funnel;
 pub mod ingest;
 mod metric_rules;
 pub mod metrics;
@@ -26,6 +27,7 @@ pub use crashes::{CrashFilter, CrashGroup, CrashGroupDetail, CrashGroupPage, Cra
 pub use entity::hash_entity;
 pub use error::AnalyticsError;
 pub use experiments::{Experiment, ExperimentChange, Role};
+pub use funnel::{Funnel, FunnelQuery};
 pub use ingest::{Ingested, Refusal};
 pub use metrics::{Direction, Metric, MetricChange, MetricKind, NewMetric};
 pub use recorder::Recorder;

@@ -351,6 +351,9 @@ impl Migration {
                     // denominator of a ratio, or the value before exposure (CUPED's covariate).
                     .col(real("x"))
                     .col(real("y"))
+                    // When the entity's first event after exposure counted for the metric happened
+                    // (epoch ms; null until there is one): the order of a funnel's steps.
+                    .col(big_null("first_at"))
                     .to_owned(),
             )
             .await?;

@@ -1,6 +1,6 @@
 //! Measurement routes: ingestion (`POST /api/v1/events`, `POST /api/v1/exposures`, any key of the
-//! environment), metric definitions (`/api/v1/metrics…`), a flag's experiment settings and its results
-//! (`/api/v1/flags/{flagID}/experiment`, `/api/v1/flags/{flagID}/results`).
+//! environment), metric definitions (`/api/v1/metrics…`), a flag's experiment settings its results and
+//! funnels (`/api/v1/flags/{flagID}/experiment`, `…/results`, `…/funnel`).
 //!
 //! Invariant: an ingestion answer is `202` only once the accepted items are committed; a body over
 //! 1 MiB is `413` before it is read whole, and a full ingest queue is `429` with `Retry-After`.
@@ -10,11 +10,14 @@ use crate::error::ApiError;
 use crate::extract::{Body, json_config};
 use crate::state::AppState;
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data, Json, Path, ServiceConfig};
+use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
 use flagent_analytics::{
-    Experiment, ExperimentChange, Ingested, Metric, MetricChange, NewMetric, Results,
+    Experiment, ExperimentChange, Funnel, FunnelQuery, Ingested, Metric, MetricChange, NewMetric,
+    Results,
 };
 use flagent_types::{FlagId, perm};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// The largest ingestion body.
 pub(crate) const MAX_INGEST_BYTES: usize = 1 << 20;
@@ -47,7 +50,8 @@ pub(crate) fn configure_analytics(cfg: &mut ServiceConfig) {
             .route(web::get().to(get_experiment))
             .route(web::put().to(put_experiment)),
     )
-    .service(web::resource("/flags/{flagID}/results").route(web::get().to(get_results)));
+    .service(web::resource("/flags/{flagID}/results").route(web::get().to(get_results)))
+    .service(web::resource("/flags/{flagID}/funnel").route(web::get().to(get_funnel)));
 }
 
 /// Records a batch of events (`{events: [{key, entityID, timestamp, value?, properties?}]}`, at most
@@ -209,4 +213,39 @@ pub(crate) async fn get_results(
 ) -> Result<Json<Results>, ApiError> {
     let flag = FlagId(flag.into_inner());
     Ok(Json(state.analytics.results(auth.scope(), flag).await?))
+}
+
+/// Query of `GET /flags/{flagID}/funnel`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase")]
+pub(crate) struct FunnelParams {
+    /// The steps (required): 2 to 10 conversion metric keys, in order, separated by commas.
+    steps: Option<String>,
+    /// Hours after the first step within which the later steps count (1 to 2,160; default 168).
+    window_hours: Option<i64>,
+}
+
+/// A flag's funnel in the request's environment: per variant, the entities that did each step in
+/// order within the window, the step-to-step and overall rates with Wilson intervals, and the
+/// completion rate against the control's.
+#[utoipa::path(get, path = "/api/v1/flags/{flagID}/funnel", tag = "measurement",
+    params(("flagID" = i64, Path), FunnelParams),
+    responses((status = 200, body = Funnel), (status = 400), (status = 404)),
+    security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
+pub(crate) async fn get_funnel(
+    auth: Auth<perm::Read>,
+    state: Data<AppState>,
+    flag: Path<i64>,
+    query: Query<FunnelParams>,
+) -> Result<Json<Funnel>, ApiError> {
+    let q = query.into_inner();
+    let query = FunnelQuery {
+        steps: q.steps.unwrap_or_default(),
+        window_hours: q.window_hours,
+    };
+    let flag = FlagId(flag.into_inner());
+    Ok(Json(
+        state.analytics.funnel(auth.scope(), flag, &query).await?,
+    ))
 }

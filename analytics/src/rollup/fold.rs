@@ -3,7 +3,7 @@
 
 use super::RULE_CHUNK;
 use super::pass::{EntityChange, exposure_day, seen};
-use super::values::{Rule, sketch_add};
+use super::values::{Rule, Side, sketch_add};
 use flagent_storage::entities::{exposure, exposure_day as day_row, metric_day, metric_entity};
 use flagent_storage::{GroupScoped, StorageError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -74,11 +74,18 @@ pub(super) async fn save(
                 day: exposure_day(change.exposed.at),
                 x: 0.0,
                 y: 0.0,
+                first_at: None,
             });
         let before = (row.x, row.y);
         let mut after = before;
         let key = (flag, metric, row.variant_id, row.day);
         for (side, event) in change.events {
+            if side == Side::After {
+                row.first_at = Some(
+                    row.first_at
+                        .map_or(event.occurred_at, |t| t.min(event.occurred_at)),
+                );
+            }
             let properties = event
                 .properties
                 .as_deref()

@@ -5,7 +5,7 @@
 
 use crate::{Scoped, StorageError, entities::*};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 impl<C: ConnectionTrait> Scoped<C> {
     /// Inserts `rows` as first exposures; an entity already exposed to the flag in the environment
@@ -166,5 +166,31 @@ impl<C: ConnectionTrait> Scoped<C> {
             .order_by_asc(metric_day::Column::Day)
             .all(&self.conn)
             .await?)
+    }
+
+    /// The entities of `flag` in `environment` that did `metrics` after exposure: (metric, variant,
+    /// entity, first time), for funnels.
+    pub async fn metric_first_times(
+        &self,
+        environment: i64,
+        flag: i64,
+        metrics: &[i64],
+    ) -> Result<Vec<(i64, i64, i64, i64)>, StorageError> {
+        use metric_entity::Column as C;
+        let rows: Vec<(i64, i64, i64, Option<i64>)> = self
+            .select::<metric_entity::Entity>()
+            .select_only()
+            .columns([C::MetricId, C::VariantId, C::Entity, C::FirstAt])
+            .filter(C::EnvironmentId.eq(environment))
+            .filter(C::FlagId.eq(flag))
+            .filter(C::MetricId.is_in(metrics.iter().copied()))
+            .filter(C::FirstAt.is_not_null())
+            .into_tuple()
+            .all(&self.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(m, v, e, at)| Some((m, v, e, at?)))
+            .collect())
     }
 }

@@ -195,7 +195,7 @@ impl<C: ConnectionTrait> Scoped<C> {
             C::MetricId,
             C::Entity,
         ])
-        .update_columns([C::X, C::Y, C::VariantId, C::Day])
+        .update_columns([C::X, C::Y, C::VariantId, C::Day, C::FirstAt])
         .to_owned();
         self.insert_all::<metric_entity::Entity>(rows, Some(upsert))
             .await

@@ -1,5 +1,6 @@
 //! The `metric_entities` table. One exposed entity's values of one metric for one flag: `x` after
-//! exposure (uncapped), `y` the ratio's denominator or the value before exposure.
+//! exposure (uncapped), `y` the ratio's denominator or the value before exposure, `first_at` the time of
+//! the first event after exposure it counted (epoch ms).
 
 use sea_orm::entity::prelude::*;
 
@@ -18,6 +19,7 @@ pub struct Model {
     pub day: i64,
     pub x: f64,
     pub y: f64,
+    pub first_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written in the repositories.

@@ -45,6 +45,13 @@ impl TestApp {
         body
     }
 
+    /// Tenant A's funnel of flag `id` in production, for `query`.
+    async fn funnel(&self, id: i64, query: &str) -> (u16, Value) {
+        let path = format!("/api/v1/flags/{id}/funnel?{query}");
+        self.call(&self.a.admin, Some("production"), Method::GET, &path, None)
+            .await
+    }
+
     /// A flag in production with variants `control` and `treatment` split 50/50 for everyone.
     async fn experiment_flag(&self, key: &str) -> i64 {
         let everyone = SegmentSpec {
@@ -512,4 +519,154 @@ async fn server_side_evaluations_are_recorded_as_first_exposures() {
             "{variant}: {results}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_funnel_counts_the_steps_done_in_order_within_its_window() {
+    let app = spawn_app().await;
+    let id = app.experiment_flag("onboarding").await;
+    for key in ["visit", "signup", "purchase"] {
+        let metric = json!({"key": key, "kind": "conversion", "event": key, "windowHours": 72});
+        let (status, body) = app
+            .admin(Method::POST, "/api/v1/metrics", Some(metric))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let count = json!({"key": "pages", "kind": "count", "event": "visit"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(count))
+            .await
+            .0,
+        201
+    );
+    const H: i64 = 3_600_000;
+    let exposed_at = now() - 10 * H;
+    let exposures: Vec<Value> = (0..100)
+        .flat_map(|i| {
+            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
+                json!({"flagKey": "onboarding", "variantKey": v, "entityID": e, "timestamp": exposed_at})
+            })
+        })
+        .collect();
+    let (status, answer) = app
+        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
+        .await;
+    assert_eq!(
+        (status, answer["accepted"].as_i64()),
+        (202, Some(200)),
+        "{answer}"
+    );
+    let mut events = Vec::new();
+    let mut did = |key: &str, entity: String, hours: f64| {
+        let at = exposed_at + (hours * H as f64) as i64;
+        events.push(json!({"key": key, "entityID": entity, "timestamp": at}));
+    };
+    // Control: 60 visit, 30 of them sign up, 10 of those buy. Ten more sign up without visiting,
+    // and c-10 buys before signing up: neither counts past the step they missed.
+    for i in 0..60 {
+        did("visit", format!("c-{i}"), 1.0);
+    }
+    for i in (0..30).chain(60..70) {
+        did("signup", format!("c-{i}"), 2.0);
+    }
+    for i in 0..10 {
+        did("purchase", format!("c-{i}"), 3.0);
+    }
+    did("purchase", "c-10".to_owned(), 1.5);
+    // Treatment: 80 visit, 50 sign up, 30 buy, of whom 5 only after the 4-hour window from their visit.
+    for i in 0..80 {
+        did("visit", format!("t-{i}"), 1.0);
+    }
+    for i in 0..50 {
+        did("signup", format!("t-{i}"), 2.0);
+    }
+    for i in 0..30 {
+        did("purchase", format!("t-{i}"), if i < 25 { 3.0 } else { 6.0 });
+    }
+    let (status, answer) = app
+        .ingest("/api/v1/events", json!({"events": events}))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    app.settle().await;
+
+    let (status, funnel) = app
+        .funnel(id, "steps=visit,signup,purchase&windowHours=4")
+        .await;
+    assert_eq!(status, 200, "{funnel}");
+    assert_eq!(funnel["steps"], json!(["visit", "signup", "purchase"]));
+    assert_eq!(
+        (funnel["windowHours"].as_i64(), funnel["control"].as_str()),
+        (Some(4), Some("control"))
+    );
+    let variants = funnel["variants"].as_array().unwrap();
+    let counts = |v: &Value| -> Vec<i64> {
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["entities"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(variants[0]["variant"], "control");
+    assert_eq!(variants[0]["exposed"], 100);
+    assert_eq!(counts(&variants[0]), vec![60, 30, 10]);
+    assert_eq!(variants[1]["variant"], "treatment");
+    assert_eq!(counts(&variants[1]), vec![80, 50, 25]);
+    let last = &variants[1]["steps"][2];
+    close(&last["rate"], 0.5, 1e-12);
+    close(&last["overall"], 0.25, 1e-12);
+    // statsmodels proportion_confint(25, 50, method="wilson") and (25, 100, …); control's last step
+    // proportion_confint(10, 30, method="wilson").
+    close(&last["rateCi95"][0], 0.366_445_143_168_285_8, 1e-9);
+    close(&last["rateCi95"][1], 0.633_554_856_831_714_2, 1e-9);
+    close(&last["overallCi95"][0], 0.175_452_113_622_876_77, 1e-9);
+    close(&last["overallCi95"][1], 0.343_044_635_480_616_1, 1e-9);
+    close(
+        &variants[0]["steps"][2]["rateCi95"][0],
+        0.192_304_980_836_761_29,
+        1e-9,
+    );
+    close(
+        &variants[0]["steps"][2]["rateCi95"][1],
+        0.512_199_483_554_561_6,
+        1e-9,
+    );
+    // statsmodels proportions_ztest([25, 10], [100, 100]) and
+    // confint_proportions_2indep(25, 100, 10, 100, compare="diff", method="wald").
+    let completion = &variants[1]["completion"];
+    close(&completion["absDiff"], 0.15, 1e-12);
+    close(&completion["pValue"], 0.005_247_203_739_115_64, 1e-9);
+    close(&completion["ci95"][0], 0.046_752_490_454_121_83, 1e-9);
+    close(&completion["ci95"][1], 0.253_247_509_545_878_16, 1e-9);
+    assert!(variants[0]["completion"].is_null());
+    // With the default window of 7 days the late buyers count.
+    let (_, wide) = app.funnel(id, "steps=visit,signup,purchase").await;
+    assert_eq!(counts(&wide["variants"][1]), vec![80, 50, 30]);
+
+    // Bad queries are refused with the field named.
+    for (query, field) in [
+        ("", "steps"),
+        ("steps=visit", "steps"),
+        ("steps=visit,visit", "steps"),
+        ("steps=visit,nothing", "steps"),
+        ("steps=visit,pages", "steps"),
+        ("steps=visit,signup&windowHours=0", "windowHours"),
+        ("steps=visit,signup&windowHours=9999", "windowHours"),
+    ] {
+        let (status, body) = app.funnel(id, query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(
+            body["error"]["code"], "validation_failed",
+            "{query}: {body}"
+        );
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let (status, _) = app
+        .admin(
+            Method::GET,
+            "/api/v1/flags/99999/funnel?steps=visit,signup",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
 }
