@@ -20,6 +20,7 @@ mod metric_rules;
 pub mod metrics;
 mod recorder;
 pub mod results;
+pub mod retention;
 pub mod rollup;
 pub mod time;
 
@@ -32,6 +33,7 @@ pub use ingest::{Ingested, Refusal};
 pub use metrics::{Direction, Metric, MetricChange, MetricKind, NewMetric};
 pub use recorder::Recorder;
 pub use results::{Results, Status};
+pub use retention::{Expired, RetentionLimits};
 pub use rollup::Pass;
 
 use flagent_evaluation::EvalCache;
@@ -70,6 +72,8 @@ pub struct Analytics {
     catalog: ingest::catalog::Catalog,
     queue: ingest::queue::Queue,
     horizon: rollup::Horizon,
+    /// Held for a whole rollup pass.
+    rolling: tokio::sync::Mutex<()>,
     recorder: Arc<Recorder>,
 }
 
@@ -89,6 +93,7 @@ impl Analytics {
             cache,
             recorder: Arc::new(Recorder::new(clock.clone())),
             horizon: rollup::Horizon::new(settings.rollup_horizon_ms),
+            rolling: tokio::sync::Mutex::new(()),
             clock,
             salts: entity::Salts::default(),
             catalog: ingest::catalog::Catalog::default(),
@@ -110,6 +115,11 @@ impl Analytics {
     /// Server-side exposures dropped because the recorder was full, since start.
     pub fn dropped_exposures(&self) -> u64 {
         self.recorder.dropped()
+    }
+
+    /// Now, by the service's clock (epoch ms).
+    pub fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     /// Bytes free in the ingest queue.

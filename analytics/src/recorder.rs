@@ -42,6 +42,8 @@ pub struct Recorder {
     dropped: AtomicU64,
     next: AtomicUsize,
     seen: Mutex<HashSet<u64>>,
+    /// Held for a whole flush, so a flush that returns has seen every earlier one commit.
+    flushing: tokio::sync::Mutex<()>,
     clock: Arc<dyn Clock>,
 }
 
@@ -57,6 +59,7 @@ impl Recorder {
             dropped: AtomicU64::new(0),
             next: AtomicUsize::new(0),
             seen: Mutex::new(HashSet::new()),
+            flushing: tokio::sync::Mutex::new(()),
             clock,
         }
     }
@@ -77,6 +80,7 @@ impl Recorder {
         salts: &Salts,
         system: &SystemScope,
     ) -> Result<u64, StorageError> {
+        let _flushing = self.flushing.lock().await;
         let taken = self.take();
         let mut keys = HashSet::new();
         let mut fresh: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();

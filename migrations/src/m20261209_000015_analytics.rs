@@ -3,7 +3,10 @@
 //! metrics that read events (`metrics`), each flag's experiment (`experiments`, `experiment_metrics`),
 //! and the sufficient statistics results read (`exposure_daily`, `metric_entities`, `metric_daily`).
 //! Tenants get the salt their entity ids are hashed with, projects the choice of accepting event keys
-//! no metric reads yet.
+//! no metric reads yet, plans how many days raw events and crash reports are kept.
+//!
+//! On PostgreSQL the raw tables (`events`, `crashes`) are partitioned by `occurred_at`, so retention
+//! drops whole day partitions instead of deleting rows.
 //!
 //! Entity ids are never stored: `entity` columns hold the first 8 bytes of SHA-256(salt ‖ id) as a
 //! signed 64-bit number. Days are whole days since the Unix epoch (UTC).
@@ -53,6 +56,14 @@ pub(crate) const TABLES: [&str; 11] = [
     METRIC_DAILY,
 ];
 
+/// Days raw events and crash reports are kept per plan (a plan not named keeps them forever).
+const EVENT_RETENTION_DAYS: [(&str, i64); 4] = [
+    ("free", 30),
+    ("pro", 90),
+    ("enterprise", 400),
+    ("self-hosted", 400),
+];
+
 /// A non-null double column.
 fn real(name: &'static str) -> ColumnDef {
     ColumnDef::new(n(name))
@@ -70,6 +81,29 @@ fn real_null(name: &'static str) -> ColumnDef {
 /// A nullable long text column.
 fn long_text_null(name: &'static str) -> ColumnDef {
     ColumnDef::new(n(name)).text().null().to_owned()
+}
+
+/// Creates a raw table (`events`, `crashes`): on PostgreSQL as `postgres` says, partitioned by
+/// `occurred_at` (the primary key then includes it) with a default partition for rows no day partition
+/// holds (the retention job adds day partitions and drops expired ones); elsewhere `plain`.
+async fn create_raw(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    plain: TableCreateStatement,
+    postgres: &str,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DbBackend::Postgres {
+        run(
+            manager,
+            vec![
+                postgres.to_owned(),
+                format!("CREATE TABLE {name}_default PARTITION OF {name} DEFAULT"),
+            ],
+        )
+        .await
+    } else {
+        manager.create_table(plain).await
+    }
 }
 
 /// Creates the measurement tables.
@@ -105,25 +139,43 @@ impl Migration {
         manager
             .create_index(index(EXPOSURES, &["tenant_id", "environment_id", "entity"]))
             .await?;
-        manager
-            .create_table(
-                tenant_table(EVENTS)
-                    .col(big("environment_id"))
-                    .col(text("event_key", 256))
-                    .col(big("entity"))
-                    .col(big("occurred_at"))
-                    .col(real_null("value"))
-                    .col(long_text_null("properties"))
-                    .col(big("received_at"))
-                    .foreign_key(&mut parent(
-                        EVENTS,
-                        "environment_id",
-                        "environments",
-                        ForeignKeyAction::Cascade,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        let events = tenant_table(EVENTS)
+            .col(big("environment_id"))
+            .col(text("event_key", 256))
+            .col(big("entity"))
+            .col(big("occurred_at"))
+            .col(real_null("value"))
+            .col(long_text_null("properties"))
+            .col(big("received_at"))
+            .foreign_key(&mut parent(
+                EVENTS,
+                "environment_id",
+                "environments",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned();
+        create_raw(
+            manager,
+            EVENTS,
+            events,
+            "CREATE TABLE events (
+                id bigserial NOT NULL,
+                tenant_id bigint NOT NULL,
+                environment_id bigint NOT NULL,
+                event_key varchar(256) NOT NULL,
+                entity bigint NOT NULL,
+                occurred_at bigint NOT NULL,
+                value double precision NULL,
+                properties text NULL,
+                received_at bigint NOT NULL,
+                PRIMARY KEY (id, occurred_at),
+                CONSTRAINT fk_events_tenant FOREIGN KEY (tenant_id)
+                    REFERENCES tenants (id) ON DELETE CASCADE,
+                CONSTRAINT fk_events_environment_id FOREIGN KEY (tenant_id, environment_id)
+                    REFERENCES environments (tenant_id, id) ON DELETE CASCADE
+            ) PARTITION BY RANGE (occurred_at)",
+        )
+        .await?;
         manager
             .create_index(index(EVENTS, &["tenant_id", "environment_id", "entity"]))
             .await?;
@@ -168,29 +220,49 @@ impl Migration {
                 &["tenant_id", "environment_id", "fingerprint"],
             ))
             .await?;
-        manager
-            .create_table(
-                tenant_table(CRASHES)
-                    .col(big("environment_id"))
-                    .col(big("group_id"))
-                    .col(big("entity"))
-                    .col(text("app_version", 64))
-                    .col(text("message", 1024))
-                    // The frames as sent (function, file, line), as JSON.
-                    .col(long_text("frames"))
-                    // The flags and variants active at the time, as a JSON object.
-                    .col(long_text("flags"))
-                    .col(big("occurred_at"))
-                    .col(big("received_at"))
-                    .foreign_key(&mut parent(
-                        CRASHES,
-                        "group_id",
-                        CRASH_GROUPS,
-                        ForeignKeyAction::Cascade,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        let crashes = tenant_table(CRASHES)
+            .col(big("environment_id"))
+            .col(big("group_id"))
+            .col(big("entity"))
+            .col(text("app_version", 64))
+            .col(text("message", 1024))
+            // The frames as sent (function, file, line), as JSON.
+            .col(long_text("frames"))
+            // The flags and variants active at the time, as a JSON object.
+            .col(long_text("flags"))
+            .col(big("occurred_at"))
+            .col(big("received_at"))
+            .foreign_key(&mut parent(
+                CRASHES,
+                "group_id",
+                CRASH_GROUPS,
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned();
+        create_raw(
+            manager,
+            CRASHES,
+            crashes,
+            "CREATE TABLE crashes (
+                id bigserial NOT NULL,
+                tenant_id bigint NOT NULL,
+                environment_id bigint NOT NULL,
+                group_id bigint NOT NULL,
+                entity bigint NOT NULL,
+                app_version varchar(64) NOT NULL,
+                message varchar(1024) NOT NULL,
+                frames text NOT NULL,
+                flags text NOT NULL,
+                occurred_at bigint NOT NULL,
+                received_at bigint NOT NULL,
+                PRIMARY KEY (id, occurred_at),
+                CONSTRAINT fk_crashes_tenant FOREIGN KEY (tenant_id)
+                    REFERENCES tenants (id) ON DELETE CASCADE,
+                CONSTRAINT fk_crashes_group_id FOREIGN KEY (tenant_id, group_id)
+                    REFERENCES crash_groups (tenant_id, id) ON DELETE CASCADE
+            ) PARTITION BY RANGE (occurred_at)",
+        )
+        .await?;
         manager
             .create_index(index(CRASHES, &["tenant_id", "group_id", "entity"]))
             .await?;
@@ -426,7 +498,27 @@ impl Migration {
                     )
                     .to_owned(),
             )
-            .await
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("plans"))
+                    .add_column(big_null("event_retention_days"))
+                    .to_owned(),
+            )
+            .await?;
+        for (plan, days) in EVENT_RETENTION_DAYS {
+            manager
+                .exec_stmt(
+                    Query::update()
+                        .table(n("plans"))
+                        .value(n("event_retention_days"), days)
+                        .and_where(Expr::col(n("key")).eq(plan))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -468,6 +560,7 @@ impl MigrationTrait for Migration {
             }
         }
         for (table, column) in [
+            ("plans", "event_retention_days"),
             ("projects", "accept_new_events"),
             ("tenants", "entity_salt"),
         ] {

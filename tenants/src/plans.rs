@@ -93,6 +93,8 @@ pub struct LimitsView {
     pub monthly_evaluations: Option<u64>,
     /// Days of audit events shown and exported.
     pub audit_retention_days: Option<u64>,
+    /// Days raw events and crash reports are kept.
+    pub event_retention_days: Option<u64>,
     /// Whether single sign-on is included.
     pub sso: bool,
 }
@@ -138,6 +140,7 @@ fn limits_view(limits: &PlanLimits) -> LimitsView {
         flags: limits.flags,
         monthly_evaluations: limits.monthly_evaluations,
         audit_retention_days: limits.audit_retention_days,
+        event_retention_days: limits.event_retention_days,
         sso: limits.sso,
     }
 }

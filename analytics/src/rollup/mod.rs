@@ -32,6 +32,9 @@ pub struct Pass {
     pub exposures: usize,
     /// New events added.
     pub events: usize,
+    /// Another pass moved the cursors first, so this one wrote nothing; the next pass goes on from
+    /// where that one left them.
+    pub raced: bool,
 }
 
 /// The newest ids this node saw, and when: where the horizon stands.
@@ -77,9 +80,11 @@ impl Horizon {
 
 impl Analytics {
     /// Rolls up at most `limit` new exposures and `limit` new events below the horizon; run it until
-    /// it returns an empty [`Pass`] to catch up.
+    /// it returns an empty [`Pass`] to catch up. Passes of one node run one at a time (the job's lease
+    /// keeps other nodes out; the cursors' compare-and-set catches anything else).
     #[tracing::instrument(skip_all)]
     pub async fn rollup(&self, system: &SystemScope, limit: u64) -> Result<Pass, AnalyticsError> {
+        let _rolling = self.rolling.lock().await;
         pass::run(self, system, limit).await
     }
 }

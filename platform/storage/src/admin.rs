@@ -58,3 +58,16 @@ pub async fn execute(url: &str, sql: &str) -> Result<u64, StorageError> {
     conn.close().await?;
     Ok(result.rows_affected())
 }
+
+/// Runs one SQL query returning a single integer column `n` against the database at `url` (tests that
+/// count rows directly).
+pub async fn query_count(url: &str, sql: &str) -> Result<i64, StorageError> {
+    let conn = Database::connect(url).await?;
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?;
+    conn.close().await?;
+    let row = row.ok_or_else(|| StorageError::Unexpected(anyhow::anyhow!("no row for {sql}")))?;
+    Ok(row.try_get::<i64>("", "n")?)
+}

@@ -20,6 +20,7 @@ mod measure;
 mod members;
 mod plans;
 mod projects;
+mod retention;
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // The tests attack the second wall with raw SQL.
 mod rls_tests;
@@ -39,6 +40,7 @@ pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use flag_rows::{FlagRows, FlagSelection};
 pub use identity::UserMembership;
+pub use retention::{PlanRetention, RawTable};
 pub use row::{Insert, Row};
 pub use scoped::{
     Connection, GroupScoped, GroupTx, Scoped, TENANT_ROLE, TenantDb, TenantOwned, TenantPool,

@@ -24,6 +24,7 @@ fn plan_of(row: plan::Model) -> Plan {
             flags: limit(row.flags),
             monthly_evaluations: limit(row.monthly_evaluations),
             audit_retention_days: limit(row.audit_retention_days),
+            event_retention_days: limit(row.event_retention_days),
             sso: row.sso,
         },
     }

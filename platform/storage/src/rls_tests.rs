@@ -174,7 +174,7 @@ async fn the_schema_has_row_level_security_on_every_tenant_table_and_forces_it_o
             "SELECT c.relname::text AS t, c.relforcerowsecurity AS forced, \
                     (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies \
              FROM pg_class c \
-             WHERE c.relkind = 'r' AND c.relrowsecurity \
+             WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity \
                AND c.relnamespace = current_schema()::regnamespace",
         ))
         .await

@@ -34,6 +34,8 @@ pub struct PlanLimits {
     pub monthly_evaluations: Option<u64>,
     /// How many days of audit events are shown and exported.
     pub audit_retention_days: Option<u64>,
+    /// How many days raw events and crash reports are kept (results keep their sums for ever).
+    pub event_retention_days: Option<u64>,
     /// Whether single sign-on is included.
     pub sso: bool,
 }

@@ -12,6 +12,7 @@
 //! | `sso-sign-in-expiry` | 10 min | one node at a time (lease) | |
 //! | `exposure-flush` | 1 s | each node (its own server-side exposures) | once more |
 //! | `analytics-rollup` | 1 s | one node at a time (lease) | |
+//! | `analytics-retention` | 10 min | one node at a time (lease) | |
 //!
 //! Revision polling and the Redis announcements stay with `cluster.rs`: they react to the
 //! subscription's state, not only to a clock.
@@ -91,6 +92,7 @@ pub(crate) fn add_all(runner: &mut Runner, services: Services) {
     runner.add(SignInExpiry(state.clone()));
     runner.add(ExposureFlush(state.clone()));
     runner.add(Rollup(state.clone()));
+    runner.add(Retention(state.clone()));
     runner.add(RateLimitSweep(state));
 }
 
@@ -181,6 +183,39 @@ impl Job for Rollup {
                 rows += pass.exposures + pass.events;
             }
             Ok(Outcome::Ran(rows))
+        })
+    }
+}
+
+/// How often raw events and crash reports past their plan's retention are deleted.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How long one node holds the `analytics-retention` lease: longer than a run's bounded batches take.
+const RETENTION_LEASE: Duration = Duration::from_secs(300);
+
+/// `analytics-retention`: deletes the raw events and crash reports each tenant's plan no longer keeps
+/// (at most 20 batches of 5,000 rows per plan and table a run) and, on PostgreSQL, makes and drops
+/// their day partitions.
+struct Retention(actix_web::web::Data<AppState>);
+
+impl Job for Retention {
+    fn name(&self) -> &'static str {
+        "analytics-retention"
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::every(RETENTION_INTERVAL).on_one_node(RETENTION_LEASE)
+    }
+
+    fn run(&self) -> RunFuture<'_> {
+        Box::pin(async move {
+            let system = crate::system("analytics retention");
+            let analytics = &self.0.analytics;
+            let expired = analytics
+                .expire(&system, analytics.now_millis(), Default::default())
+                .await?;
+            let rows = expired.events + expired.crashes;
+            Ok(Outcome::Ran(usize::try_from(rows).unwrap_or(usize::MAX)))
         })
     }
 }

@@ -16,6 +16,7 @@ pub struct Model {
     pub flags: Option<i64>,
     pub monthly_evaluations: Option<i64>,
     pub audit_retention_days: Option<i64>,
+    pub event_retention_days: Option<i64>,
     pub sso: bool,
 }
 

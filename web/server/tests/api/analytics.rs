@@ -19,22 +19,6 @@ impl TestApp {
         read(req.send().await.expect("request")).await
     }
 
-    /// Writes the server-side exposures and rolls everything up.
-    async fn settle(&self) {
-        #[allow(clippy::disallowed_methods)]
-        let system = flagent_types::SystemScope::assume_system("tests");
-        self.analytics
-            .flush_exposures(&system)
-            .await
-            .expect("flush");
-        loop {
-            let pass = self.analytics.rollup(&system, 1_000).await.expect("rollup");
-            if pass == flagent_analytics::Pass::default() {
-                break;
-            }
-        }
-    }
-
     /// Tenant A's results of flag `id` in production.
     async fn results(&self, id: i64) -> Value {
         let path = format!("/api/v1/flags/{id}/results");
@@ -669,4 +653,121 @@ async fn a_funnel_counts_the_steps_done_in_order_within_its_window() {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+/// Rows of `table` of tenant `tenant`.
+async fn raw_rows(app: &TestApp, table: &str, tenant: flagent_types::TenantId) -> i64 {
+    let sql = format!(
+        "SELECT count(*) AS n FROM {table} WHERE tenant_id = {}",
+        tenant.0
+    );
+    flagent_storage::admin::query_count(&app.db_url, &sql)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn raw_rows_are_kept_for_their_plans_retention_and_results_outlive_them() {
+    let app = spawn_app().await;
+    for (tenant, plan) in [(app.a.id, "free"), (app.b.id, "pro")] {
+        let sql = format!("UPDATE tenants SET plan = '{plan}' WHERE id = {}", tenant.0);
+        flagent_storage::admin::execute(&app.db_url, &sql)
+            .await
+            .expect("plan");
+    }
+    let id = app.experiment_flag("kept").await;
+    let metric = json!({"key": "buy", "kind": "conversion", "event": "buy"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(metric))
+            .await
+            .0,
+        201
+    );
+    let t = now();
+    let exposures: Vec<Value> = (0..150)
+        .flat_map(|i| {
+            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
+                json!({"flagKey": "kept", "variantKey": v, "entityID": e, "timestamp": t - 7_200_000})
+            })
+        })
+        .collect();
+    let (status, _) = app
+        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
+        .await;
+    assert_eq!(status, 202);
+    let buys: Vec<Value> = (0..30)
+        .map(|i| format!("c-{i}"))
+        .chain((0..60).map(|i| format!("t-{i}")))
+        .map(|e| json!({"key": "buy", "entityID": e, "timestamp": t - 3_600_000}))
+        .collect();
+    let (status, _) = app.ingest("/api/v1/events", json!({"events": buys})).await;
+    assert_eq!(status, 202);
+    let crash = json!({"crashes": [{
+        "platform": "ios", "appVersion": "1.0", "errorType": "Fault", "message": "boom",
+        "entityID": "c-1", "timestamp": t - 3_600_000,
+        "frames": [{"function": "pay", "file": "Pay.swift", "line": 3}]
+    }]});
+    let (status, answer) = app.ingest("/api/v1/crashes", crash).await;
+    assert_eq!(status, 202, "{answer}");
+    // Tenant B's own events, kept by the pro plan for 90 days.
+    let theirs: Vec<Value> = (0..40)
+        .map(|i| json!({"key": "visit", "entityID": format!("b-{i}"), "timestamp": t - 3_600_000}))
+        .collect();
+    let req = app
+        .request(Method::POST, "/api/v1/events", &app.b.eval)
+        .json(&json!({"events": theirs}));
+    assert_eq!(read(req.send().await.expect("request")).await.0, 202);
+    app.settle().await;
+    let before = app.results(id).await;
+    // A's 90 buys and 1 crash (which is also a $crash event).
+    assert_eq!(raw_rows(&app, "events", app.a.id).await, 91);
+
+    #[allow(clippy::disallowed_methods)]
+    let system = flagent_types::SystemScope::assume_system("tests");
+    const DAY: i64 = 86_400_000;
+    let limits = flagent_analytics::RetentionLimits {
+        batch: 7,
+        batches: 1_000,
+    };
+    let postgres = app.db_url.starts_with("postgres");
+    let expire = |at: i64| {
+        let (analytics, system) = (app.analytics.clone(), &system);
+        async move { analytics.expire(system, at, limits).await.expect("expire") }
+    };
+    // Nothing is due yet; on PostgreSQL the day partitions ingestion needs are made.
+    let now_run = expire(t).await;
+    assert_eq!(
+        (now_run.events, now_run.crashes, now_run.partitions_dropped),
+        (0, 0, 0)
+    );
+    assert_eq!(now_run.partitions_added > 0, postgres, "{now_run:?}");
+    assert_eq!(raw_rows(&app, "events", app.a.id).await, 91);
+
+    // 60 days on, A's rows are past the free plan's 30 days and go in batches of 7; B's stay.
+    let later = expire(t + 60 * DAY).await;
+    assert_eq!(
+        (later.events, later.crashes, later.partitions_dropped),
+        (91, 1, 0),
+        "{later:?}"
+    );
+    assert_eq!(raw_rows(&app, "events", app.a.id).await, 0);
+    assert_eq!(raw_rows(&app, "crashes", app.a.id).await, 0);
+    assert_eq!(raw_rows(&app, "events", app.b.id).await, 40);
+    // The results read the rollup's sums, which are kept.
+    assert_eq!(app.results(id).await, before);
+
+    // 500 days on every plan has given them up: on PostgreSQL the day's partitions are dropped with
+    // B's rows in them, elsewhere the rows are deleted.
+    let much_later = expire(t + 500 * DAY).await;
+    if postgres {
+        assert!(much_later.partitions_dropped >= 2, "{much_later:?}");
+        assert_eq!(much_later.events, 0, "{much_later:?}");
+    } else {
+        assert_eq!((much_later.events, much_later.partitions_dropped), (40, 0));
+    }
+    assert_eq!(raw_rows(&app, "events", app.b.id).await, 0);
+    // Ingestion goes on into the partitions made for the days it accepts.
+    let again = json!({"events": [{"key": "buy", "entityID": "c-9", "timestamp": now()}]});
+    assert_eq!(app.ingest("/api/v1/events", again).await.0, 202);
+    assert_eq!(raw_rows(&app, "events", app.a.id).await, 1);
 }

@@ -251,18 +251,6 @@ async fn another_tenant_or_environment_cannot_read_a_group() {
     assert_eq!(groups(&app, "").await[0]["occurrences"], 1);
 }
 
-/// Writes the server-side exposures and rolls everything up, instead of waiting for the jobs.
-async fn settle(app: &TestApp) {
-    #[allow(clippy::disallowed_methods)]
-    let system = flagent_types::SystemScope::assume_system("tests");
-    app.analytics.flush_exposures(&system).await.expect("flush");
-    loop {
-        let pass = app.analytics.rollup(&system, 1_000).await.expect("rollup");
-        if pass == flagent_analytics::Pass::default() {
-            break;
-        }
-    }
-}
 
 /// The row of `variant` in the results of `metric`.
 fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
@@ -320,7 +308,7 @@ async fn crashes_count_as_the_crash_rate_of_each_variant() {
         })
         .collect();
     post_all(&app, crashes).await;
-    settle(&app).await;
+    app.settle().await;
     let path = format!("/api/v1/flags/{flag}/results");
     let (status, results) = app
         .call(&app.a.admin, Some("production"), Method::GET, &path, None)

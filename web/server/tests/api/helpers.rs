@@ -192,6 +192,22 @@ pub(crate) async fn seed_tenant(
 }
 
 impl TestApp {
+    /// Writes the server-side exposures and rolls everything up.
+    pub(crate) async fn settle(&self) {
+        #[allow(clippy::disallowed_methods)]
+        let system = flagent_types::SystemScope::assume_system("tests");
+        self.analytics
+            .flush_exposures(&system)
+            .await
+            .expect("flush");
+        loop {
+            let pass = self.analytics.rollup(&system, 1_000).await.expect("rollup");
+            if pass == flagent_analytics::Pass::default() {
+                break;
+            }
+        }
+    }
+
     /// Creates another tenant, `key`, on `plan`, with its keys.
     pub(crate) async fn tenant_on_plan(&self, key: &str, plan: &str) -> TenantKeys {
         #[allow(clippy::disallowed_methods)]

@@ -8,6 +8,7 @@ mod analytics;
 mod audit;
 mod auth;
 mod cluster;
+mod crashes;
 mod environments;
 mod evaluation;
 mod flags;
