@@ -13,6 +13,7 @@
 pub mod crashes;
 mod entity;
 mod error;
+pub mod event_settings;
 pub mod experiments;
 pub mod funnel;
 pub mod ingest;
@@ -27,6 +28,7 @@ pub mod time;
 pub use crashes::{CrashFilter, CrashGroup, CrashGroupDetail, CrashGroupPage, CrashReport};
 pub use entity::hash_entity;
 pub use error::AnalyticsError;
+pub use event_settings::EventSettings;
 pub use experiments::{Experiment, ExperimentChange, Role};
 pub use funnel::{Funnel, FunnelQuery};
 pub use ingest::{Ingested, Refusal};

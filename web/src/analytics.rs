@@ -1,6 +1,7 @@
 //! Measurement routes: ingestion (`POST /api/v1/events`, `POST /api/v1/exposures`, any key of the
-//! environment), metric definitions (`/api/v1/metrics…`), a flag's experiment settings its results and
-//! funnels (`/api/v1/flags/{flagID}/experiment`, `…/results`, `…/funnel`).
+//! environment), the project's event settings (`/api/v1/events/settings`), metric definitions
+//! (`/api/v1/metrics…`), and a flag's experiment settings, results and funnels
+//! (`/api/v1/flags/{flagID}/experiment`, `…/results`, `…/funnel`).
 //!
 //! Invariant: an ingestion answer is `202` only once the accepted items are committed; a body over
 //! 1 MiB is `413` before it is read whole, and a full ingest queue is `429` with `Retry-After`.
@@ -12,8 +13,8 @@ use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
 use flagent_analytics::{
-    Experiment, ExperimentChange, Funnel, FunnelQuery, Ingested, Metric, MetricChange, NewMetric,
-    Results,
+    EventSettings, Experiment, ExperimentChange, Funnel, FunnelQuery, Ingested, Metric,
+    MetricChange, NewMetric, Results,
 };
 use flagent_types::{FlagId, perm};
 use serde::Deserialize;
@@ -28,6 +29,11 @@ pub(crate) fn configure_analytics(cfg: &mut ServiceConfig) {
         web::resource("/events")
             .app_data(json_config(MAX_INGEST_BYTES))
             .route(web::post().to(post_events)),
+    )
+    .service(
+        web::resource("/events/settings")
+            .route(web::get().to(get_event_settings))
+            .route(web::put().to(put_event_settings)),
     )
     .service(
         web::resource("/exposures")
@@ -247,5 +253,35 @@ pub(crate) async fn get_funnel(
     let flag = FlagId(flag.into_inner());
     Ok(Json(
         state.analytics.funnel(auth.scope(), flag, &query).await?,
+    ))
+}
+
+/// The project's event settings: whether events whose key no metric reads yet are accepted.
+#[utoipa::path(get, path = "/api/v1/events/settings", tag = "measurement",
+    responses((status = 200, body = EventSettings)),
+    security(("api_key" = ["read"]), ("session" = ["flags:read"])))]
+pub(crate) async fn get_event_settings(
+    auth: Auth<perm::Read>,
+    state: Data<AppState>,
+) -> Result<Json<EventSettings>, ApiError> {
+    Ok(Json(state.analytics.event_settings(auth.scope()).await?))
+}
+
+/// Replaces the project's event settings.
+#[utoipa::path(put, path = "/api/v1/events/settings", tag = "measurement",
+    request_body = EventSettings,
+    responses((status = 200, body = EventSettings), (status = 400)),
+    security(("api_key" = ["write"]), ("session" = ["flags:write"])))]
+pub(crate) async fn put_event_settings(
+    auth: Auth<perm::WriteFlags>,
+    state: Data<AppState>,
+    body: Body<EventSettings>,
+) -> Result<Json<EventSettings>, ApiError> {
+    let settings = body.checked()?;
+    Ok(Json(
+        state
+            .analytics
+            .set_event_settings(auth.scope(), settings)
+            .await?,
     ))
 }

@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
         analytics::post_events, analytics::post_exposures, analytics::list_metrics,
         analytics::create_metric, analytics::get_metric, analytics::put_metric, analytics::delete_metric,
         analytics::get_experiment, analytics::put_experiment, analytics::get_results,
-        analytics::get_funnel,
+        analytics::get_funnel, analytics::get_event_settings, analytics::put_event_settings,
         crashes::post_crashes, crashes::list_crash_groups, crashes::get_crash_group,
         sso::list_providers, sso::create_provider, sso::get_provider, sso::put_provider, sso::delete_provider,
         sso::test_sign_in,

@@ -222,6 +222,8 @@ vocabulary! {
         MetricDelete => "metric.deleted",
         /// A flag's experiment settings changed (control variant, metrics, correction).
         ExperimentUpdate => "experiment.updated",
+        /// A project's event settings changed (whether events no metric reads are accepted).
+        EventSettingsUpdate => "event_settings.updated",
     }
 }
 

@@ -771,3 +771,80 @@ async fn raw_rows_are_kept_for_their_plans_retention_and_results_outlive_them() 
     assert_eq!(app.ingest("/api/v1/events", again).await.0, 202);
     assert_eq!(raw_rows(&app, "events", app.a.id).await, 1);
 }
+
+#[tokio::test]
+async fn a_project_may_refuse_event_keys_no_metric_reads() {
+    let app = spawn_app().await;
+    let (status, settings) = app
+        .admin(Method::GET, "/api/v1/events/settings", None)
+        .await;
+    assert_eq!((status, settings), (200, json!({"acceptNewEvents": true})));
+    let metric = json!({"key": "buy", "kind": "conversion", "event": "buy"});
+    assert_eq!(
+        app.admin(Method::POST, "/api/v1/metrics", Some(metric))
+            .await
+            .0,
+        201
+    );
+    let t = now();
+    let batch = json!({"events": [
+        {"key": "buy", "entityID": "u1", "timestamp": t},
+        {"key": "browse", "entityID": "u1", "timestamp": t},
+    ]});
+    let (_, answer) = app.ingest("/api/v1/events", batch.clone()).await;
+    assert_eq!(answer["accepted"], 2, "{answer}");
+
+    // Bad bodies and keys without the permission change nothing.
+    for body in [
+        json!({"acceptNewEvents": "no"}),
+        json!({}),
+        json!({"acceptNewEvents": false, "x": 1}),
+    ] {
+        let (status, answer) = app
+            .admin(Method::PUT, "/api/v1/events/settings", Some(body.clone()))
+            .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+    }
+    let off = json!({"acceptNewEvents": false});
+    let (status, _) = app
+        .call(
+            &app.a.read,
+            None,
+            Method::PUT,
+            "/api/v1/events/settings",
+            Some(off.clone()),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, settings) = app
+        .admin(Method::GET, "/api/v1/events/settings", None)
+        .await;
+    assert_eq!(settings["acceptNewEvents"], true);
+
+    let (status, settings) = app
+        .admin(Method::PUT, "/api/v1/events/settings", Some(off))
+        .await;
+    assert_eq!(
+        (status, settings["acceptNewEvents"].as_bool()),
+        (200, Some(false))
+    );
+    let (status, answer) = app.ingest("/api/v1/events", batch).await;
+    assert_eq!(
+        (status, answer["accepted"].as_i64()),
+        (202, Some(1)),
+        "{answer}"
+    );
+    assert_eq!(answer["rejected"][0]["index"], 1);
+    assert_eq!(answer["rejected"][0]["code"], "unknown_event");
+    // The built-in error event is always accepted.
+    let error = json!({"events": [{"key": "$error", "entityID": "u1", "timestamp": t}]});
+    assert_eq!(app.ingest("/api/v1/events", error).await.1["accepted"], 1);
+    let (_, audit) = app
+        .admin(
+            Method::GET,
+            "/api/v1/audit?action=event_settings.updated",
+            None,
+        )
+        .await;
+    assert_eq!(audit["events"].as_array().map(Vec::len), Some(1), "{audit}");
+}

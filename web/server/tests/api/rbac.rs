@@ -431,6 +431,7 @@ const FLAG_WIDE: &[(&str, &str)] = &[
     ("POST", "/api/v1/metrics"),
     ("PUT", "/api/v1/metrics/{metricKey}"),
     ("DELETE", "/api/v1/metrics/{metricKey}"),
+    ("PUT", "/api/v1/events/settings"),
 ];
 
 fn flag_wide(op: &Operation) -> bool {

@@ -114,7 +114,8 @@ async fn usage_route_reports_plan_limits_usage_and_exceeded_limits() {
         "plan": {"key": "free", "name": "Free"},
         "period": Period::now().to_string(),
         "limits": {"seats": 5, "projects": 2, "environments": 3, "flags": 1,
-            "monthlyEvaluations": 5, "auditRetentionDays": 30, "sso": false},
+            "monthlyEvaluations": 5, "auditRetentionDays": 30, "eventRetentionDays": 30,
+            "sso": false},
         "usage": {"seats": 0, "projects": 1, "environments": 2, "flags": 2, "evaluations": 7},
         "exceeded": ["flags", "monthlyEvaluations"],
     });
