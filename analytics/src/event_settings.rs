@@ -1,6 +1,6 @@
 //! A project's event settings (`GET`/`PUT /api/v1/events/settings`): whether events whose key no metric
-//! reads yet are accepted (and kept for a metric defined later) or refused item by item with
-//! `unknown_event`.
+//! reads yet are accepted or refused item by item with `unknown_event`. Accepted events count for the metrics that read them when they arrive; a metric
+//! defined later reads the events that arrive after it.
 //!
 //! Invariant: a change is audited in its own transaction and this node's ingestion sees it at once
 //! (other nodes within the catalog's freshness).
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventSettings {
-    /// Whether events whose key no metric of the project reads are accepted.
+    /// Whether events whose key no metric of the project reads are accepted (and kept for the
+    /// retention period).
     pub accept_new_events: bool,
 }
 
