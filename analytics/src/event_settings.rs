@@ -1,6 +1,7 @@
 //! A project's event settings (`GET`/`PUT /api/v1/events/settings`): whether events whose key no metric
-//! reads yet are accepted or refused item by item with `unknown_event`. Accepted events count for the metrics that read them when they arrive; a metric
-//! defined later reads the events that arrive after it.
+//! reads yet are accepted or refused item by item with `unknown_event`. Accepted events count for the
+//! metrics that read them when they arrive; a metric defined later reads the events that arrive after
+//! it.
 //!
 //! Invariant: a change is audited in its own transaction and this node's ingestion sees it at once
 //! (other nodes within the catalog's freshness).
