@@ -12,7 +12,7 @@ use crate::entity::{Door, Salts, hash_entity};
 use flagent_evaluation::{ExposureSink, Served};
 use flagent_jobs::Clock;
 use flagent_storage::entities::exposure;
-use flagent_storage::{Db, StorageError};
+use flagent_storage::{Db, GroupTx, StorageError};
 use flagent_types::{EnvironmentId, SystemScope, TenantId};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
@@ -114,14 +114,13 @@ impl Recorder {
             batches.push((tenant, rows));
         }
         let mut group = db.begin_system_group(system).await?;
-        let mut written = 0;
-        for (tenant, rows) in batches {
-            written += group
-                .scoped_for_system(tenant)
-                .await?
-                .insert_exposures(rows)
-                .await?;
-        }
+        let written = match write(&mut group, batches).await {
+            Ok(written) => written,
+            Err(err) => {
+                let _ = group.rollback().await;
+                return Err(err);
+            }
+        };
         group.commit().await?;
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() + keys.len() > SEEN_CAPACITY {
@@ -140,6 +139,22 @@ impl Recorder {
         self.pending.fetch_sub(all.len(), Ordering::Relaxed);
         all
     }
+}
+
+/// Inserts each tenant's rows as first exposures; returns how many were new.
+async fn write(
+    group: &mut GroupTx,
+    batches: Vec<(TenantId, Vec<exposure::Model>)>,
+) -> Result<u64, StorageError> {
+    let mut written = 0;
+    for (tenant, rows) in batches {
+        written += group
+            .scoped_for_system(tenant)
+            .await?
+            .insert_exposures(rows)
+            .await?;
+    }
+    Ok(written)
 }
 
 /// The recent-keys set's key of an exposure: (tenant, environment, flag, entity).

@@ -8,7 +8,7 @@
 //! under any overload.
 
 use flagent_storage::entities::{event, exposure};
-use flagent_storage::{Db, NewCrash, StorageError};
+use flagent_storage::{Db, GroupTx, NewCrash, StorageError};
 use flagent_types::TenantScope;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -141,10 +141,21 @@ async fn write_loop(db: Db, mut incoming: mpsc::UnboundedReceiver<Job>, batch_ro
 }
 
 /// Writes every job's rows in one transaction, tenant by tenant (one run of inserts per tenant): events,
-/// exposures, then crash reports with their groups and per-variant counts.
+/// exposures, then crash reports with their groups and per-variant counts. A failed write is rolled
+/// back at once, so no lock outlives it.
 async fn commit(db: &Db, jobs: &mut [Job]) -> Result<(), StorageError> {
     jobs.sort_by_key(|job| job.scope.tenant_id().0);
     let mut group = db.begin_group().await?;
+    match write(&mut group, jobs).await {
+        Ok(()) => group.commit().await,
+        Err(err) => {
+            let _ = group.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+async fn write(group: &mut GroupTx, jobs: &mut [Job]) -> Result<(), StorageError> {
     let mut start = 0;
     while start < jobs.len() {
         let tenant = jobs[start].scope.tenant_id();
@@ -165,5 +176,5 @@ async fn commit(db: &Db, jobs: &mut [Job]) -> Result<(), StorageError> {
         scoped.record_crashes(rows.crashes).await?;
         start = end;
     }
-    group.commit().await
+    Ok(())
 }

@@ -28,6 +28,46 @@ pub(super) async fn run(
     limit: u64,
 ) -> Result<Pass, AnalyticsError> {
     let mut group = analytics.db.begin_system_group(system).await?;
+    match fold(analytics, &mut group, limit).await {
+        Ok(Folded::Done(pass)) => {
+            group.commit().await?;
+            Ok(pass)
+        }
+        Ok(Folded::Nothing) => {
+            group.rollback().await?;
+            Ok(Pass::default())
+        }
+        Ok(Folded::Raced) => {
+            group.rollback().await?;
+            Ok(Pass {
+                raced: true,
+                ..Pass::default()
+            })
+        }
+        Err(err) => {
+            // At once: a dropped transaction keeps its locks until the connection is used again.
+            let _ = group.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+/// How a pass's work inside its transaction ended.
+enum Folded {
+    /// Rows were rolled up and the cursors moved: commit.
+    Done(Pass),
+    /// Nothing new below the horizon: roll back.
+    Nothing,
+    /// Another pass moved the cursors first: roll back.
+    Raced,
+}
+
+/// The pass inside its transaction.
+async fn fold(
+    analytics: &Analytics,
+    group: &mut GroupTx,
+    limit: u64,
+) -> Result<Folded, AnalyticsError> {
     let newest = group.newest_ids().await?;
     let (safe_x, safe_e) = analytics.horizon.safe(analytics.clock.now_millis(), newest);
     let (cx, ce) = (group.cursor(EXPOSURES).await?, group.cursor(EVENTS).await?);
@@ -42,7 +82,7 @@ pub(super) async fn run(
         events.retain(|e| e.id <= safe_e);
     }
     if exposures.is_empty() && events.is_empty() {
-        return Ok(Pass::default());
+        return Ok(Folded::Nothing);
     }
     let (nx, ne) = (
         exposures.last().map_or(cx, |x| x.id),
@@ -72,19 +112,15 @@ pub(super) async fn run(
             tenant: TenantId(tenant),
             environment,
         };
-        roll(&mut group, &mut book, place, w, (ce, nx)).await?;
+        roll(group, &mut book, place, w, (ce, nx)).await?;
     }
     let moved = (nx == cx || group.move_cursor(EXPOSURES, cx, nx).await?)
         && (ne == ce || group.move_cursor(EVENTS, ce, ne).await?);
-    if !moved {
-        // Dropping the transaction undoes this pass's writes.
-        return Ok(Pass {
-            raced: true,
-            ..Pass::default()
-        });
-    }
-    group.commit().await?;
-    Ok(pass)
+    Ok(if moved {
+        Folded::Done(pass)
+    } else {
+        Folded::Raced
+    })
 }
 
 /// One tenant's environment.

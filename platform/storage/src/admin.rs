@@ -40,7 +40,13 @@ pub async fn drop_database(server_url: &str, name: &str) -> Result<(), StorageEr
             ))
             .await?;
         for row in sessions {
-            if let Ok(id) = row.try_get::<u64>("", "id") {
+            // MariaDB's `processlist.id` is signed, MySQL's unsigned.
+            let id = row.try_get::<i64>("", "id").ok().or_else(|| {
+                row.try_get::<u64>("", "id")
+                    .ok()
+                    .and_then(|id| i64::try_from(id).ok())
+            });
+            if let Some(id) = id {
                 let _ = conn.execute_unprepared(&format!("KILL {id}")).await;
             }
         }

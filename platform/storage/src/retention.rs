@@ -149,7 +149,7 @@ impl SystemDb<'_> {
         let (name, part) = (table.name(), table.partition(day));
         let (lo, hi) = (day * DAY_MS, (day + 1) * DAY_MS);
         let tx = self.db.conn.begin().await?;
-        for sql in [
+        let statements = [
             // No row lands in the default partition between the move and the attach.
             format!("LOCK TABLE {name}_default IN ACCESS EXCLUSIVE MODE"),
             format!("CREATE TABLE {part} (LIKE {name} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
@@ -159,8 +159,13 @@ impl SystemDb<'_> {
             ),
             format!("DELETE FROM {name}_default WHERE occurred_at >= {lo} AND occurred_at < {hi}"),
             format!("ALTER TABLE {name} ATTACH PARTITION {part} FOR VALUES FROM ({lo}) TO ({hi})"),
-        ] {
-            tx.execute_unprepared(&sql).await?;
+        ];
+        for sql in statements {
+            if let Err(err) = tx.execute_unprepared(&sql).await {
+                // At once: the lock on the default partition must not outlive the failure.
+                let _ = tx.rollback().await;
+                return Err(err.into());
+            }
         }
         tx.commit().await?;
         Ok(())

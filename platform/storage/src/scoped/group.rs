@@ -93,6 +93,13 @@ impl GroupTx {
     pub async fn commit(self) -> Result<(), StorageError> {
         Ok(self.tx.commit().await?)
     }
+
+    /// Undoes the transaction now. (Dropping it only queues the rollback for the connection's next
+    /// use, and on MySQL an idle connection keeps its transaction, and the locks it took, open until
+    /// then.)
+    pub async fn rollback(self) -> Result<(), StorageError> {
+        Ok(self.tx.rollback().await?)
+    }
 }
 
 impl<C: ConnectionTrait> Scoped<C> {
