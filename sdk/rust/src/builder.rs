@@ -1,9 +1,11 @@
 //! [`ClientBuilder`]: the options of a [`Client`], and building one: the first snapshot from the server,
-//! or the snapshot file when the server cannot be reached, then the background task.
+//! or the snapshot file when the server cannot be reached, then the background tasks (following the
+//! stream, and sending exposures and events).
 
 use crate::SdkError;
 use crate::client::Client;
 use crate::http::{self, Endpoints, Failure};
+use crate::measure::{self, HttpDelivery, Recorder};
 use crate::persist;
 use crate::state::{Loaded, Shared, Status};
 use crate::sync::{Options, Syncer};
@@ -21,6 +23,7 @@ pub struct ClientBuilder {
     environment: Option<String>,
     http: Option<reqwest::Client>,
     options: Options,
+    measure: measure::Options,
 }
 
 impl ClientBuilder {
@@ -37,6 +40,7 @@ impl ClientBuilder {
                 backoff_max: Duration::from_secs(60),
                 persist_to: None,
             },
+            measure: measure::Options::default(),
         }
     }
 
@@ -68,10 +72,49 @@ impl ClientBuilder {
     }
 
     /// The delays between reconnections: from about `min`, doubling with jitter up to `max` (defaults
-    /// 1 s and 60 s); a successful connection starts again from `min`.
+    /// 1 s and 60 s); a successful connection starts again from `min`. Failed batches of exposures
+    /// and events are retried with the same delays.
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.options.backoff_min = min;
         self.options.backoff_max = max;
+        self
+    }
+
+    /// Whether evaluations that serve a variant record an exposure (default on): the flag, the variant,
+    /// the entity and the time, sent in batches to `POST /api/v1/exposures` so the server's experiment
+    /// results count entities evaluated here. An entity's exposure to a flag is sent once while it is
+    /// among the last 50,000 pairs recorded; the server counts only the first one anyway.
+    pub fn record_exposures(mut self, on: bool) -> Self {
+        self.measure.exposures = on;
+        self
+    }
+
+    /// Whether evaluation errors record an `$error` event (default on), which the built-in
+    /// `error_rate` metric counts: an unknown flag (`FLAG_NOT_FOUND`, once a configuration is loaded), a
+    /// flag that cannot be evaluated (`GENERAL`), and a typed getter given another type
+    /// (`TYPE_MISMATCH`).
+    pub fn record_evaluation_errors(mut self, on: bool) -> Self {
+        self.measure.evaluation_errors = on;
+        self
+    }
+
+    /// How often exposures and events are sent when no batch of 1,000 has filled up (default 10 s).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.measure.flush_interval = interval;
+        self
+    }
+
+    /// The most exposures, and separately the most events, kept waiting to be sent (default 10,000
+    /// each); beyond it new ones are dropped and counted in [`Client::recording_stats`].
+    pub fn buffer_capacity(mut self, items: usize) -> Self {
+        self.measure.capacity = items;
+        self
+    }
+
+    /// How long [`Client::close`] (or dropping the last handle) keeps trying to send what is pending
+    /// while the server fails (default 5 s); what is still unsent then is counted lost.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.measure.shutdown_timeout = timeout;
         self
     }
 
@@ -123,12 +166,20 @@ impl ClientBuilder {
             }
         };
         let shared = Arc::new(Shared::new(loaded, status));
+        let measure = measure::Options {
+            backoff_min: self.options.backoff_min,
+            backoff_max: self.options.backoff_max,
+            ..self.measure
+        };
+        let recorder = Arc::new(Recorder::new(measure));
+        let delivery = HttpDelivery::new(http.clone(), endpoints.clone(), limit);
+        tokio::spawn(measure::run(recorder.clone(), delivery));
         let mut syncer = Syncer::new(http, endpoints, shared.clone(), self.options);
         if let Some(body) = body {
             syncer.apply_snapshot(body).await;
         }
         let task = tokio::spawn(syncer.run());
-        Ok(Client::new(shared, task))
+        Ok(Client::new(shared, recorder, task))
     }
 }
 

@@ -1,11 +1,13 @@
-//! The two server endpoints the SDK calls (`GET /api/v1/snapshot` and `GET /api/v1/stream`), how a request
-//! carries the key and the environment, and the HTTP client itself (rustls with the ring provider).
+//! The server endpoints the SDK calls (`GET /api/v1/snapshot`, `GET /api/v1/stream`, and for measurement
+//! `POST /api/v1/exposures` and `POST /api/v1/events`), how a request carries the key and the environment,
+//! and the HTTP client itself (rustls with the ring provider).
 //!
 //! Invariant: the API key goes only into the `Authorization` header, never into a log line or an error.
 
 use crate::SdkError;
-use crate::wire::SnapshotBody;
-use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use crate::measure::Kind;
+use crate::wire::{Ingested, SnapshotBody};
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use std::fmt;
 use std::time::Duration;
@@ -15,6 +17,8 @@ use std::time::Duration;
 pub(crate) struct Endpoints {
     snapshot: Url,
     stream: Url,
+    exposures: Url,
+    events: Url,
     api_key: String,
     environment: Option<String>,
 }
@@ -52,6 +56,8 @@ impl Endpoints {
         Ok(Endpoints {
             snapshot: join("api/v1/snapshot")?,
             stream: join("api/v1/stream")?,
+            exposures: join("api/v1/exposures")?,
+            events: join("api/v1/events")?,
             api_key,
             environment,
         })
@@ -72,6 +78,8 @@ impl Endpoints {
 pub(crate) enum Failure {
     /// 401 or 403: the key is wrong, revoked or not allowed in the environment.
     Refused(StatusCode),
+    /// 429: the server is busy; try again after the `Retry-After` delay when it gives one.
+    Busy(Option<Duration>),
     /// Any other unexpected status.
     Status(StatusCode),
     /// The answer to the stream request is not `text/event-stream`.
@@ -86,6 +94,10 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Refused(status) => write!(f, "the server refused the API key ({status})"),
+            Failure::Busy(Some(after)) => {
+                write!(f, "the server is busy (retry after {} s)", after.as_secs())
+            }
+            Failure::Busy(None) => f.write_str("the server is busy"),
             Failure::Status(status) => write!(f, "the server answered {status}"),
             Failure::NotAStream => f.write_str("the answer is not text/event-stream"),
             Failure::TimedOut => f.write_str("no answer in time"),
@@ -105,8 +117,26 @@ async fn send(request: RequestBuilder, limit: Duration) -> Result<Response, Fail
         status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
             Err(Failure::Refused(status))
         }
+        StatusCode::TOO_MANY_REQUESTS => Err(Failure::Busy(retry_after(&response))),
         status => Err(Failure::Status(status)),
     }
+}
+
+/// The longest `Retry-After` the SDK honours; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// The delay of a `Retry-After` header in seconds (the form the server sends); `None` when it is missing
+/// or an HTTP date.
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// `GET /api/v1/snapshot`, the whole answer within `limit`.
@@ -121,6 +151,31 @@ pub(crate) async fn fetch_snapshot(
         .timeout(limit);
     let response = send(request, limit).await?;
     response.json().await.map_err(Failure::Transport)
+}
+
+/// `POST /api/v1/exposures` or `POST /api/v1/events` with `body` (the caller's JSON), within `limit`.
+///
+/// A `2xx` answer means the server committed the accepted items, so an answer body that cannot be read is
+/// `Ok(None)` rather than a failure (sending again would count the items twice).
+pub(crate) async fn post_batch(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    kind: Kind,
+    body: Vec<u8>,
+    limit: Duration,
+) -> Result<Option<Ingested>, Failure> {
+    let url = match kind {
+        Kind::Exposures => endpoints.exposures.clone(),
+        Kind::Events => endpoints.events.clone(),
+    };
+    let request = endpoints
+        .authorize(http.post(url))
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json")
+        .body(body)
+        .timeout(limit);
+    let response = send(request, limit).await?;
+    Ok(response.json().await.ok())
 }
 
 /// Opens `GET /api/v1/stream`, resuming after `last_event_id` when given.
@@ -192,6 +247,14 @@ mod tests {
         assert_eq!(
             prefixed.stream.as_str(),
             "https://example.com/flagent/api/v1/stream"
+        );
+        assert_eq!(
+            prefixed.exposures.as_str(),
+            "https://example.com/flagent/api/v1/exposures"
+        );
+        assert_eq!(
+            prefixed.events.as_str(),
+            "https://example.com/flagent/api/v1/events"
         );
     }
 

@@ -28,10 +28,19 @@
 //! (atomically), and a client built while the server is unreachable starts from that file
 //! ([`Status::Offline`]).
 //!
+//! Measurement: every evaluation that serves a variant records an exposure (flag, variant, entity,
+//! time), and [`Client::track`] and [`Client::track_error`] record events; a second background task
+//! sends them in batches to `POST /api/v1/exposures` and `POST /api/v1/events` (a full batch of 1,000 at
+//! once, the rest every [`ClientBuilder::flush_interval`]), honouring `Retry-After` on `429` and
+//! retrying other failures with the same back-off, and sends what is pending when the client closes
+//! ([`Client::close`], or dropping the last handle). The buffers are bounded; what does not fit is
+//! dropped and counted ([`Client::recording_stats`]).
+//!
 //! Invariants: every answer comes from one revision of the configuration and is exactly what the server's
 //! `/api/v1/evaluation` gives for it (same engine, same data; `web/server/tests/api/sdk.rs` checks this
-//! on random configurations); a built client never returns an error; dropping the last handle of a
-//! client stops its task.
+//! on random configurations); a built client never returns an error; evaluation and recording never wait
+//! on the network; dropping the last handle of a client stops its tasks, the sending one after it has
+//! sent what is pending.
 
 mod backoff;
 mod builder;
@@ -39,6 +48,7 @@ mod client;
 mod decision;
 mod error;
 mod http;
+mod measure;
 mod persist;
 mod state;
 mod sync;
@@ -49,5 +59,6 @@ pub use client::Client;
 pub use decision::Decision;
 pub use error::SdkError;
 pub use flagent_eval::{Reason, Request, Snapshot};
+pub use measure::{Counts, RecordingStats};
 pub use state::Status;
 pub use wire::View;
