@@ -8,18 +8,6 @@ use crate::ui::{experiment_flag, html, tenant_a_key};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Writes the server-side exposures and rolls everything up, instead of waiting for the jobs.
-async fn settle(app: &TestApp) {
-    #[allow(clippy::disallowed_methods)]
-    let system = flagent_types::SystemScope::assume_system("tests");
-    app.analytics.flush_exposures(&system).await.expect("flush");
-    loop {
-        let pass = app.analytics.rollup(&system, 1_000).await.expect("rollup");
-        if pass == flagent_analytics::Pass::default() {
-            break;
-        }
-    }
-}
 
 /// Sends `body` to the ingestion route `path` with tenant A's production evaluation key; asserts
 /// that all `expected` items were accepted.
@@ -109,7 +97,7 @@ async fn the_experiments_page_shows_each_metrics_results_from_exposures_and_even
     // 20 of 200 control entities buy, 40 of 200 treatment entities.
     convert(&app, "purchase", "c", 20).await;
     convert(&app, "purchase", "t", 40).await;
-    settle(&app).await;
+    app.settle().await;
 
     let owner = app.owner_session().await;
     let page = format!("/ui/t/{tenant}/flags/{flag}/experiment?env=production");
@@ -192,7 +180,7 @@ async fn a_skewed_split_of_exposures_is_warned_about_above_the_results() {
     let flag = purchase_experiment(&app, "skewed").await;
     expose(&app, "skewed", "control", "c", 300).await;
     expose(&app, "skewed", "treatment", "t", 100).await;
-    settle(&app).await;
+    app.settle().await;
     let owner = app.owner_session().await;
     let page = format!("/ui/t/{tenant}/flags/{flag}/experiment?env=production");
     let (status, body) = html(&app, &owner, &page).await;
