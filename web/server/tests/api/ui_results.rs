@@ -8,7 +8,6 @@ use crate::ui::{experiment_flag, html, tenant_a_key};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-
 /// Sends `body` to the ingestion route `path` with tenant A's production evaluation key; asserts
 /// that all `expected` items were accepted.
 async fn ingest(app: &TestApp, path: &str, body: Value, expected: usize) {
