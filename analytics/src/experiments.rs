@@ -212,7 +212,7 @@ impl Analytics {
 }
 
 /// The flag `flag` of the caller's project.
-async fn own_flag<C: Connection>(
+pub(crate) async fn own_flag<C: Connection>(
     db: &Scoped<C>,
     scope: &TenantScope,
     flag: FlagId,

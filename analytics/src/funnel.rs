@@ -8,13 +8,12 @@
 //! each metric's first event after exposure, kept by the rollup (`metric_entities.first_at`), so a
 //! funnel reads one row per entity and step, never raw events.
 
-use crate::experiments::experiment_view;
+use crate::experiments::{experiment_view, own_flag};
 use crate::metrics::{MetricKind, views};
 use crate::results::ALPHA;
 use crate::time::HOUR_MS;
 use crate::{Analytics, AnalyticsError};
 use flagent_stats::{two_proportion, wilson};
-use flagent_storage::entities::flag;
 use flagent_types::{FlagId, TenantScope, perm};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -214,11 +213,7 @@ impl Analytics {
     ) -> Result<Funnel, AnalyticsError> {
         scope.require::<perm::Read>()?;
         let db = self.db.scoped(scope);
-        let row = db
-            .get::<flag::Model>(flag.0)
-            .await?
-            .filter(|f| f.project_id == scope.project_id().0)
-            .ok_or(AnalyticsError::FlagNotFound(flag.0))?;
+        let row = own_flag(&db, scope, flag).await?;
         let (keys, window_hours) = checked(query)?;
         let metrics = views(&db.metrics_of_project(row.project_id).await?);
         let mut ids = Vec::with_capacity(keys.len());

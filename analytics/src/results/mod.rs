@@ -13,12 +13,12 @@ pub use compare::{
     ALPHA, Comparison, MIN_CONVERSIONS, MIN_EXPOSED, SEQUENTIAL_TUNED_AT, SequentialView, Status,
 };
 
-use crate::experiments::{Role, experiment_view};
+use crate::experiments::{Role, experiment_view, own_flag};
 use crate::metrics::{Direction, Metric, MetricKind, views};
 use crate::{Analytics, AnalyticsError};
 use compare::{Shape, Sums};
 use flagent_stats::{Correction, QuantileSketch};
-use flagent_storage::entities::{flag, metric_day, variant};
+use flagent_storage::entities::{metric_day, variant};
 use flagent_types::{FlagId, TenantScope, perm};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -96,11 +96,7 @@ impl Analytics {
     ) -> Result<Results, AnalyticsError> {
         scope.require::<perm::Read>()?;
         let db = self.db.scoped(scope);
-        let row = db
-            .get::<flag::Model>(flag.0)
-            .await?
-            .filter(|f| f.project_id == scope.project_id().0)
-            .ok_or(AnalyticsError::FlagNotFound(flag.0))?;
+        let row = own_flag(&db, scope, flag).await?;
         let variants = db.variants_of_flag(row.id).await?;
         let metrics = views(&db.metrics_of_project(row.project_id).await?);
         let experiment = experiment_view(&db, row.id, &variants, &metrics).await?;

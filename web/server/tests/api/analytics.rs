@@ -19,6 +19,26 @@ impl TestApp {
         read(req.send().await.expect("request")).await
     }
 
+    /// Exposes `c-0…c-{n-1}` to `control` and `t-0…t-{n-1}` to `treatment` of flag `key` at `at`
+    /// (epoch ms), all accepted.
+    async fn expose_both(&self, key: &str, n: usize, at: i64) {
+        let exposures: Vec<Value> = (0..n)
+            .flat_map(|i| {
+                [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
+                    json!({"flagKey": key, "variantKey": v, "entityID": e, "timestamp": at})
+                })
+            })
+            .collect();
+        let (status, answer) = self
+            .ingest("/api/v1/exposures", json!({"exposures": exposures}))
+            .await;
+        assert_eq!(
+            (status, answer["accepted"].as_u64()),
+            (202, Some(2 * n as u64)),
+            "{answer}"
+        );
+    }
+
     /// Tenant A's results of flag `id` in production.
     async fn results(&self, id: i64) -> Value {
         let path = format!("/api/v1/flags/{id}/results");
@@ -329,21 +349,7 @@ async fn a_conversion_experiment_reads_its_rates_differences_and_tests() {
     assert_eq!(status, 200, "{experiment}");
     assert_eq!(experiment["primaryMetric"], "purchase");
     let t = now();
-    let exposures: Vec<Value> = (0..200)
-        .flat_map(|i| {
-            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
-                json!({"flagKey": "checkout", "variantKey": v, "entityID": e, "timestamp": t - 3_600_000})
-            })
-        })
-        .collect();
-    let (status, answer) = app
-        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
-        .await;
-    assert_eq!(
-        (status, answer["accepted"].as_i64()),
-        (202, Some(400)),
-        "{answer}"
-    );
+    app.expose_both("checkout", 200, t - 3_600_000).await;
     // 20 of 200 control entities buy, 40 of 200 treatment entities (each twice: a conversion counts once).
     let buys: Vec<Value> = (0..20)
         .map(|i| format!("c-{i}"))
@@ -525,21 +531,7 @@ async fn a_funnel_counts_the_steps_done_in_order_within_its_window() {
     );
     const H: i64 = 3_600_000;
     let exposed_at = now() - 10 * H;
-    let exposures: Vec<Value> = (0..100)
-        .flat_map(|i| {
-            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
-                json!({"flagKey": "onboarding", "variantKey": v, "entityID": e, "timestamp": exposed_at})
-            })
-        })
-        .collect();
-    let (status, answer) = app
-        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
-        .await;
-    assert_eq!(
-        (status, answer["accepted"].as_i64()),
-        (202, Some(200)),
-        "{answer}"
-    );
+    app.expose_both("onboarding", 100, exposed_at).await;
     let mut events = Vec::new();
     let mut did = |key: &str, entity: String, hours: f64| {
         let at = exposed_at + (hours * H as f64) as i64;
@@ -684,17 +676,7 @@ async fn raw_rows_are_kept_for_their_plans_retention_and_results_outlive_them() 
         201
     );
     let t = now();
-    let exposures: Vec<Value> = (0..150)
-        .flat_map(|i| {
-            [("control", format!("c-{i}")), ("treatment", format!("t-{i}"))].map(|(v, e)| {
-                json!({"flagKey": "kept", "variantKey": v, "entityID": e, "timestamp": t - 7_200_000})
-            })
-        })
-        .collect();
-    let (status, _) = app
-        .ingest("/api/v1/exposures", json!({"exposures": exposures}))
-        .await;
-    assert_eq!(status, 202);
+    app.expose_both("kept", 150, t - 7_200_000).await;
     let buys: Vec<Value> = (0..30)
         .map(|i| format!("c-{i}"))
         .chain((0..60).map(|i| format!("t-{i}")))
