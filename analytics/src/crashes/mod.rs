@@ -1,17 +1,20 @@
 //! Crash reports: `POST /api/v1/crashes` (any key of an environment) reads reports item by item
 //! (`report.rs`), fingerprints them (`fingerprint.rs`) and commits them through the ingest queue with
 //! their groups, per-variant counts and one `$crash` event each, which the rollup turns into the
-//! built-in `crash_rate` metric; `GET /api/v1/crashes…` lists an environment's groups (`views.rs`).
+//! built-in `crash_rate` metric; `GET /api/v1/crashes…` lists an environment's groups (`views.rs`),
+//! and the admin UI shows a group's crashes per exposed entity of each flag variant (`rates.rs`).
 //!
 //! Invariant: like events, a request malformed as a whole changes nothing, the accepted reports are
 //! committed (in one transaction with their events) before the answer, and entity ids are hashed
 //! before anything is queued.
 
 pub mod fingerprint;
+mod rates;
 mod report;
 mod views;
 
 pub use fingerprint::{Fingerprint, Frame};
+pub use rates::{CrashRates, FlagCrashRates, MAX_RATE_FLAGS, VariantCrashRate};
 pub use report::{
     MAX_CRASHES, MAX_ERROR_TYPE_BYTES, MAX_FLAGS, MAX_FRAME_TEXT_BYTES, MAX_FRAMES,
     MAX_MESSAGE_BYTES, MAX_PLATFORM_BYTES,

@@ -9,8 +9,10 @@
 //! and styles from this server only, plus the one `<style>` element carrying the response's nonce.
 
 mod account;
+mod crashes;
 mod experiment;
 mod flag;
+mod funnel;
 mod history;
 mod metrics;
 mod page;
@@ -60,8 +62,14 @@ pub(crate) fn configure_ui(cfg: &mut ServiceConfig) {
                     "/t/{tenant}/flags/{id}/experiment",
                     web::get().to(experiment::experiment),
                 )
+                .route(
+                    "/t/{tenant}/flags/{id}/funnel",
+                    web::get().to(funnel::funnel),
+                )
                 .route("/t/{tenant}/debug", web::get().to(flag::debug))
                 .route("/t/{tenant}/metrics", web::get().to(metrics::metrics))
+                .route("/t/{tenant}/crashes", web::get().to(crashes::crashes))
+                .route("/t/{tenant}/crashes/{id}", web::get().to(crashes::crash))
                 .route("/t/{tenant}/keys", web::get().to(settings::keys))
                 .route("/t/{tenant}/members", web::get().to(settings::members))
                 .route("/t/{tenant}/roles", web::get().to(roles::roles))

@@ -16,10 +16,12 @@ use rand::Rng;
 use serde::Deserialize;
 use std::fmt;
 
-/// The pages the frame links to beyond Flags and the Debug Console (the metric definitions, then the
-/// Settings pages), each with the permission that opens it (as its API's read needs).
-const SETTINGS: [(&str, &str); 7] = [
+/// The pages the frame links to beyond Flags and the Debug Console (the metric definitions and the
+/// crash groups, then the Settings pages), each with the permission that opens it (as its API's read
+/// needs).
+const SETTINGS: [(&str, &str); 8] = [
     ("metrics", perm::Read::NAME),
+    ("crashes", perm::Read::NAME),
     ("keys", perm::ManageKeys::NAME),
     ("members", perm::ManageMembers::NAME),
     ("roles", perm::Read::NAME),

@@ -193,9 +193,9 @@ uiTest('a viewer sees flags without edit controls, and the API refuses their cha
 
   assert.equal(await page.getByText('New flag', { exact: true }).count(), 0, 'a viewer is offered a new flag');
   const sections = page.getByRole('navigation', { name: 'Sections' });
-  // Metrics, roles and the plan's usage need only flags:read; keys, members and the audit log are not
-  // offered.
-  assert.deepEqual(await sections.getByRole('link').allInnerTexts(), ['Flags', 'Debug Console', 'Metrics', 'Roles', 'Plan and usage'],
+  // Metrics, crashes, roles and the plan's usage need only flags:read; keys, members and the audit log
+  // are not offered.
+  assert.deepEqual(await sections.getByRole('link').allInnerTexts(), ['Flags', 'Debug Console', 'Metrics', 'Crashes', 'Roles', 'Plan and usage'],
     'a viewer is shown settings they cannot open');
   assert.equal(await page.locator('input[data-bulk-item]').count(), 0, 'a viewer is offered bulk changes');
   await page.getByRole('link', { name: 'viewer-visible' }).click();

@@ -62,6 +62,11 @@ impl ExperimentPage {
     pub fn has_data(&self) -> bool {
         self.total != "0"
     }
+
+    /// The crash groups of this environment with crashes under the flag.
+    pub fn crash_groups(&self) -> String {
+        crate::crashes_link(&self.shell, &self.key, None)
+    }
 }
 
 /// A period to show.

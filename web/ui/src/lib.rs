@@ -9,7 +9,9 @@
 
 mod assets;
 mod constraints;
+mod crashes;
 mod experiment;
+mod funnel;
 mod history;
 mod metrics;
 mod results;
@@ -24,7 +26,9 @@ mod views;
 
 pub use assets::{Asset, asset, asset_version};
 pub use constraints::*;
+pub use crashes::*;
 pub use experiment::*;
+pub use funnel::*;
 pub use history::*;
 pub use metrics::*;
 pub use results::*;

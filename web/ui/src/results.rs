@@ -8,8 +8,9 @@
 
 mod figures;
 
+pub(crate) use figures::number;
 pub use figures::{IntervalBar, Verdict, axis_extent, interval_bar};
-use figures::{number, p_statement, p_value, percent, share, signed_percent};
+pub(crate) use figures::{p_statement, p_value, percent, share, signed_percent};
 
 /// A metric's place in the experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

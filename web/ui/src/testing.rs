@@ -3,7 +3,7 @@
 use crate::{EnvironmentLink, ProjectLink, Shell, TenantLink};
 
 /// A frame for `section` of tenant `acme` (project `default`; `development` and `production`),
-/// seen by a viewer who may write and open the metrics page and every Settings page.
+/// seen by a viewer who may write and open the metrics and crashes pages and every Settings page.
 pub(crate) fn shell(section: &'static str) -> Shell {
     Shell {
         title: "Settings".into(),
@@ -39,7 +39,7 @@ pub(crate) fn shell(section: &'static str) -> Shell {
         can_toggle: true,
         can_write_flags: true,
         settings: vec![
-            "metrics", "keys", "members", "roles", "sso", "audit", "usage",
+            "metrics", "crashes", "keys", "members", "roles", "sso", "audit", "usage",
         ],
         nonce: "n0nce".into(),
         assets: "00000000",

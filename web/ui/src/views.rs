@@ -41,8 +41,8 @@ pub struct EnvironmentLink {
 pub struct Shell {
     /// The page's title.
     pub title: String,
-    /// Which navigation entry is current (`flags`, `debug`, `metrics`, `keys`, `members`, `roles`,
-    /// `sso`, `audit`, `usage`).
+    /// Which navigation entry is current (`flags`, `debug`, `metrics`, `crashes`, `keys`, `members`,
+    /// `roles`, `sso`, `audit`, `usage`).
     pub section: &'static str,
     /// The signed-in user's email.
     pub user_email: String,
@@ -68,8 +68,8 @@ pub struct Shell {
     /// Whether the viewer may change what every environment shares (create flags, their own fields
     /// and variants, restore a version): `flags:write` in every environment.
     pub can_write_flags: bool,
-    /// The pages beyond Flags and the Debug Console that the viewer's role opens: `metrics`, and the
-    /// Settings pages (`keys`, `members`, `roles`, `sso`, `audit`, `usage`).
+    /// The pages beyond Flags and the Debug Console that the viewer's role opens: `metrics` and
+    /// `crashes`, and the Settings pages (`keys`, `members`, `roles`, `sso`, `audit`, `usage`).
     pub settings: Vec<&'static str>,
     /// A fresh nonce for this response's `<style>` element.
     pub nonce: String,
@@ -78,14 +78,16 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Whether the viewer's role opens the page `page` (`metrics` or a Settings page).
+    /// Whether the viewer's role opens the page `page` (`metrics`, `crashes` or a Settings page).
     pub fn opens(&self, page: &str) -> bool {
         self.settings.contains(&page)
     }
 
     /// Whether the viewer's role opens any Settings page (so the frame shows that heading).
     pub fn has_settings(&self) -> bool {
-        self.settings.iter().any(|page| *page != "metrics")
+        self.settings
+            .iter()
+            .any(|page| !matches!(*page, "metrics" | "crashes"))
     }
 
     /// A link to a page of the current tenant that keeps the project and environment.

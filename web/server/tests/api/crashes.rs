@@ -14,7 +14,9 @@ fn half_an_hour_ago() -> i64 {
 
 /// Sends crash reports with `key` (an evaluation key; tenant A's is bound to production).
 async fn post(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
-    let req = app.request(Method::POST, "/api/v1/crashes", key).json(&body);
+    let req = app
+        .request(Method::POST, "/api/v1/crashes", key)
+        .json(&body);
     read(req.send().await.expect("request")).await
 }
 
@@ -22,12 +24,17 @@ async fn post(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
 async fn post_all(app: &TestApp, crashes: Vec<Value>) {
     let n = crashes.len();
     let (status, answer) = post(app, &app.a.eval, json!({ "crashes": crashes })).await;
-    assert_eq!((status, answer["accepted"].as_u64()), (202, Some(n as u64)), "{answer}");
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (202, Some(n as u64)),
+        "{answer}"
+    );
 }
 
 /// `GET path` with `key` in production.
 async fn get(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    app.call(key, Some("production"), Method::GET, path, None).await
+    app.call(key, Some("production"), Method::GET, path, None)
+        .await
 }
 
 /// Tenant A's crash groups in production (the first page).
@@ -39,7 +46,13 @@ async fn groups(app: &TestApp, query: &str) -> Vec<Value> {
 
 /// A report of the checkout bug as one build reports it: `build` names the bundle hash, line and
 /// address that differ between builds; `top` is the crashing function.
-fn report(entity: &str, version: &str, error_type: &str, top: &str, build: (&str, u32, &str)) -> Value {
+fn report(
+    entity: &str,
+    version: &str,
+    error_type: &str,
+    top: &str,
+    build: (&str, u32, &str),
+) -> Value {
     let (hash, line, address) = build;
     let bundle = format!("https://cdn.example.com/static/js/main.{hash}.js");
     json!({
@@ -69,7 +82,8 @@ async fn crash_reports_are_checked_one_by_one_and_the_good_ones_accepted() {
         r[field] = value;
         r
     };
-    let many_flags: serde_json::Map<String, Value> = (0..101).map(|k| (format!("f{k}"), json!("on"))).collect();
+    let many_flags: serde_json::Map<String, Value> =
+        (0..101).map(|k| (format!("f{k}"), json!("on"))).collect();
     let body = json!({"crashes": [
         good.clone(),
         changed("platform", json!("p".repeat(65))),
@@ -128,7 +142,15 @@ async fn a_request_wrong_as_a_whole_is_refused_and_changes_nothing() {
     let reply = post(&app, &app.a.eval, json!({"crashes": {}})).await;
     expect_invalid(&reply, "crashes");
     let too_many: Vec<Value> = (0..101)
-        .map(|i| report(&format!("u{i}"), "1.0", "TypeError", "pay", ("3f2a9c1b", 1, "")))
+        .map(|i| {
+            report(
+                &format!("u{i}"),
+                "1.0",
+                "TypeError",
+                "pay",
+                ("3f2a9c1b", 1, ""),
+            )
+        })
         .collect();
     let reply = post(&app, &app.a.eval, json!({ "crashes": too_many })).await;
     expect_error(&reply, 413, "payload_too_large");
@@ -146,17 +168,59 @@ async fn a_request_wrong_as_a_whole_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn the_same_bug_from_other_builds_groups_and_other_bugs_split() {
     let app = spawn_app().await;
-    post_all(&app, vec![
-        report("raw-entity-1", "1.0", "TypeError", "Checkout.pay", ("3f2a9c1b", 12, "0x7ffde3a1b2c4")),
-        report("raw-entity-2", "1.1", "TypeError", "Checkout.pay", ("9e8d7c6b", 120, "0x55d0c0ffee00")),
-        report("raw-entity-1", "1.2", "TypeError", "Checkout.pay", ("0a1b2c3d4e", 7, "+0x1a")),
-    ])
+    post_all(
+        &app,
+        vec![
+            report(
+                "raw-entity-1",
+                "1.0",
+                "TypeError",
+                "Checkout.pay",
+                ("3f2a9c1b", 12, "0x7ffde3a1b2c4"),
+            ),
+            report(
+                "raw-entity-2",
+                "1.1",
+                "TypeError",
+                "Checkout.pay",
+                ("9e8d7c6b", 120, "0x55d0c0ffee00"),
+            ),
+            report(
+                "raw-entity-1",
+                "1.2",
+                "TypeError",
+                "Checkout.pay",
+                ("0a1b2c3d4e", 7, "+0x1a"),
+            ),
+        ],
+    )
     .await;
-    post_all(&app, vec![
-        report("raw-entity-3", "1.2", "TypeError", "Checkout.pay", ("77aa88bb", 99, "")),
-        report("raw-entity-3", "1.2", "RangeError", "Checkout.pay", ("77aa88bb", 99, "")),
-        report("raw-entity-3", "1.2", "TypeError", "Checkout.refund", ("77aa88bb", 99, "")),
-    ])
+    post_all(
+        &app,
+        vec![
+            report(
+                "raw-entity-3",
+                "1.2",
+                "TypeError",
+                "Checkout.pay",
+                ("77aa88bb", 99, ""),
+            ),
+            report(
+                "raw-entity-3",
+                "1.2",
+                "RangeError",
+                "Checkout.pay",
+                ("77aa88bb", 99, ""),
+            ),
+            report(
+                "raw-entity-3",
+                "1.2",
+                "TypeError",
+                "Checkout.refund",
+                ("77aa88bb", 99, ""),
+            ),
+        ],
+    )
     .await;
     let all = groups(&app, "").await;
     assert_eq!(all.len(), 3, "{all:?}");
@@ -184,20 +248,26 @@ async fn the_same_bug_from_other_builds_groups_and_other_bugs_split() {
     // The frames as sent, with their lines.
     assert_eq!(recent[0]["frames"][0]["line"], 99, "{detail}");
     assert_eq!(recent[0]["entityHash"].as_str().unwrap().len(), 16);
-    assert!(!detail.to_string().contains("raw-entity"), "raw entity ids are never shown: {detail}");
+    assert!(
+        !detail.to_string().contains("raw-entity"),
+        "raw entity ids are never shown: {detail}"
+    );
 }
 
 #[tokio::test]
 async fn crashes_are_counted_per_flag_variant_and_listed_by_flag_and_page() {
     let app = spawn_app().await;
     let pay = |entity| report(entity, "2.0", "TypeError", "pay", ("3f2a9c1b", 1, ""));
-    post_all(&app, vec![
-        with_flags(pay("u1"), json!({"checkout": "control"})),
-        with_flags(pay("u2"), json!({"checkout": "treatment", "theme": "dark"})),
-        with_flags(pay("u3"), json!({"checkout": "treatment"})),
-        report("u4", "2.0", "RangeError", "pay", ("3f2a9c1b", 1, "")),
-        report("u5", "2.0", "SyntaxError", "pay", ("3f2a9c1b", 1, "")),
-    ])
+    post_all(
+        &app,
+        vec![
+            with_flags(pay("u1"), json!({"checkout": "control"})),
+            with_flags(pay("u2"), json!({"checkout": "treatment", "theme": "dark"})),
+            with_flags(pay("u3"), json!({"checkout": "treatment"})),
+            report("u4", "2.0", "RangeError", "pay", ("3f2a9c1b", 1, "")),
+            report("u5", "2.0", "SyntaxError", "pay", ("3f2a9c1b", 1, "")),
+        ],
+    )
     .await;
     let themed = groups(&app, "?flag=theme").await;
     assert_eq!(themed.len(), 1, "{themed:?}");
@@ -214,17 +284,34 @@ async fn crashes_are_counted_per_flag_variant_and_listed_by_flag_and_page() {
     let (_, first) = get(&app, &app.a.read, "/api/v1/crashes?limit=2").await;
     assert_eq!(first["groups"].as_array().unwrap().len(), 2, "{first}");
     let cursor = first["nextCursor"].as_str().expect("a next page");
-    let (_, second) = get(&app, &app.a.read, &format!("/api/v1/crashes?limit=2&cursor={cursor}")).await;
+    let (_, second) = get(
+        &app,
+        &app.a.read,
+        &format!("/api/v1/crashes?limit=2&cursor={cursor}"),
+    )
+    .await;
     assert_eq!(second["groups"].as_array().unwrap().len(), 1, "{second}");
     assert_eq!(second["nextCursor"], Value::Null);
     let mut ids: Vec<i64> = [&first, &second]
         .iter()
-        .flat_map(|p| p["groups"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()))
+        .flat_map(|p| {
+            p["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["id"].as_i64().unwrap())
+        })
         .collect();
     ids.dedup();
     assert_eq!(ids.len(), 3, "every group once: {first} {second}");
-    expect_invalid(&get(&app, &app.a.read, "/api/v1/crashes?limit=0").await, "limit");
-    expect_invalid(&get(&app, &app.a.read, "/api/v1/crashes?cursor=later").await, "cursor");
+    expect_invalid(
+        &get(&app, &app.a.read, "/api/v1/crashes?limit=0").await,
+        "limit",
+    );
+    expect_invalid(
+        &get(&app, &app.a.read, "/api/v1/crashes?cursor=later").await,
+        "cursor",
+    );
 }
 
 #[tokio::test]
@@ -245,12 +332,15 @@ async fn another_tenant_or_environment_cannot_read_a_group() {
     expect_error(&in_development, 404, "crash_group_not_found");
     // Tenant B's report of the same bug is B's own group.
     let (status, answer) = post(&app, &app.b.eval, json!({ "crashes": [crash] })).await;
-    assert_eq!((status, answer["accepted"].as_u64()), (202, Some(1)), "{answer}");
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (202, Some(1)),
+        "{answer}"
+    );
     let (_, b_page) = get(&app, &app.b.read, "/api/v1/crashes").await;
     assert_ne!(b_page["groups"][0]["id"], group["id"]);
     assert_eq!(groups(&app, "").await[0]["occurrences"], 1);
 }
-
 
 /// The row of `variant` in the results of `metric`.
 fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
@@ -269,8 +359,13 @@ fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
 }
 
 fn close(actual: &Value, expected: f64, tolerance: f64) {
-    let actual = actual.as_f64().unwrap_or_else(|| panic!("not a number: {actual}"));
-    assert!((actual - expected).abs() <= tolerance, "{actual} is not within {tolerance} of {expected}");
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {actual}"));
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{actual} is not within {tolerance} of {expected}"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +377,13 @@ async fn crashes_count_as_the_crash_rate_of_each_variant() {
         percents: &[50, 50],
     };
     let flag = app
-        .build_flag(&app.a.admin, "production", "checkout", &["control", "treatment"], &[everyone])
+        .build_flag(
+            &app.a.admin,
+            "production",
+            "checkout",
+            &["control", "treatment"],
+            &[everyone],
+        )
         .await
         .id;
     let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
@@ -297,7 +398,11 @@ async fn crashes_count_as_the_crash_rate_of_each_variant() {
         .request(Method::POST, "/api/v1/exposures", &app.a.eval)
         .json(&json!({ "exposures": exposures }));
     let (status, answer) = read(req.send().await.unwrap()).await;
-    assert_eq!((status, answer["accepted"].as_i64()), (202, Some(200)), "{answer}");
+    assert_eq!(
+        (status, answer["accepted"].as_i64()),
+        (202, Some(200)),
+        "{answer}"
+    );
     // 3 of 100 control entities crash, and 12 of 100 treatment entities.
     let crashes: Vec<Value> = (0..3)
         .map(|i| (format!("c-{i}"), "control"))
