@@ -7,9 +7,11 @@
 
 mod baseline;
 mod http;
+mod ingest;
 mod load;
 mod pages;
 mod report;
+mod results;
 mod run;
 mod scenarios;
 mod seed;
@@ -58,6 +60,14 @@ pub(crate) enum Command {
     TenantsScale,
     /// Each admin UI page's server time with many flags in the project (`--ui-flags`).
     UiPages,
+    /// POST /api/v1/events in batches (`--batch`) at full speed, with evaluation at `--rate`
+    /// (default 2,000/s) alone and during it.
+    Ingest,
+    /// More events than the ingest queue holds (`--queue-bytes`): 429s and the server's memory.
+    IngestOverload,
+    /// A flag's results over `--events` events of `--entities` entities (3 variants, 5 metrics),
+    /// seeded through the API and rolled up by the server.
+    ResultsScale,
     /// Serves the baseline endpoint (started by the tool itself).
     #[command(hide = true)]
     BaselineServer {
@@ -113,6 +123,24 @@ pub(crate) struct Options {
     /// Flags in the project of `ui-pages`.
     #[arg(long, global = true, default_value_t = 1000)]
     pub(crate) ui_flags: usize,
+    /// The empty database Flagent runs on (`postgres://…/<fresh db>`; default: a fresh SQLite file).
+    #[arg(long, global = true)]
+    pub(crate) database_url: Option<String>,
+    /// Connections posting events in `ingest` and `ingest-overload`.
+    #[arg(long, global = true, default_value_t = 16)]
+    pub(crate) ingest_connections: usize,
+    /// Events per request of `ingest` and `ingest-overload`.
+    #[arg(long, global = true, default_value_t = 100)]
+    pub(crate) batch: usize,
+    /// The ingest queue's size in bytes in `ingest-overload` (`analytics.queue_bytes`).
+    #[arg(long, global = true, default_value_t = 262_144)]
+    pub(crate) queue_bytes: usize,
+    /// Events of `results-scale`.
+    #[arg(long, global = true, default_value_t = 1_000_000)]
+    pub(crate) events: usize,
+    /// Entities of `results-scale`.
+    #[arg(long, global = true, default_value_t = 100_000)]
+    pub(crate) entities: usize,
     /// Print the report as JSON instead of a table.
     #[arg(long, global = true)]
     pub(crate) json: bool,

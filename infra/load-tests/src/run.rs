@@ -1,5 +1,6 @@
 //! Runs the chosen scenarios in order (baseline first, then Flagent on one seeded server, then the
-//! tenants at scale on a fresh one) and checks the targets of `docs/benchmarks.md`.
+//! tenants at scale on a fresh one; the ingestion and results scenarios each on a server of their
+//! own) and checks the targets of `docs/benchmarks.md`.
 
 use crate::http::Conn;
 use crate::load::Load;
@@ -15,7 +16,7 @@ use std::time::Duration;
 const MEMORY_TARGET_MIB: f64 = 512.0;
 
 /// The flagent binary: `--server-bin`, else `flagent` next to this program.
-fn server_bin(options: &Options) -> Result<PathBuf> {
+pub(crate) fn server_bin(options: &Options) -> Result<PathBuf> {
     let bin = match &options.server_bin {
         Some(bin) => bin.clone(),
         None => std::env::current_exe()?
@@ -55,9 +56,22 @@ pub(crate) async fn run(command: Command, o: Options, workers: usize) -> Result<
     if all || command == Command::Baseline {
         baseline_max = Some(baseline(&mut report, &bench, &o, workers).await?);
     }
+    match command {
+        Command::Ingest => crate::ingest::ingest(&mut report, &bench, &o, workers).await?,
+        Command::IngestOverload => {
+            crate::ingest::overload(&mut report, &bench, &o, workers).await?
+        }
+        Command::ResultsScale => crate::results::scale(&mut report, &o, workers).await?,
+        _ => {}
+    }
     let uses_flagent = !matches!(
         command,
-        Command::Baseline | Command::TenantsScale | Command::UiPages
+        Command::Baseline
+            | Command::TenantsScale
+            | Command::UiPages
+            | Command::Ingest
+            | Command::IngestOverload
+            | Command::ResultsScale
     );
     if uses_flagent {
         flagent(&mut report, &bench, &o, command, workers, baseline_max).await?;

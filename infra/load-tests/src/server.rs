@@ -1,5 +1,5 @@
-//! The servers under test as child processes: Flagent on a fresh SQLite database in a temporary folder,
-//! or the baseline (this binary's hidden `baseline-server` command), and their memory as the kernel
+//! The servers under test as child processes: Flagent on a fresh SQLite database in a temporary folder
+//! (or on an empty database the caller names), or the baseline (this binary's hidden `baseline-server` command), and their memory as the kernel
 //! reports it (`VmRSS`, `VmHWM` in `/proc/<pid>/status`).
 //!
 //! Invariant: a child is killed when its `Server` is dropped, so no run leaves a server behind.
@@ -44,15 +44,28 @@ fn free_port() -> Result<u16> {
 impl Server {
     /// Starts Flagent (`bin`) with its database and log in `dir` and waits until it answers.
     pub(crate) async fn flagent(bin: &Path, dir: &Path, workers: usize) -> Result<Server> {
+        Server::flagent_with(bin, dir, workers, None, &[]).await
+    }
+
+    /// Starts Flagent (`bin`) with its log in `dir`, on `database_url` (an empty database; a fresh
+    /// SQLite file in `dir` when `None`) and with the settings `env` (`FLAGENT_SECTION__KEY`, value).
+    pub(crate) async fn flagent_with(
+        bin: &Path,
+        dir: &Path,
+        workers: usize,
+        database_url: Option<&str>,
+        env: &[(&str, String)],
+    ) -> Result<Server> {
         let port = free_port()?;
+        let database_url = database_url.map_or_else(
+            || format!("sqlite://{}?mode=rwc", dir.join("flagent.db").display()),
+            str::to_owned,
+        );
         let mut command = Command::new(bin);
         command
             .arg("serve")
             .current_dir(dir)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", dir.join("flagent.db").display()),
-            )
+            .env("DATABASE_URL", database_url)
             .env("FLAGENT_SERVER__HOST", "127.0.0.1")
             .env("FLAGENT_SERVER__PORT", port.to_string())
             .env("FLAGENT_SERVER__WORKERS", workers.to_string())
@@ -61,7 +74,8 @@ impl Server {
             .env("FLAGENT_BOOTSTRAP__ADMIN_EMAIL", OWNER.0)
             .env("FLAGENT_ADMIN_PASSWORD", OWNER.1)
             .env("FLAGENT_AUTH__SIGNUP_ENABLED", "false")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(name, value)| (name, value)));
         Server::start(command, port, &dir.join("flagent.log"), "/api/v1/health").await
     }
 
@@ -129,19 +143,12 @@ impl Server {
 
     /// Its resident memory now and at most.
     pub(crate) fn rss(&self) -> Result<Rss> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let field = |name: &str| -> f64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse::<f64>().ok())
-                .map_or(0.0, |kib| kib / 1024.0)
-        };
-        Ok(Rss {
-            rss_mib: field("VmRSS:"),
-            hwm_mib: field("VmHWM:"),
-        })
+        rss_of(self.child.id())
+    }
+
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its soft limit of open files.
@@ -172,6 +179,23 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The resident memory of process `pid`, now and at most.
+pub(crate) fn rss_of(pid: u32) -> Result<Rss> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    Ok(Rss {
+        rss_mib: field("VmRSS:"),
+        hwm_mib: field("VmHWM:"),
+    })
 }
 
 /// A fresh temporary folder for one server's database and log.
