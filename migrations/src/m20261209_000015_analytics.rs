@@ -441,6 +441,13 @@ impl Migration {
                 ],
             ))
             .await?;
+        // The rollup reads a flag's values of a batch of entities, every metric at once.
+        manager
+            .create_index(index(
+                METRIC_ENTITIES,
+                &["tenant_id", "environment_id", "flag_id", "entity"],
+            ))
+            .await?;
         manager
             .create_table(
                 tenant_table(METRIC_DAILY)
