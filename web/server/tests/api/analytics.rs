@@ -3,7 +3,9 @@
 //! figures computed independently (statsmodels and the mSPRT formula evaluated in Python on the same
 //! counts; the numbers are quoted where they are used).
 
-use crate::helpers::{SegmentSpec, TestApp, expect_error, expect_invalid, read, spawn_app};
+use crate::helpers::{
+    SegmentSpec, TestApp, close, expect_error, expect_invalid, read, row, spawn_app,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -73,32 +75,6 @@ impl TestApp {
         .await
         .id
     }
-}
-
-/// The row of `variant` in the results of `metric`.
-fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
-    let m = results["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == metric)
-        .unwrap_or_else(|| panic!("no metric {metric} in {results}"));
-    m["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["variant"] == variant)
-        .unwrap_or_else(|| panic!("no variant {variant} in {m}"))
-}
-
-fn close(actual: &Value, expected: f64, tolerance: f64) {
-    let actual = actual
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {actual}"));
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{actual} is not within {tolerance} of {expected}"
-    );
 }
 
 #[tokio::test]

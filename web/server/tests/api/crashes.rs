@@ -3,7 +3,9 @@
 //! frame, counted per flag variant, kept apart between tenants and environments, and counted as the
 //! built-in `crash_rate` metric in a flag's results (checked against scipy's Welch t-test).
 
-use crate::helpers::{SegmentSpec, TestApp, expect_error, expect_invalid, read, spawn_app};
+use crate::helpers::{
+    SegmentSpec, TestApp, close, expect_error, expect_invalid, read, row, spawn_app,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -340,32 +342,6 @@ async fn another_tenant_or_environment_cannot_read_a_group() {
     let (_, b_page) = get(&app, &app.b.read, "/api/v1/crashes").await;
     assert_ne!(b_page["groups"][0]["id"], group["id"]);
     assert_eq!(groups(&app, "").await[0]["occurrences"], 1);
-}
-
-/// The row of `variant` in the results of `metric`.
-fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
-    let rows = results["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == metric)
-        .unwrap_or_else(|| panic!("no metric {metric} in {results}"));
-    rows["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["variant"] == variant)
-        .unwrap_or_else(|| panic!("no variant {variant} in {rows}"))
-}
-
-fn close(actual: &Value, expected: f64, tolerance: f64) {
-    let actual = actual
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {actual}"));
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{actual} is not within {tolerance} of {expected}"
-    );
 }
 
 #[tokio::test]

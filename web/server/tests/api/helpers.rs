@@ -691,3 +691,30 @@ impl TestApp {
         req
     }
 }
+
+/// The row of `variant` in the results of `metric`.
+pub(crate) fn row<'a>(results: &'a Value, metric: &str, variant: &str) -> &'a Value {
+    let m = results["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == metric)
+        .unwrap_or_else(|| panic!("no metric {metric} in {results}"));
+    m["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variant"] == variant)
+        .unwrap_or_else(|| panic!("no variant {variant} in {m}"))
+}
+
+/// Asserts `actual` is a number within `tolerance` of `expected`.
+pub(crate) fn close(actual: &Value, expected: f64, tolerance: f64) {
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {actual}"));
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{actual} is not within {tolerance} of {expected}"
+    );
+}
